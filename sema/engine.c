@@ -1,0 +1,671 @@
+/* See engine.h. */
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "sema/ctl_server.h"
+#include "sema/engine.h"
+#include "sema/procinfo.h"
+#include "sema/rdmanl.h"
+
+static const char *const mode_names[] = { "pause", "cut", "freeze", "kill" };
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen)
+{
+	/* A short tag from the node name keeps ids unique across the fabric
+	 * without coordination (FNV-1a, 24 bits). */
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	for (p = s->cfg.node_name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, outlen, "I-%06x-%llu", h & 0xffffff, (unsigned long long)seq);
+}
+
+/* ---- never-block list ---------------------------------------------------- */
+
+static int list_has(const struct ias_cfg_list *l, const char *v)
+{
+	unsigned i;
+
+	if (!v || !*v)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->item[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+struct allow_match {
+	const struct proc_info *pi;
+	const char *user;
+	const char *unit;
+	char *why;
+	size_t whylen;
+	int hit;
+};
+
+static int allow_cb(const struct ias_allow_rec *a, void *arg)
+{
+	struct allow_match *m = arg;
+	char pidbuf[16];
+	const char *have = NULL;
+
+	if (strcmp(a->kind, "exe") == 0)
+		have = m->pi->exe;
+	else if (strcmp(a->kind, "comm") == 0)
+		have = m->pi->comm;
+	else if (strcmp(a->kind, "user") == 0)
+		have = m->user;
+	else if (strcmp(a->kind, "unit") == 0)
+		have = m->unit;
+	else if (strcmp(a->kind, "pid") == 0) {
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)m->pi->pid);
+		have = pidbuf;
+	}
+	if (have && *have && strcmp(have, a->value) == 0) {
+		snprintf(m->why, m->whylen, "%s %s is on the allowlist (entry %lld)",
+			 a->kind, a->value, (long long)a->id);
+		m->hit = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int never_block_pi(struct sema *s, const struct proc_info *pi, char *why, size_t whylen)
+{
+	struct allow_match m = { .pi = pi, .why = why, .whylen = whylen };
+	char user[64] = "", unit[256] = "";
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[1024];
+
+	if (pi->pid == 1) {
+		snprintf(why, whylen, "PID 1 (init) is never blocked");
+		return 1;
+	}
+	if (pi->pid == getpid()) {
+		snprintf(why, whylen, "PID %d is this agent", (int)pi->pid);
+		return 1;
+	}
+	if (getpwuid_r(pi->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
+		copy(user, sizeof(user), pw.pw_name);
+	proc_unit(pi->cgroup, unit, sizeof(unit));
+	if (list_has(&s->cfg.never_block_exe, pi->exe)) {
+		snprintf(why, whylen, "executable %s is on the never-block list", pi->exe);
+		return 1;
+	}
+	if (list_has(&s->cfg.never_block_comm, pi->comm)) {
+		snprintf(why, whylen, "command %s is on the never-block list", pi->comm);
+		return 1;
+	}
+	if (list_has(&s->cfg.never_block_user, user)) {
+		snprintf(why, whylen, "user %s is on the never-block list", user);
+		return 1;
+	}
+	if (list_has(&s->cfg.never_block_unit, unit)) {
+		snprintf(why, whylen, "unit %s is on the never-block list", unit);
+		return 1;
+	}
+	m.user = user;
+	m.unit = unit;
+	if (ias_store_allow_foreach(s->store, allow_cb, &m) == 0 && m.hit)
+		return 1;
+	return 0;
+}
+
+int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)
+{
+	struct proc_info pi;
+
+	if (proc_info_get(pid, &pi))
+		return 0;
+	return never_block_pi(s, &pi, why, whylen);
+}
+
+/* ---- kernel view ---------------------------------------------------------- */
+
+static int kqp_cb(const struct ias_kqp *k, void *arg)
+{
+	struct sema *s = arg;
+	struct qpt_entry *q;
+
+	if (!k->has_pid)
+		return 0;	/* kernel-owned QP (GSI/SMI of the MAD layer) */
+	q = qpt_upsert(&s->qps, k->dev_name, k->lqpn);
+	if (!q)
+		return -ENOMEM;
+	if ((q->sources & QPT_SRC_LIBIAS) && q->pid && q->pid != (pid_t)k->pid) {
+		s->stats.kernel_conflicts++;
+		log_warn("QP %s/0x%x: registered by PID %d but the kernel says PID %u; "
+			 "keeping the kernel's", k->dev_name, k->lqpn, (int)q->pid, k->pid);
+	}
+	q->pid = (pid_t)k->pid;
+	q->type = k->type;
+	q->state = k->state;
+	q->port = k->port;
+	if (k->has_rqpn && !q->has_remote) {
+		q->remote_qpn = k->rqpn;
+		q->has_remote = 1;
+	}
+	if (!(q->sources & QPT_SRC_KERNEL) && !q->kernel_seen)
+		engine_qp_appeared(s, q);
+	q->sources |= QPT_SRC_KERNEL;
+	q->kernel_seen = 1;
+	return 0;
+}
+
+int engine_kernel_scan(struct sema *s)
+{
+	int r;
+
+	qpt_kernel_begin(&s->qps);
+	r = ias_rdmanl_dump_qps(kqp_cb, s);
+	if (r < 0) {
+		if (s->kernel_rdma)
+			log_info("rdma netlink no longer answers: %s", strerror(-r));
+		s->kernel_rdma = 0;
+		/* Keep what we knew: a failed read is not the kernel saying
+		 * the QPs are gone. */
+		return r;
+	}
+	if (!s->kernel_rdma)
+		log_info("reading QP ownership from the kernel (rdma netlink)");
+	s->kernel_rdma = 1;
+	qpt_kernel_sweep(&s->qps);
+	return 0;
+}
+
+/* ---- enforcement ---------------------------------------------------------- */
+
+/* What a block does to a process, decided before it is recorded. */
+struct plan {
+	unsigned mode;
+	uint32_t orders;	/* QPs told to pause/cut through libias */
+	int process_level;	/* 1: SIGSTOP, 2: SIGKILL */
+	uint32_t fallback;	/* QPs without libias that forced process level */
+};
+
+static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
+{
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->mode = s->policy.block_mode;
+	rec->nqps = 0;
+	for (i = 0; i < s->qps.n; i++) {
+		struct qpt_entry *q = &s->qps.e[i];
+
+		if (q->pid != pid)
+			continue;
+		if (rec->nqps < IAS_MAX_QPS_PER_BLOCK)
+			rec->qpns[rec->nqps++] = q->qpn;
+		if (p->mode == MODE_PAUSE || p->mode == MODE_CUT) {
+			if (q->client_id)
+				p->orders++;
+			else
+				p->fallback++;
+		}
+	}
+	if (p->mode == MODE_FREEZE || p->fallback)
+		p->process_level = 1;
+	if (p->mode == MODE_KILL)
+		p->process_level = 2;
+	/* The mechanism string is read back at release: keep its grammar. */
+	rec->mechanism[0] = '\0';
+	if (p->orders)
+		snprintf(rec->mechanism, sizeof(rec->mechanism), "%s(%u)",
+			 mode_names[p->mode], p->orders);
+	if (p->process_level)
+		snprintf(rec->mechanism + strlen(rec->mechanism),
+			 sizeof(rec->mechanism) - strlen(rec->mechanism), "%s%s",
+			 rec->mechanism[0] ? "," : "", p->process_level == 2 ? "kill" : "freeze");
+	if (!rec->mechanism[0])
+		snprintf(rec->mechanism, sizeof(rec->mechanism), "none");
+}
+
+static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->qps.n; i++) {
+		struct qpt_entry *q = &s->qps.e[i];
+
+		if (q->pid != pid)
+			continue;
+		q->blocked = 1;
+		if (q->client_id && (p->mode == MODE_PAUSE || p->mode == MODE_CUT))
+			ctl_send_order(s->ctl, q->client_id, q->qpn, q->device,
+				       mode_names[p->mode]);
+	}
+	if (p->process_level == 1 && kill(pid, SIGSTOP) < 0)
+		log_warn("SIGSTOP to PID %d: %s", (int)pid, strerror(errno));
+	if (p->process_level == 2 && kill(pid, SIGKILL) < 0)
+		log_warn("SIGKILL to PID %d: %s", (int)pid, strerror(errno));
+}
+
+static int mech_has(const char *mech, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = mech;
+
+	while ((p = strstr(p, word))) {
+		if ((p == mech || p[-1] == ',') && (p[n] == '\0' || p[n] == ',' || p[n] == '('))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Undo what is reversible; say exactly what was done into note. */
+static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry_run,
+		       char *note, size_t notelen)
+{
+	int alive = proc_same(rec->pid, 0);
+	size_t i, used = 0;
+	uint32_t resumed = 0;
+
+	note[0] = '\0';
+#define NOTE(...) do { \
+	int n_ = snprintf(note + used, notelen - used, "%s", used ? "; " : ""); \
+	if (n_ > 0 && (size_t)n_ < notelen - used) used += (size_t)n_; \
+	n_ = snprintf(note + used, notelen - used, __VA_ARGS__); \
+	if (n_ > 0) used = (size_t)n_ < notelen - used ? used + (size_t)n_ : notelen - 1; \
+} while (0)
+	if (rec->simulated) {
+		NOTE("dry-run block: nothing was enforced, nothing to undo");
+		return;
+	}
+	for (i = 0; i < s->qps.n; i++) {
+		struct qpt_entry *q = &s->qps.e[i];
+
+		if (q->pid != rec->pid)
+			continue;
+		if (!dry_run)
+			q->blocked = 0;
+		if (q->client_id && mech_has(rec->mechanism, "pause")) {
+			if (!dry_run)
+				ctl_send_order(s->ctl, q->client_id, q->qpn, q->device, "resume");
+			resumed++;
+		}
+	}
+	if (mech_has(rec->mechanism, "pause"))
+		NOTE("%s %u QP(s) through libias", dry_run ? "would resume" : "resumed", resumed);
+	if (mech_has(rec->mechanism, "cut"))
+		NOTE("cut QPs are in the error state and cannot resume: the application must reconnect");
+	if (mech_has(rec->mechanism, "freeze")) {
+		if (!alive)
+			NOTE("process %d is gone: nothing to thaw", (int)rec->pid);
+		else if (dry_run)
+			NOTE("would send SIGCONT to %d", (int)rec->pid);
+		else if (kill(rec->pid, SIGCONT) == 0)
+			NOTE("SIGCONT sent to %d", (int)rec->pid);
+		else
+			NOTE("SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
+	}
+	if (mech_has(rec->mechanism, "kill"))
+		NOTE("process was killed: nothing to undo");
+	if (mech_has(rec->mechanism, "none"))
+		NOTE("nothing was enforced (no QPs were known)");
+#undef NOTE
+}
+
+/* ---- report --------------------------------------------------------------- */
+
+struct find_active {
+	struct ias_block_rec *out;
+	int found;
+};
+
+static int find_active_cb(const struct ias_block_rec *rec, void *arg)
+{
+	struct find_active *f = arg;
+
+	*f->out = *rec;
+	f->found = 1;
+	return 1;
+}
+
+static uint64_t escalate(struct sema *s, uint32_t offence)
+{
+	uint64_t d = s->policy.base_duration_ms, max = s->policy.max_duration_ms;
+	uint32_t i;
+
+	if (d == 0)
+		return 0;	/* no end */
+	for (i = 1; i < offence && d < max; i++) {
+		if (s->policy.escalation && d > max / s->policy.escalation) {
+			d = max;
+			break;
+		}
+		d *= s->policy.escalation ? s->policy.escalation : 1;
+	}
+	return max && d > max ? max : d;
+}
+
+int engine_report(struct sema *s, const struct report_req *rq,
+		  struct ias_block_rec *out, char *msg, size_t msglen)
+{
+	struct ias_block_filter f = { .pid = rq->pid };
+	struct find_active fa = { .out = out };
+	struct ias_incident_rec inc;
+	struct ias_incident_event ev;
+	struct ias_alert_rec al;
+	struct proc_info pi;
+	struct plan plan;
+	uint32_t earlier = 0;
+	uint64_t dur_ms;
+	int64_t now = sema_now_ms();
+	int r;
+
+	msg[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	r = proc_info_get(rq->pid, &pi);
+	if (r) {
+		snprintf(msg, msglen, "no process with PID %d", (int)rq->pid);
+		return -ESRCH;
+	}
+	if (never_block_pi(s, &pi, msg, msglen)) {
+		if (!rq->override)
+			return -EACCES;
+		log_notice("PID %d: %s; blocking anyway (override by %s)",
+			   (int)rq->pid, msg, rq->actor);
+		msg[0] = '\0';
+	}
+	if (ias_store_blocks_foreach(s->store, &f, find_active_cb, &fa) < 0) {
+		snprintf(msg, msglen, "store: %s", ias_store_errmsg(s->store));
+		return -EIO;
+	}
+	if (fa.found)
+		return 1;
+
+	engine_kernel_scan(s);
+	copy(out->origin, sizeof(out->origin), rq->origin);
+	copy(out->node, sizeof(out->node), s->cfg.node_name);
+	out->pid = rq->pid;
+	out->uid = pi.uid;
+	copy(out->comm, sizeof(out->comm), pi.comm);
+	copy(out->exe, sizeof(out->exe), pi.exe);
+	copy(out->reason, sizeof(out->reason), rq->reason && *rq->reason ? rq->reason : "reported");
+	out->created_ms = now;
+	out->simulated = s->policy.dry_run;
+	plan_block(s, rq->pid, out, &plan);
+	if (out->simulated) {
+		char m[64];
+
+		snprintf(m, sizeof(m), "dry-run:%s", out->mechanism);
+		copy(out->mechanism, sizeof(out->mechanism), m);
+	}
+	if (ias_store_offence_count(s->store, pi.exe, pi.uid,
+				    now - (int64_t)s->cfg.offence_window, &earlier) < 0)
+		earlier = 0;
+	out->offence = earlier + 1;
+	dur_ms = rq->duration_s ? (uint64_t)rq->duration_s * 1000 : escalate(s, out->offence);
+	if (s->policy.max_duration_ms && dur_ms > s->policy.max_duration_ms)
+		dur_ms = s->policy.max_duration_ms;
+	out->until_ms = dur_ms ? now + (int64_t)dur_ms : 0;
+
+	if (ias_store_begin(s->store) < 0)
+		goto store_fail;
+	if (rq->incident && *rq->incident) {
+		copy(out->incident, sizeof(out->incident), rq->incident);
+		if (ias_store_incident_get(s->store, out->incident, &inc) == -ENOENT)
+			goto new_incident;
+	} else {
+		uint64_t seq = ias_store_next_seq(s->store, "incident");
+
+		if (!seq)
+			goto rollback;
+		engine_incident_id(s, seq, out->incident, sizeof(out->incident));
+new_incident:
+		memset(&inc, 0, sizeof(inc));
+		copy(inc.id, sizeof(inc.id), out->incident);
+		copy(inc.origin, sizeof(inc.origin), rq->origin);
+		copy(inc.node, sizeof(inc.node), s->cfg.node_name);
+		inc.opened_ms = now;
+		inc.root_pid = rq->pid;
+		copy(inc.reason, sizeof(inc.reason), out->reason);
+		copy(inc.state, sizeof(inc.state), "open");
+		if (ias_store_incident_add(s->store, &inc) < 0)
+			goto rollback;
+	}
+	if (ias_store_block_add(s->store, out) < 0)
+		goto rollback;
+	memset(&ev, 0, sizeof(ev));
+	copy(ev.incident, sizeof(ev.incident), out->incident);
+	ev.ts_ms = now;
+	copy(ev.node, sizeof(ev.node), s->cfg.node_name);
+	ev.pid = rq->pid;
+	copy(ev.kind, sizeof(ev.kind), out->simulated ? "would-block" : "block");
+	snprintf(ev.text, sizeof(ev.text), "%s %d (%s): %u QP(s), %s; %s",
+		 out->simulated ? "would block" : "blocked", (int)rq->pid, pi.comm,
+		 out->nqps, out->mechanism, out->reason);
+	if (ias_store_incident_event_add(s->store, &ev) < 0)
+		goto rollback;
+	{
+		char detail[512];
+
+		snprintf(detail, sizeof(detail), "block %lld pid %d (%s) qps %u mechanism %s "
+			 "offence %u until %lld incident %s%s",
+			 (long long)out->id, (int)rq->pid, pi.comm, out->nqps, out->mechanism,
+			 out->offence, (long long)out->until_ms, out->incident,
+			 out->simulated ? " (dry-run)" : "");
+		if (ias_store_audit(s->store, now, rq->actor, "block", detail) < 0)
+			goto rollback;
+	}
+	memset(&al, 0, sizeof(al));
+	al.pid = rq->pid;
+	copy(al.incident, sizeof(al.incident), out->incident);
+	copy(al.reason, sizeof(al.reason), out->reason);
+	al.created_ms = now;
+	if (ias_store_alert_push(s->store, &al) < 0)
+		goto rollback;
+	if (ias_store_commit(s->store) < 0)
+		goto rollback;
+
+	/* Recorded: now act. */
+	s->stats.blocks_total++;
+	if (!out->simulated)
+		apply_block(s, rq->pid, &plan);
+	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);
+	log_notice("%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
+		   out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
+		   pi.comm, out->nqps, out->mechanism, out->incident, out->offence);
+	return 0;
+
+rollback:
+	ias_store_rollback(s->store);
+store_fail:
+	snprintf(msg, msglen, "store: %s", ias_store_errmsg(s->store));
+	log_err("PID %d not blocked: %s", (int)rq->pid, msg);
+	return -EIO;
+}
+
+/* ---- release ---------------------------------------------------------------- */
+
+struct collect {
+	struct ias_block_rec *v;
+	size_t n, cap;
+	int64_t only_id;
+};
+
+static int collect_cb(const struct ias_block_rec *rec, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->only_id && rec->id != c->only_id)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		struct ias_block_rec *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *rec;
+	return 0;
+}
+
+static int release_one(struct sema *s, struct ias_block_rec *rec, bool dry_run,
+		       const char *actor, const char *why)
+{
+	struct ias_incident_event ev;
+	int64_t now = sema_now_ms();
+	char note[256], detail[512];
+
+	undo_block(s, rec, dry_run, note, sizeof(note));
+	snprintf(rec->release_note, sizeof(rec->release_note), "%s: %s", why, note);
+	if (dry_run)
+		return 0;
+	if (ias_store_begin(s->store) < 0)
+		return -EIO;
+	if (ias_store_block_release(s->store, rec->id, now, rec->release_note) < 0)
+		goto rollback;
+	rec->released_ms = now;
+	snprintf(detail, sizeof(detail), "block %lld pid %d: %s", (long long)rec->id,
+		 (int)rec->pid, rec->release_note);
+	if (ias_store_audit(s->store, now, actor, "release", detail) < 0)
+		goto rollback;
+	if (rec->incident[0]) {
+		memset(&ev, 0, sizeof(ev));
+		copy(ev.incident, sizeof(ev.incident), rec->incident);
+		ev.ts_ms = now;
+		copy(ev.node, sizeof(ev.node), s->cfg.node_name);
+		ev.pid = rec->pid;
+		copy(ev.kind, sizeof(ev.kind), "release");
+		snprintf(ev.text, sizeof(ev.text), "released %d: %s", (int)rec->pid,
+			 rec->release_note);
+		if (ias_store_incident_event_add(s->store, &ev) < 0)
+			goto rollback;
+	}
+	if (ias_store_commit(s->store) < 0)
+		goto rollback;
+	log_notice("released block %lld (PID %d): %s", (long long)rec->id, (int)rec->pid,
+		   rec->release_note);
+	return 0;
+rollback:
+	ias_store_rollback(s->store);
+	return -EIO;
+}
+
+int engine_release(struct sema *s, const struct release_sel *sel, bool dry_run,
+		   const char *actor, release_cb cb, void *arg)
+{
+	struct ias_block_filter f = { .pid = sel->pid, .incident = sel->incident };
+	struct collect c = { .only_id = sel->block_id };
+	size_t i;
+	int r = 0, count = 0;
+
+	if (sel->block_id) {
+		struct ias_block_rec rec;
+
+		r = ias_store_block_get(s->store, sel->block_id, &rec);
+		if (r < 0)
+			return r == -ENOENT ? -ENOENT : -EIO;
+		if (rec.released_ms)
+			return -EALREADY;
+	}
+	if (ias_store_blocks_foreach(s->store, &f, collect_cb, &c) < 0) {
+		free(c.v);
+		return -EIO;
+	}
+	for (i = 0; i < c.n; i++) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "released by %s", actor);
+		r = release_one(s, &c.v[i], dry_run, actor, why);
+		if (r < 0)
+			break;
+		if (cb)
+			cb(&c.v[i], arg);
+		count++;
+	}
+	free(c.v);
+	if (r < 0)
+		return r;
+	return count ? count : -ENOENT;
+}
+
+void engine_expire_due(struct sema *s)
+{
+	struct ias_block_filter f = { .expired_before_ms = sema_now_ms() };
+	struct collect c = { 0 };
+	size_t i;
+
+	if (ias_store_blocks_foreach(s->store, &f, collect_cb, &c) < 0) {
+		log_err("store: %s", ias_store_errmsg(s->store));
+		free(c.v);
+		return;
+	}
+	for (i = 0; i < c.n; i++)
+		if (release_one(s, &c.v[i], false, "expiry", "expired") < 0)
+			log_err("block %lld: expiry not recorded: %s", (long long)c.v[i].id,
+				ias_store_errmsg(s->store));
+	free(c.v);
+}
+
+static int restore_cb(const struct ias_block_rec *rec, void *arg)
+{
+	struct sema *s = arg;
+	size_t i;
+
+	if (rec->simulated)
+		return 0;
+	for (i = 0; i < s->qps.n; i++)
+		if (s->qps.e[i].pid == rec->pid)
+			s->qps.e[i].blocked = 1;
+	if (mech_has(rec->mechanism, "freeze") && proc_same(rec->pid, 0))
+		kill(rec->pid, SIGSTOP);
+	log_info("restored block %lld: PID %d (%s), %s, incident %s", (long long)rec->id,
+		 (int)rec->pid, rec->comm, rec->mechanism, rec->incident);
+	return 0;
+}
+
+int engine_restore(struct sema *s)
+{
+	struct ias_block_filter f = { 0 };
+
+	return ias_store_blocks_foreach(s->store, &f, restore_cb, s);
+}
+
+struct appeared {
+	struct sema *s;
+	struct qpt_entry *q;
+};
+
+static int appeared_cb(const struct ias_block_rec *rec, void *arg)
+{
+	struct appeared *a = arg;
+	struct qpt_entry *q = a->q;
+
+	if (rec->simulated)
+		return 1;
+	q->blocked = 1;
+	if (q->client_id && (mech_has(rec->mechanism, "pause") || mech_has(rec->mechanism, "cut") ||
+			     mech_has(rec->mechanism, "none")))
+		ctl_send_order(a->s->ctl, q->client_id, q->qpn, q->device,
+			       mech_has(rec->mechanism, "cut") ? "cut" : "pause");
+	log_info("QP %s/0x%x of blocked PID %d blocked on sight (block %lld)", q->device,
+		 q->qpn, (int)q->pid, (long long)rec->id);
+	return 1;
+}
+
+void engine_qp_appeared(struct sema *s, struct qpt_entry *q)
+{
+	struct ias_block_filter f = { .pid = q->pid };
+	struct appeared a = { s, q };
+
+	if (q->pid > 0)
+		ias_store_blocks_foreach(s->store, &f, appeared_cb, &a);
+}

@@ -1,0 +1,60 @@
+/* The agent's decisions: report → block, release, expiry, escalation,
+ * the never-block list and dry-run. Every decision is committed to the store
+ * before it is acted on or acknowledged. */
+#ifndef IAS_SEMA_ENGINE_H
+#define IAS_SEMA_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sema/sema.h"
+#include "sema/store.h"
+
+struct report_req {
+	pid_t pid;
+	const char *reason;	/* NULL: "reported" */
+	const char *origin;	/* "analyzer", "trace", "manual", "manager" */
+	const char *actor;	/* for the audit log */
+	bool override;		/* block even if on the never-block list */
+	uint32_t duration_s;	/* 0: policy with escalation */
+	const char *incident;	/* join this incident; NULL opens a new one */
+};
+
+/* Returns 0 with a new block in *out, 1 when an active block of that process
+ * already existed (returned in *out), or a negative errno: -ESRCH no such
+ * process, -EACCES on the never-block list (why in msg), -EIO store failure
+ * (nothing recorded). */
+int engine_report(struct sema *s, const struct report_req *rq,
+		  struct ias_block_rec *out, char *msg, size_t msglen);
+
+struct release_sel {
+	pid_t pid;		/* 0: any */
+	int64_t block_id;	/* 0: any */
+	const char *incident;	/* NULL: any */
+};
+typedef void (*release_cb)(const struct ias_block_rec *rec, void *arg);
+
+/* Releases every active block matching sel (exactly one selector is set).
+ * Calls cb for each with the record as released (release_note says what
+ * each mechanism did). With dry_run nothing changes and the note says what
+ * would be done. Returns the count, or -ENOENT (nothing matched, or the block
+ * id names a released block), -EIO. */
+int engine_release(struct sema *s, const struct release_sel *sel, bool dry_run,
+		   const char *actor, release_cb cb, void *arg);
+
+/* Releases blocks whose end has passed. */
+void engine_expire_due(struct sema *s);
+/* At start: re-apply the active blocks found in the store. */
+int engine_restore(struct sema *s);
+/* A QP was registered or found: if its owner is blocked, block it too. */
+void engine_qp_appeared(struct sema *s, struct qpt_entry *q);
+/* 1 if the process is on the never-block list (why filled), else 0. */
+int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen);
+/* Refresh the QP table from the kernel (rdma netlink); 0 or -errno. */
+int engine_kernel_scan(struct sema *s);
+
+/* Incident ids: "I-<node tag>-<sequence>". */
+void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen);
+
+#endif

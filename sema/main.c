@@ -1,0 +1,305 @@
+/* sema: the IAS Security Management Agent, one per node.
+ *
+ * Start-up order (reversed at exit): logging, configuration, key file,
+ * store, policy, reactor and signals, control socket, blocks restored,
+ * kernel QP scan, MAD port, readiness. A failure before readiness exits
+ * non-zero with one line saying why; after it, nothing exits the agent but
+ * a signal. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "common/log.h"
+#include "sema/ctl_server.h"
+#include "sema/engine.h"
+#include "sema/policy.h"
+#include "sema/store.h"
+#include "sema/umad_port.h"
+
+#define T struct sema_config
+static const struct ias_cfg_opt sema_opts[] = {
+	IAS_CFG_PATHNAME(T, control_socket, "/run/ias/sema.sock",
+			 "local control socket (AF_UNIX SOCK_SEQPACKET)"),
+	IAS_CFG_PATHNAME(T, state_dir, "/var/lib/ias", "directory of the SQLite store"),
+	IAS_CFG_PATHNAME(T, key_file, "/etc/ias/secmgt.keys",
+			 "SecMgt MAD keys; owned by the agent's user (root), mode 0600"),
+	IAS_CFG_STR(T, node_name, NULL, "name of this node in records (default: host name)"),
+	IAS_CFG_STR(T, log_level, "info", "err, warning, notice, info or debug"),
+	IAS_CFG_STR(T, control_group, "ias",
+		    "group whose members may report, release and change policy (besides root)"),
+	IAS_CFG_STR(T, umad_ca, NULL, "RDMA device for SecMgt MADs (default: the first)"),
+	IAS_CFG_U(T, umad_port, 0, 254, "0", "port for SecMgt MADs (0: the first active one)"),
+	IAS_CFG_B(T, simulated_fabric, "no",
+		  "accept simulated QP registrations (ibsim test bed only)"),
+	IAS_CFG_MS(T, port_retry, 100, 3600000, "5s", "how often to look for an RDMA port"),
+	IAS_CFG_MS(T, kernel_scan_interval, 0, 3600000, "10s",
+		   "how often to re-read QP ownership from the kernel (0: only on demand)"),
+	IAS_CFG_MS(T, expiry_check_interval, 100, 60000, "1s", "how often to expire blocks"),
+	IAS_CFG_MS(T, replay_window, 1000, 600000, "30s",
+		   "MAD timestamps further than this from our clock are refused"),
+	IAS_CFG_MS(T, offence_window, 0, 31536000000ull, "30d",
+		   "earlier blocks of the same program and user within this window escalate"),
+	IAS_CFG_U(T, max_clients, 1, 4096, "256", "control socket connections at most"),
+	IAS_CFG_L(T, never_block_exe,
+		  "/usr/sbin/sshd,/usr/sbin/opensm,/usr/sbin/sema,/usr/sbin/sem,/usr/sbin/ias-analyzer",
+		  "executables never blocked"),
+	IAS_CFG_L(T, never_block_user, NULL, "users never blocked"),
+	IAS_CFG_L(T, never_block_unit,
+		  "sshd.service,opensm.service,sema.service,sem.service,ias-analyzer.service,systemd-journald.service",
+		  "systemd units never blocked"),
+	IAS_CFG_L(T, never_block_comm, NULL, "command names (comm) never blocked"),
+	IAS_CFG_E(T, level, policy_level_names, "basic",
+		  "initial search level: basic, sibling, lca, selinux or zone"),
+	IAS_CFG_E(T, block_mode, policy_mode_names, "pause",
+		  "initial block mode: pause, cut, freeze or kill"),
+	IAS_CFG_B(T, dry_run, "no", "initial dry-run: record what would be blocked, enforce nothing"),
+	IAS_CFG_MS(T, block_duration, 0, 31536000000ull, "1h",
+		   "initial duration of a first block (0: until released)"),
+	IAS_CFG_MS(T, block_duration_max, 0, 31536000000ull, "7d",
+		   "initial cap on escalated durations"),
+	IAS_CFG_U(T, escalation, 1, 100, "2", "duration factor for each repeat offence"),
+	IAS_CFG_U(T, hop_limit, 1, 64, "16", "trace hops at most"),
+	IAS_CFG_U(T, fanout_limit, 1, 4096, "64", "trace MADs one hop sends at most"),
+};
+#undef T
+
+static struct sema g;
+
+int64_t sema_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sema [OPTIONS]\n"
+		"IAS Security Management Agent: blocks attacking processes' QPs and traces\n"
+		"their conspirators across the fabric.\n\n"
+		"  -c, --config FILE     configuration file (default %s/ias/ias.conf)\n"
+		"  -s, --set KEY=VALUE   override one configuration key (repeatable)\n"
+		"  -f, --foreground      log to stderr in the foreground (sema never forks)\n"
+		"  -p, --print-config    print the effective configuration and exit\n"
+		"  -h, --help            this help\n"
+		"  -V, --version         print the version\n", IAS_SYSCONFDIR);
+}
+
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *arg)
+{
+	log_notice("signal %u: stopping", si->ssi_signo);
+	sd_event_exit(sd_event_source_get_event(src), 0);
+	return 0;
+}
+
+static int rearm(sd_event_source *src, uint64_t ms)
+{
+	int r = sd_event_source_set_time_relative(src, ms * 1000);
+
+	return r < 0 ? r : sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
+static int on_expiry(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct sema *s = arg;
+
+	engine_expire_due(s);
+	return rearm(src, s->cfg.expiry_check_interval);
+}
+
+static int on_scan(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct sema *s = arg;
+
+	engine_kernel_scan(s);
+	return rearm(src, s->cfg.kernel_scan_interval);
+}
+
+static int load_config(const char *path, char **sets, int nsets, int path_given)
+{
+	char err[512];
+	int i;
+
+	if (ias_cfg_defaults(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, err, sizeof(err)) ||
+	    ias_cfg_load_file(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, "sema", path,
+			      !path_given, err, sizeof(err))) {
+		fprintf(stderr, "sema: %s\n", err);
+		return -1;
+	}
+	for (i = 0; i < nsets; i++)
+		if (ias_cfg_set_arg(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, sets[i],
+				    err, sizeof(err))) {
+			fprintf(stderr, "sema: --set %s\n", err);
+			return -1;
+		}
+	if (!g.cfg.node_name[0] && gethostname(g.cfg.node_name, sizeof(g.cfg.node_name) - 1) < 0)
+		snprintf(g.cfg.node_name, sizeof(g.cfg.node_name), "node");
+	if (ias_log_level_parse(g.cfg.log_level) < 0) {
+		fprintf(stderr, "sema: log_level: \"%s\" is not err, warning, notice, info or debug\n",
+			g.cfg.log_level);
+		return -1;
+	}
+	if (g.cfg.block_duration_max && g.cfg.block_duration > g.cfg.block_duration_max) {
+		fprintf(stderr, "sema: block_duration exceeds block_duration_max\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int start(void)
+{
+	char err[512];
+	struct group *gr;
+	sigset_t ss;
+	int r, nfds;
+
+	r = ias_keyfile_load(g.cfg.key_file, geteuid(), g.keys, IAS_KEYS_MAX, &g.nkeys,
+			     err, sizeof(err));
+	if (r) {
+		log_err("refusing to start: %s", err);
+		return -1;
+	}
+	r = ias_store_open(g.cfg.state_dir, &g.store, err, sizeof(err));
+	if (r) {
+		log_err("refusing to start: store: %s", err);
+		return -1;
+	}
+	policy_from_config(&g.cfg, &g.policy);
+	r = policy_load(&g, &g.policy);
+	if (r == -ENOENT)
+		r = policy_save(&g, &g.policy);
+	if (r) {
+		log_err("refusing to start: stored policy: %s", strerror(-r));
+		return -1;
+	}
+	gr = getgrnam(g.cfg.control_group);
+	g.control_gid = gr ? gr->gr_gid : (gid_t)-1;
+	if (!gr)
+		log_warn("group %s does not exist: only root may report, release or set policy",
+			 g.cfg.control_group);
+
+	r = sd_event_default(&g.ev);
+	if (r < 0) {
+		log_err("sd_event: %s", strerror(-r));
+		return -1;
+	}
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sd_event_add_signal(g.ev, NULL, SIGTERM, on_signal, &g);
+	sd_event_add_signal(g.ev, NULL, SIGINT, on_signal, &g);
+	sd_event_add_signal(g.ev, NULL, SIGHUP, on_signal, &g);
+
+	nfds = sd_listen_fds(1);
+	r = ctl_server_start(&g, g.cfg.control_socket, nfds == 1 ? SD_LISTEN_FDS_START : -1, &g.ctl);
+	if (r) {
+		log_err("control socket %s: %s", g.cfg.control_socket, strerror(-r));
+		return -1;
+	}
+	engine_kernel_scan(&g);
+	r = engine_restore(&g);
+	if (r < 0) {
+		log_err("restoring blocks: %s", ias_store_errmsg(g.store));
+		return -1;
+	}
+	if (sd_event_add_time_relative(g.ev, &g.expiry_timer, CLOCK_MONOTONIC,
+				       g.cfg.expiry_check_interval * 1000, 0, on_expiry, &g) < 0)
+		return -1;
+	if (g.cfg.kernel_scan_interval &&
+	    sd_event_add_time_relative(g.ev, &g.scan_timer, CLOCK_MONOTONIC,
+				       g.cfg.kernel_scan_interval * 1000, 0, on_scan, &g) < 0)
+		return -1;
+	r = umad_port_start(&g, &g.umad);
+	if (r) {
+		log_err("MAD port: %s", strerror(-r));
+		return -1;
+	}
+	sd_event_set_watchdog(g.ev, 1);
+	return 0;
+}
+
+static void stop(void)
+{
+	umad_port_stop(g.umad);
+	sd_event_source_disable_unref(g.scan_timer);
+	sd_event_source_disable_unref(g.expiry_timer);
+	ctl_server_stop(g.ctl);
+	sd_event_unref(g.ev);
+	ias_store_close(g.store);
+	qpt_free(&g.qps);
+	ias_keys_wipe(g.keys, g.nkeys);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = IAS_SYSCONFDIR "/ias/ias.conf";
+	char **sets = calloc((size_t)argc, sizeof(char *));
+	int c, nsets = 0, print = 0, path_given = 0, rc = 1;
+
+	if (!sets)
+		return 1;
+	while ((c = getopt_long(argc, argv, "c:s:fphV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; path_given = 1; break;
+		case 's': sets[nsets++] = optarg; break;
+		case 'f': break;
+		case 'p': print = 1; break;
+		case 'h': usage(stdout); free(sets); return 0;
+		case 'V': printf("sema %s\n", PACKAGE_VERSION); free(sets); return 0;
+		default: usage(stderr); free(sets); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sema: unexpected argument %s\n", argv[optind]);
+		free(sets);
+		return 2;
+	}
+	if (load_config(config, sets, nsets, path_given)) {
+		free(sets);
+		return 1;
+	}
+	free(sets);
+	if (print) {
+		ias_cfg_print(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, "sema", stdout);
+		return 0;
+	}
+	ias_log_init("sema", ias_log_level_parse(g.cfg.log_level));
+	g.started_ms = sema_now_ms();
+	qpt_init(&g.qps);
+	if (start() == 0) {
+		char status[160];
+
+		snprintf(status, sizeof(status), "READY=1\nSTATUS=node %s, control socket %s",
+			 g.cfg.node_name, g.cfg.control_socket);
+		sd_notify(0, status);
+		log_notice("sema %s ready: node %s, control socket %s, state %s",
+			   PACKAGE_VERSION, g.cfg.node_name, g.cfg.control_socket, g.cfg.state_dir);
+		rc = sd_event_loop(g.ev) < 0;
+		sd_notify(0, "STOPPING=1");
+	}
+	stop();
+	return rc;
+}

@@ -1,0 +1,113 @@
+/* See policy.h. Stored as "key=value" pairs separated by spaces. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sema/policy.h"
+#include "sema/store.h"
+
+const char *const policy_level_names[] = { "basic", "sibling", "lca", "selinux", "zone", NULL };
+const char *const policy_mode_names[] = { "pause", "cut", "freeze", "kill", NULL };
+
+#define DAY_MS (24ull * 3600 * 1000)
+
+int policy_lookup(const char *const *names, const char *name)
+{
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int policy_check(const struct sema_policy *p, char *msg, size_t msglen)
+{
+	if (p->level > LEVEL_ZONE || p->block_mode > MODE_KILL) {
+		snprintf(msg, msglen, "unknown level or block mode");
+		return -EINVAL;
+	}
+	if (p->max_duration_ms && p->base_duration_ms > p->max_duration_ms) {
+		snprintf(msg, msglen, "base duration exceeds the maximum duration");
+		return -EINVAL;
+	}
+	if (p->max_duration_ms > 365 * DAY_MS) {
+		snprintf(msg, msglen, "maximum duration is at most 365 days");
+		return -EINVAL;
+	}
+	if (p->escalation < 1 || p->escalation > 100) {
+		snprintf(msg, msglen, "escalation factor must be 1 to 100");
+		return -EINVAL;
+	}
+	if (p->hop_limit < 1 || p->hop_limit > 64) {
+		snprintf(msg, msglen, "hop limit must be 1 to 64");
+		return -EINVAL;
+	}
+	if (p->fanout_limit < 1 || p->fanout_limit > 4096) {
+		snprintf(msg, msglen, "fan-out limit must be 1 to 4096");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int policy_save(struct sema *s, const struct sema_policy *p)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "version=%" PRIu32 " level=%u mode=%u dry_run=%d base_ms=%" PRIu64
+		 " max_ms=%" PRIu64 " escalation=%" PRIu64 " hops=%" PRIu64 " fanout=%" PRIu64,
+		 p->version, p->level, p->block_mode, p->dry_run ? 1 : 0, p->base_duration_ms,
+		 p->max_duration_ms, p->escalation, p->hop_limit, p->fanout_limit);
+	return ias_store_kv_set(s->store, "policy", buf);
+}
+
+int policy_load(struct sema *s, struct sema_policy *p)
+{
+	struct sema_policy q = *p;
+	char buf[512], *tok, *save = NULL, msg[128];
+	int r = ias_store_kv_get(s->store, "policy", buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		unsigned long long v;
+
+		if (!eq)
+			return -EBADMSG;
+		*eq++ = '\0';
+		v = strtoull(eq, &end, 10);
+		if (*end || end == eq)
+			return -EBADMSG;
+		if (strcmp(tok, "version") == 0) q.version = (uint32_t)v;
+		else if (strcmp(tok, "level") == 0) q.level = (unsigned)v;
+		else if (strcmp(tok, "mode") == 0) q.block_mode = (unsigned)v;
+		else if (strcmp(tok, "dry_run") == 0) q.dry_run = v != 0;
+		else if (strcmp(tok, "base_ms") == 0) q.base_duration_ms = v;
+		else if (strcmp(tok, "max_ms") == 0) q.max_duration_ms = v;
+		else if (strcmp(tok, "escalation") == 0) q.escalation = v;
+		else if (strcmp(tok, "hops") == 0) q.hop_limit = v;
+		else if (strcmp(tok, "fanout") == 0) q.fanout_limit = v;
+	}
+	if (policy_check(&q, msg, sizeof(msg)))
+		return -EBADMSG;
+	*p = q;
+	return 0;
+}
+
+void policy_from_config(const struct sema_config *c, struct sema_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->version = 1;
+	p->level = c->level;
+	p->block_mode = c->block_mode;
+	p->dry_run = c->dry_run;
+	p->base_duration_ms = c->block_duration;
+	p->max_duration_ms = c->block_duration_max;
+	p->escalation = c->escalation;
+	p->hop_limit = c->hop_limit;
+	p->fanout_limit = c->fanout_limit;
+}

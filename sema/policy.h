@@ -1,0 +1,23 @@
+/* The agent's policy: what a block does and how long it lasts. Set from the
+ * configuration at first start, then by Set(Policy) from the manager or
+ * `iasctl policy set`, and kept in the store across restarts. */
+#ifndef IAS_SEMA_POLICY_H
+#define IAS_SEMA_POLICY_H
+
+#include <stddef.h>
+
+#include "sema/sema.h"
+
+extern const char *const policy_level_names[];	/* NULL-terminated */
+extern const char *const policy_mode_names[];	/* NULL-terminated */
+
+int policy_lookup(const char *const *names, const char *name);
+/* 0, or -EINVAL with the reason in msg. */
+int policy_check(const struct sema_policy *p, char *msg, size_t msglen);
+/* Persist / load through the store's key-value table ("policy"). */
+int policy_save(struct sema *s, const struct sema_policy *p);
+/* 0 loaded, -ENOENT none stored (p untouched), other negative errno. */
+int policy_load(struct sema *s, struct sema_policy *p);
+void policy_from_config(const struct sema_config *c, struct sema_policy *p);
+
+#endif

@@ -1,0 +1,78 @@
+/* The agent's QP ownership table.
+ *
+ * One entry per (device, QPN). Entries come from two sources: registrations
+ * by processes through libias (the PID is the caller's SO_PEERCRED PID) and
+ * the kernel's rdma netlink resource tracking. The kernel's word wins: when
+ * both know a QP and disagree on the owner, the kernel PID is kept and the
+ * conflict is counted and logged by the caller. Simulated QPs (simulator bed
+ * only) carry their own source flag and are shown as such. */
+#ifndef IAS_SEMA_QPTABLE_H
+#define IAS_SEMA_QPTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define QPT_SRC_KERNEL    0x1u
+#define QPT_SRC_LIBIAS    0x2u
+#define QPT_SRC_SIMULATED 0x4u
+
+#define QPT_UD_HISTORY 8
+
+struct qpt_dest {
+	uint32_t lid;
+	uint8_t gid[16];
+	uint32_t qpn;
+	int64_t seen_ms;
+};
+
+struct qpt_entry {
+	char device[64];
+	uint32_t port;
+	uint32_t qpn;
+	uint8_t type;		/* IBV_QPT_* numbering */
+	uint8_t state;		/* IBV_QPS_* numbering */
+	pid_t pid;
+	unsigned sources;	/* QPT_SRC_* */
+	int has_remote;
+	uint32_t remote_lid;
+	uint8_t remote_gid[16];
+	uint32_t remote_qpn;
+	int blocked;		/* an active block covers this QP */
+	uint64_t client_id;	/* libias connection that registered it, 0 none */
+	unsigned ndest;		/* UD destination history, newest last */
+	struct qpt_dest dest[QPT_UD_HISTORY];
+	int kernel_seen;	/* scratch for kernel merges */
+};
+
+struct qptable {
+	struct qpt_entry *e;
+	size_t n, cap;
+};
+
+void qpt_init(struct qptable *t);
+void qpt_free(struct qptable *t);
+struct qpt_entry *qpt_find(struct qptable *t, const char *device, uint32_t qpn);
+/* Find by QPN alone (on the simulator, QPNs are unique per node). */
+struct qpt_entry *qpt_find_qpn(struct qptable *t, uint32_t qpn);
+/* Insert or return the existing entry; NULL on allocation failure. */
+struct qpt_entry *qpt_upsert(struct qptable *t, const char *device, uint32_t qpn);
+int qpt_remove(struct qptable *t, const char *device, uint32_t qpn);
+/* Remove every entry a libias connection registered and the kernel does
+ * not also know. Returns how many were removed. */
+size_t qpt_drop_client(struct qptable *t, uint64_t client_id);
+void qpt_add_dest(struct qpt_entry *q, const struct qpt_dest *d);
+size_t qpt_count_pid(const struct qptable *t, pid_t pid);
+size_t qpt_count_blocked(const struct qptable *t);
+
+/* Kernel merge: mark all kernel entries unseen, feed each kernel QP, then
+ * sweep to drop kernel-only entries the kernel no longer reports. */
+void qpt_kernel_begin(struct qptable *t);
+size_t qpt_kernel_sweep(struct qptable *t);
+
+const char *qpt_type_str(uint8_t type);
+const char *qpt_state_str(uint8_t state);
+/* "kernel", "libias", "kernel+libias", "simulated". */
+const char *qpt_source_str(unsigned sources);
+
+#endif

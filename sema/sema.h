@@ -1,0 +1,92 @@
+/* The SeMA agent's state, shared by its modules. One reactor (sd-event)
+ * drives everything; no module blocks except on the local SQLite file. */
+#ifndef IAS_SEMA_SEMA_H
+#define IAS_SEMA_SEMA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "common/config.h"
+#include "common/keyfile.h"
+#include "sema/qptable.h"
+
+struct ias_store;
+struct ctl_server;
+struct umad_port;
+
+enum sema_level { LEVEL_BASIC, LEVEL_SIBLING, LEVEL_LCA, LEVEL_SELINUX, LEVEL_ZONE };
+enum sema_mode { MODE_PAUSE, MODE_CUT, MODE_FREEZE, MODE_KILL };
+
+struct sema_policy {
+	uint32_t version;
+	unsigned level;		/* enum sema_level */
+	unsigned block_mode;	/* enum sema_mode */
+	int dry_run;
+	uint64_t base_duration_ms;
+	uint64_t max_duration_ms;
+	uint64_t escalation;	/* duration factor per repeat offence */
+	uint64_t hop_limit;
+	uint64_t fanout_limit;
+};
+
+struct sema_config {
+	char control_socket[108];
+	char state_dir[256];
+	char key_file[256];
+	char node_name[64];
+	char log_level[16];
+	char control_group[64];
+	char umad_ca[64];
+	unsigned umad_port;
+	bool simulated_fabric;
+	uint64_t port_retry;		/* ms */
+	uint64_t kernel_scan_interval;	/* ms, 0: only on demand */
+	uint64_t expiry_check_interval;	/* ms */
+	uint64_t replay_window;		/* ms */
+	uint64_t offence_window;	/* ms */
+	unsigned max_clients;
+	struct ias_cfg_list never_block_exe;
+	struct ias_cfg_list never_block_user;
+	struct ias_cfg_list never_block_unit;
+	struct ias_cfg_list never_block_comm;
+	/* the initial policy; a policy stored at run time wins */
+	unsigned level;
+	unsigned block_mode;
+	bool dry_run;
+	uint64_t block_duration;	/* ms, 0: no end */
+	uint64_t block_duration_max;	/* ms */
+	unsigned escalation;
+	unsigned hop_limit;
+	unsigned fanout_limit;
+};
+
+struct sema_stats {
+	uint64_t blocks_total;
+	uint64_t mads_rejected;
+	uint64_t kernel_conflicts;
+	uint64_t requests_rejected;
+};
+
+struct sema {
+	sd_event *ev;
+	struct sema_config cfg;
+	struct sema_policy policy;
+	struct ias_store *store;
+	struct qptable qps;
+	struct ctl_server *ctl;
+	struct umad_port *umad;
+	struct sema_stats stats;
+	int64_t started_ms;
+	struct ias_key keys[IAS_KEYS_MAX];
+	size_t nkeys;
+	gid_t control_gid;	/* group allowed privileged requests; (gid_t)-1 none */
+	int kernel_rdma;	/* 1 if rdma netlink answered at the last scan */
+	sd_event_source *expiry_timer;
+	sd_event_source *scan_timer;
+};
+
+int64_t sema_now_ms(void);
+
+#endif

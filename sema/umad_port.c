@@ -1,0 +1,393 @@
+/* See umad_port.h. Every received MAD is decoded and verified by mad_defs
+ * before anything else looks at it; a MAD that fails is counted, logged at a
+ * bounded rate, and never answered. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <endian.h>
+#include <infiniband/umad.h>
+
+#include "common/log.h"
+#include "mad_defs/secmgt.h"
+#include "sema/policy.h"
+#include "sema/store.h"
+#include "sema/umad_port.h"
+
+#define QKEY_GSI 0x80010000
+#define SMI_CLASS 0x01
+
+struct umad_port {
+	struct sema *s;
+	int srv, cli;			/* umad port ids, -1 when closed */
+	int srv_agent, cli_agent;
+	sd_event_source *srv_src, *retry;
+	char ca[UMAD_CA_NAME_LEN];
+	int portnum;
+	uint16_t lid;
+	uint64_t guid;
+	int attached;
+	int warned;
+	struct ias_keyring kr;
+	struct ias_replay *rp;
+	uint64_t log_budget_ms;		/* rate limit for rejection logs */
+	unsigned logged;
+	uint8_t buf[1024];
+};
+
+static void close_port(struct umad_port *p)
+{
+	sd_event_source_disable_unref(p->srv_src);
+	p->srv_src = NULL;
+	if (p->srv >= 0)
+		umad_close_port(p->srv);
+	if (p->cli >= 0)
+		umad_close_port(p->cli);
+	p->srv = p->cli = -1;
+	p->attached = 0;
+}
+
+static void policy_to_attr(const struct sema_policy *sp, struct ias_attr_policy *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->policy_version = sp->version;
+	a->search_level = (uint8_t)sp->level;
+	a->block_mode = (uint8_t)sp->block_mode;
+	a->flags = sp->dry_run ? IAS_POLICY_F_DRY_RUN : 0;
+	a->hop_limit = (uint8_t)(sp->hop_limit > 255 ? 255 : sp->hop_limit);
+	a->fanout_limit = (uint8_t)(sp->fanout_limit > 255 ? 255 : sp->fanout_limit);
+	a->escalation_x100 = (uint16_t)(sp->escalation * 100);
+	a->base_duration_s = (uint32_t)(sp->base_duration_ms / 1000);
+	a->max_duration_s = (uint32_t)(sp->max_duration_ms / 1000);
+}
+
+static int count_blocks_cb(const struct ias_block_rec *rec, void *arg)
+{
+	(void)rec;
+	(*(uint32_t *)arg)++;
+	return 0;
+}
+
+static int count_inc_cb(const struct ias_incident_rec *rec, void *arg)
+{
+	(void)rec;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* Fill resp for an authenticated request; returns the MAD status. */
+static uint16_t serve(struct umad_port *p, const struct ias_secmgt_msg *req,
+		      struct ias_secmgt_msg *resp)
+{
+	struct sema *s = p->s;
+
+	switch (req->attr_id) {
+	case IAS_ATTR_CLASS_PORT_INFO:
+		resp->u.cpi.proto_version = IAS_SECMGT_VERSION;
+		resp->u.cpi.role = IAS_ROLE_AGENT;
+		resp->u.cpi.resp_time_value = 18;	/* ~1 s */
+		resp->u.cpi.cap_mask = IAS_CAP_STATUS | IAS_CAP_POLICY;
+		resp->u.cpi.node_guid = p->guid;
+		snprintf(resp->u.cpi.node_desc, sizeof(resp->u.cpi.node_desc), "%s",
+			 s->cfg.node_name);
+		return IAS_STATUS_OK;
+	case IAS_ATTR_STATUS: {
+		struct ias_block_filter active = { 0 }, all = { .include_released = 1 };
+		uint32_t nactive = 0, ntotal = 0;
+		uint64_t ninc = 0;
+
+		if (ias_store_blocks_foreach(s->store, &active, count_blocks_cb, &nactive) < 0 ||
+		    ias_store_blocks_foreach(s->store, &all, count_blocks_cb, &ntotal) < 0 ||
+		    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0)
+			return IAS_STATUS_INTERNAL;
+		resp->u.status.node_guid = p->guid;
+		resp->u.status.uptime_s = (uint64_t)(sema_now_ms() - s->started_ms) / 1000;
+		resp->u.status.active_blocks = nactive;
+		resp->u.status.total_blocks = ntotal;
+		resp->u.status.policy_version = s->policy.version;
+		resp->u.status.qps_known = (uint32_t)s->qps.n;
+		resp->u.status.qps_blocked = (uint32_t)qpt_count_blocked(&s->qps);
+		resp->u.status.incidents = ninc;
+		resp->u.status.mads_rejected = s->stats.mads_rejected;
+		return IAS_STATUS_OK;
+	}
+	case IAS_ATTR_POLICY:
+		if (req->method == IAS_METHOD_SET) {
+			const struct ias_attr_policy *a = &req->u.policy;
+			struct sema_policy np = s->policy;
+			char why[128];
+
+			np.version = a->policy_version;
+			np.level = a->search_level;
+			np.block_mode = a->block_mode;
+			np.dry_run = (a->flags & IAS_POLICY_F_DRY_RUN) != 0;
+			np.hop_limit = a->hop_limit;
+			np.fanout_limit = a->fanout_limit;
+			np.escalation = a->escalation_x100 / 100;
+			np.base_duration_ms = (uint64_t)a->base_duration_s * 1000;
+			np.max_duration_ms = (uint64_t)a->max_duration_s * 1000;
+			if (policy_check(&np, why, sizeof(why))) {
+				log_warn("Set(Policy) refused: %s", why);
+				return IAS_STATUS_INVALID_VALUE;
+			}
+			if (policy_save(s, &np) < 0)
+				return IAS_STATUS_INTERNAL;
+			s->policy = np;
+			log_notice("policy version %u set over the fabric", np.version);
+		}
+		policy_to_attr(&s->policy, &resp->u.policy);
+		return IAS_STATUS_OK;
+	default:
+		return IAS_STATUS_METHOD_ATTR_UNSUPP;
+	}
+}
+
+static void note_reject(struct umad_port *p, enum ias_mad_reason why, const ib_mad_addr_t *addr)
+{
+	int64_t now = sema_now_ms();
+
+	p->s->stats.mads_rejected++;
+	if ((uint64_t)now > p->log_budget_ms) {
+		p->log_budget_ms = (uint64_t)now + 10000;
+		p->logged = 0;
+	}
+	if (p->logged++ < 10)
+		log_warn("SecMgt MAD from LID %u refused: %s (%llu refused so far)",
+			 be16toh(addr->lid), ias_mad_reason_str(why),
+			 (unsigned long long)p->s->stats.mads_rejected);
+}
+
+static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct umad_port *p = arg;
+	struct ias_secmgt_msg req, resp;
+	enum ias_mad_reason why;
+	ib_mad_addr_t addr;
+	int len = IAS_MAD_SIZE, r;
+	uint8_t *mad;
+
+	(void)src;
+	(void)fd;
+	(void)revents;
+	r = umad_recv(p->srv, p->buf, &len, 0);
+	if (r < 0)
+		return 0;
+	if (umad_status(p->buf))
+		return 0;	/* a send completion or timeout, not a request */
+	mad = umad_get_mad(p->buf);
+	memcpy(&addr, umad_get_mad_addr(p->buf), sizeof(addr));
+	if (len < 2 || mad[1] != IAS_SECMGT_CLASS)
+		return 0;	/* simulator strays (SMPs) */
+	why = ias_secmgt_decode(mad, (size_t)len, &p->kr, p->rp, (uint64_t)sema_now_ms(), &req);
+	if (why != IAS_MAD_OK) {
+		note_reject(p, why, &addr);
+		return 0;
+	}
+	if (ias_secmgt_init_response(&req, req.attr_id, &resp))
+		return 0;
+	resp.status = serve(p, &req, &resp);
+	if (resp.status)
+		memset(&resp.u, 0, sizeof(resp.u));
+	memset(p->buf, 0, umad_size() + IAS_MAD_SIZE);
+	if (ias_secmgt_encode(&resp, &p->kr, (uint64_t)sema_now_ms(), umad_get_mad(p->buf))) {
+		log_err("encoding a response failed");
+		return 0;
+	}
+	umad_set_addr(p->buf, be16toh(addr.lid), (int)be32toh(addr.qpn), addr.sl, QKEY_GSI);
+	if (addr.grh_present)
+		umad_set_grh(p->buf, &addr);
+	umad_set_pkey(p->buf, addr.pkey_index);
+	if (umad_send(p->srv, p->srv_agent, p->buf, IAS_MAD_SIZE, 0, 0) < 0)
+		log_warn("sending a response to LID %u failed", be16toh(addr.lid));
+	return 0;
+}
+
+static int register_class(int portid, int with_methods, int *agent)
+{
+	struct umad_reg_attr ra;
+	uint32_t id = 0;
+	int r;
+
+	memset(&ra, 0, sizeof(ra));
+	ra.mgmt_class = IAS_SECMGT_CLASS;
+	ra.mgmt_class_version = IAS_SECMGT_CLASS_VERSION;
+	ra.oui = IAS_SECMGT_OUI;
+	if (with_methods)
+		ra.method_mask[0] = (1ull << IAS_METHOD_GET) | (1ull << IAS_METHOD_SET) |
+				    (1ull << IAS_METHOD_REPORT);
+	r = umad_register2(portid, &ra, &id);
+	if (r)
+		return r < 0 ? r : -r;
+	*agent = (int)id;
+	return 0;
+}
+
+static int pick_port(struct umad_port *p)
+{
+	char cas[8][UMAD_CA_NAME_LEN];
+	int n, i, j;
+
+	if (p->s->cfg.umad_ca[0]) {
+		snprintf(cas[0], sizeof(cas[0]), "%s", p->s->cfg.umad_ca);
+		n = 1;
+	} else {
+		n = umad_get_cas_names(cas, 8);
+		if (n <= 0)
+			return -ENODEV;
+	}
+	for (i = 0; i < n; i++) {
+		umad_ca_t ca;
+		int fallback = 0;
+
+		if (umad_get_ca(cas[i], &ca) < 0)
+			continue;
+		for (j = 1; j <= ca.numports && j < UMAD_CA_MAX_PORTS; j++) {
+			umad_port_t *port = ca.ports[j];
+
+			if (!port)
+				continue;
+			if (p->s->cfg.umad_port && (unsigned)j != p->s->cfg.umad_port)
+				continue;
+			if (!fallback)
+				fallback = j;
+			if (port->state == 4) {	/* ACTIVE */
+				fallback = j;
+				break;
+			}
+		}
+		if (fallback) {
+			umad_port_t *port = ca.ports[fallback];
+
+			snprintf(p->ca, sizeof(p->ca), "%s", cas[i]);
+			p->portnum = fallback;
+			p->lid = (uint16_t)port->base_lid;
+			p->guid = be64toh(port->port_guid);
+			umad_release_ca(&ca);
+			return 0;
+		}
+		umad_release_ca(&ca);
+	}
+	return -ENODEV;
+}
+
+static int try_attach(struct umad_port *p)
+{
+	int r;
+
+	r = pick_port(p);
+	if (r)
+		return r;
+	p->srv = umad_open_port(p->ca, p->portnum);
+	p->cli = umad_open_port(p->ca, p->portnum);
+	if (p->srv < 0 || p->cli < 0) {
+		r = p->srv < 0 ? p->srv : p->cli;
+		close_port(p);
+		return r < 0 ? r : -EIO;
+	}
+	r = register_class(p->srv, 1, &p->srv_agent);
+	if (!r)
+		r = register_class(p->cli, 0, &p->cli_agent);
+	if (r) {
+		log_err("registering SecMgt class 0x%x on %s/%d: %s", IAS_SECMGT_CLASS, p->ca,
+			p->portnum, strerror(-r));
+		close_port(p);
+		return r;
+	}
+	/* Under the simulator, SMPs reach the request-serving client too;
+	 * an agent for the SM class keeps them from crashing the shim. */
+	if (p->s->cfg.simulated_fabric && umad_register(p->srv, SMI_CLASS, 1, 0, NULL) < 0)
+		log_warn("could not register for the SM class under the simulator");
+	r = sd_event_add_io(p->s->ev, &p->srv_src, umad_get_fd(p->srv), EPOLLIN, srv_io, p);
+	if (r < 0) {
+		close_port(p);
+		return r;
+	}
+	p->attached = 1;
+	log_notice("SecMgt agent on %s port %d (LID %u, GUID 0x%016llx)", p->ca, p->portnum,
+		   p->lid, (unsigned long long)p->guid);
+	return 0;
+}
+
+static int on_retry(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct umad_port *p = arg;
+
+	(void)usec;
+	if (try_attach(p) == 0)
+		return sd_event_source_set_enabled(src, SD_EVENT_OFF);
+	sd_event_source_set_time_relative(src, p->s->cfg.port_retry * 1000);
+	return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
+int umad_port_start(struct sema *s, struct umad_port **out)
+{
+	struct umad_port *p = calloc(1, sizeof(*p));
+	size_t i;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->s = s;
+	p->srv = p->cli = -1;
+	p->rp = malloc(sizeof(*p->rp));
+	if (!p->rp || ias_keyring_init(&p->kr)) {
+		free(p->rp);
+		free(p);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->nkeys; i++) {
+		r = ias_keyring_add(&p->kr, s->keys[i].id, s->keys[i].key, s->keys[i].len);
+		if (r) {
+			log_err("key %u: %s", s->keys[i].id, strerror(-r));
+			goto fail;
+		}
+	}
+	r = s->nkeys ? ias_keyring_set_active(&p->kr, s->keys[0].id) : -ENOKEY;
+	if (!r)
+		r = ias_replay_init(p->rp, s->cfg.replay_window);
+	if (r)
+		goto fail;
+	if (umad_init() < 0)
+		log_warn("libibumad could not initialise; will keep trying");
+	if (try_attach(p)) {
+		log_notice("no RDMA port yet: serving local requests; looking again every %llu ms",
+			   (unsigned long long)s->cfg.port_retry);
+		r = sd_event_add_time_relative(s->ev, &p->retry, CLOCK_MONOTONIC,
+					       s->cfg.port_retry * 1000, 0, on_retry, p);
+		if (r < 0)
+			goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	ias_keyring_wipe(&p->kr);
+	free(p->rp);
+	free(p);
+	return r;
+}
+
+void umad_port_stop(struct umad_port *p)
+{
+	if (!p)
+		return;
+	close_port(p);
+	sd_event_source_disable_unref(p->retry);
+	ias_keyring_wipe(&p->kr);
+	free(p->rp);
+	free(p);
+}
+
+void umad_port_describe(const struct umad_port *p, char *buf, size_t len)
+{
+	if (!p || !p->attached)
+		snprintf(buf, len, "waiting for an RDMA port");
+	else
+		snprintf(buf, len, "%s/%d lid %u", p->ca, p->portnum, p->lid);
+}
+
+unsigned umad_port_peers(const struct umad_port *p, int reachable)
+{
+	(void)p;
+	(void)reachable;
+	return 0;
+}
