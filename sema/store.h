@@ -1,0 +1,172 @@
+/* sema/store: the agent's durable state, kept in SQLite.
+ *
+ * One file, <state_dir>/sema.db, in WAL mode with synchronous=FULL: when a
+ * write call returns 0 outside an explicit transaction (or ias_store_commit
+ * returns 0), the change is on disk. Schema and policies: docs/store-schema.md.
+ *
+ * Conventions
+ * - Every int-returning call gives 0 on success or a negative errno:
+ *   -EINVAL bad argument, -ENAMETOOLONG a text value does not fit its field
+ *   (nothing is written), -ENOENT no such record, -EEXIST duplicate,
+ *   -EALREADY already released, -ERANGE output buffer too small,
+ *   -EBUSY the database stayed locked past the busy timeout, -ENOMEM,
+ *   -ENOSPC disk full, -EIO any other SQLite failure.
+ *   After a failure ias_store_errmsg() says what went wrong.
+ * - Text fields of the records below are NUL-terminated. Input longer than
+ *   the field (or a field with no NUL inside it) is refused with
+ *   -ENAMETOOLONG; text read back is always NUL-terminated and bounded by the
+ *   field, even if the file was edited by something else.
+ * - Nothing is ever deleted through this API: blocks are released, alerts
+ *   are marked taken, allow-list entries are marked removed, the audit log is
+ *   append-only (enforced by triggers).
+ * - foreach calls visit records in batches and hold no statement open while a
+ *   callback runs, so a callback may call any other ias_store_* function
+ *   (e.g. release the block it is shown). A callback returning non-zero stops
+ *   the walk; foreach then returns that value.
+ * - Transactions: ias_store_begin/commit/rollback nest (inner levels are
+ *   savepoints). Calls made inside an explicit transaction join it; each call
+ *   still undoes its own partial work if it fails, without ending the outer
+ *   transaction.
+ * - A struct ias_store is used by one thread at a time.
+ */
+#ifndef IAS_SEMA_STORE_H
+#define IAS_SEMA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Schema version this code writes; a database with a higher
+ * PRAGMA user_version is refused by ias_store_open (-EPROTO). */
+#define IAS_STORE_SCHEMA_VERSION 1
+#define IAS_STORE_DB_NAME "sema.db"
+
+/* Bounds of text passed as plain strings (bytes, NUL excluded). */
+#define IAS_STORE_ACTOR_MAX   63
+#define IAS_STORE_ACTION_MAX  63
+#define IAS_STORE_DETAIL_MAX  4095
+#define IAS_STORE_KEY_MAX     127
+#define IAS_STORE_VALUE_MAX   65535
+#define IAS_STORE_SEQNAME_MAX 63
+
+struct ias_store;
+
+/* Opens (creating if needed) <state_dir>/sema.db; state_dir is created with
+ * mode 0750 if missing (its parent must exist), the database file with mode
+ * 0640. Applies pending schema migrations. On failure *out is NULL and err
+ * (if not NULL) holds a message. -EPROTO: the database is newer than this
+ * code or is not an IAS store. */
+int  ias_store_open(const char *state_dir, struct ias_store **out, char *err, size_t errlen);
+/* Rolls back an open explicit transaction, then closes. NULL is fine. */
+void ias_store_close(struct ias_store *st);
+/* Message for the last failed call on st ("" if none yet). */
+const char *ias_store_errmsg(struct ias_store *st);
+
+#define IAS_MAX_QPS_PER_BLOCK 256
+struct ias_block_rec {
+	int64_t  id;               /* assigned by the store */
+	char     origin[16];       /* "analyzer", "trace", "manual", "manager" */
+	char     node[64];
+	int32_t  pid;
+	uint32_t uid;
+	char     comm[32];
+	char     exe[256];         /* for escalation: same exe = same offender */
+	char     reason[256];
+	char     incident[32];     /* e.g. "I-00000001a3f40012"; "" if none */
+	char     mechanism[64];    /* e.g. "qp-pause,rdma-cgroup" */
+	uint32_t nqps;
+	uint32_t qpns[IAS_MAX_QPS_PER_BLOCK];
+	int64_t  created_ms, until_ms /* 0 = no end */, released_ms /* 0 = active */;
+	uint32_t offence;          /* 1 for a first offence */
+	int      simulated;        /* dry-run: recorded, not enforced */
+	char     release_note[256];
+};
+/* Sets rec->id; committed on return. nqps > IAS_MAX_QPS_PER_BLOCK: -EINVAL.
+ * released_ms/release_note are stored as given (normally 0/""). */
+int ias_store_block_add(struct ias_store *st, struct ias_block_rec *rec);
+int ias_store_block_get(struct ias_store *st, int64_t id, struct ias_block_rec *out); /* -ENOENT */
+/* released_ms must be > 0; note may be NULL. -ENOENT, -EALREADY if released. */
+int ias_store_block_release(struct ias_store *st, int64_t id, int64_t released_ms, const char *note);
+/* until_ms >= 0 (0 = no end). -ENOENT, -EALREADY if the block is released. */
+int ias_store_block_set_until(struct ias_store *st, int64_t id, int64_t until_ms);
+struct ias_block_filter {
+	int32_t pid;                /* 0: any */
+	int include_released;       /* 0: active blocks only */
+	const char *incident;       /* NULL: any */
+	int64_t expired_before_ms;  /* 0: no filter; else active blocks with 0<until<=this
+	                               (include_released is then ignored) */
+};
+typedef int (*ias_block_cb)(const struct ias_block_rec *rec, void *arg); /* non-zero stops */
+/* filter NULL: every block, released or not. Ordered by id. */
+int ias_store_blocks_foreach(struct ias_store *st, const struct ias_block_filter *filter,
+			     ias_block_cb cb, void *arg);
+/* Blocks of the same exe+uid created at or after since_ms, released or
+ * not, simulated or not. */
+int ias_store_offence_count(struct ias_store *st, const char *exe, uint32_t uid,
+			    int64_t since_ms, uint32_t *count);
+
+struct ias_incident_rec {
+	char id[32]; char origin[16]; char node[64]; int64_t opened_ms; int32_t root_pid;
+	char reason[256]; char state[16] /* "open","closed"; "" = "open" on add */; int64_t closed_ms;
+};
+int ias_store_incident_add(struct ias_store *st, const struct ias_incident_rec *rec); /* -EEXIST if id exists */
+int ias_store_incident_get(struct ias_store *st, const char *id, struct ias_incident_rec *out); /* -ENOENT */
+/* state "open" (closed_ms becomes 0) or "closed" (closed_ms = when_ms). -ENOENT, -EINVAL. */
+int ias_store_incident_set_state(struct ias_store *st, const char *id, const char *state, int64_t when_ms);
+/* Ordered by opened_ms, then id. */
+int ias_store_incidents_foreach(struct ias_store *st,
+				int (*cb)(const struct ias_incident_rec *, void *), void *arg);
+struct ias_incident_event {
+	int64_t id; char incident[32]; int64_t ts_ms; char node[64]; int32_t pid;
+	uint32_t qpn; char kind[16]; char text[256];
+};
+/* The incident need not exist locally (it may have been opened on another
+ * node). ev->id is ignored; the store assigns one. */
+int ias_store_incident_event_add(struct ias_store *st, const struct ias_incident_event *ev);
+/* Events of one incident in the order they were added. */
+int ias_store_incident_events_foreach(struct ias_store *st, const char *incident,
+				      int (*cb)(const struct ias_incident_event *, void *), void *arg);
+/* Durable counter: 1 on the first call for a name, then 2, 3, ...; 0 on error. */
+uint64_t ias_store_next_seq(struct ias_store *st, const char *name);
+
+/* Append-only audit log: no update/delete API, and triggers RAISE(ABORT) on
+ * UPDATE/DELETE. actor/action must be non-empty; detail may be NULL. */
+int ias_store_audit(struct ias_store *st, int64_t ts_ms, const char *actor, const char *action,
+		    const char *detail);
+/* Entries with ts >= since_ms, in the order they were written. */
+int ias_store_audit_foreach(struct ias_store *st, int64_t since_ms,
+			    int (*cb)(int64_t ts, const char *actor, const char *action,
+				      const char *detail, void *), void *arg);
+
+struct ias_allow_rec {
+	int64_t id; char kind[16] /* "exe","user","unit","comm","pid" */; char value[256];
+	int64_t created_ms; char note[256];
+};
+/* Sets id; -EEXIST for the same kind+value while that entry is present. */
+int ias_store_allow_add(struct ias_store *st, struct ias_allow_rec *rec);
+/* Marks the entry removed (kept as history). -ENOENT if not present. */
+int ias_store_allow_remove(struct ias_store *st, const char *kind, const char *value);
+/* Present entries, ordered by id. */
+int ias_store_allow_foreach(struct ias_store *st,
+			    int (*cb)(const struct ias_allow_rec *, void *), void *arg);
+
+/* Alerts awaiting an analyzer's GetAttackPID: survive restarts. */
+struct ias_alert_rec { int64_t id; int32_t pid; char incident[32]; char reason[256]; int64_t created_ms; };
+int ias_store_alert_push(struct ias_store *st, struct ias_alert_rec *rec); /* sets id */
+/* Oldest untaken alert; marks it taken (kept as history). -ENOENT if none. */
+int ias_store_alert_pop(struct ias_store *st, struct ias_alert_rec *out);
+int ias_store_alert_count(struct ias_store *st, uint32_t *n); /* untaken alerts */
+
+/* Key/value for small agent state (e.g. policy). */
+int ias_store_kv_set(struct ias_store *st, const char *key, const char *value);
+/* -ENOENT; -ERANGE if outlen cannot hold the value and its NUL (out = ""). */
+int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t outlen);
+
+/* Explicit transactions, e.g. a block + incident + audit committed together.
+ * Nest freely; only the outermost commit makes the work durable. commit or
+ * rollback without a begin: -EINVAL. If SQLite itself aborted the
+ * transaction (e.g. disk full), commit returns -EIO and the work is gone. */
+int ias_store_begin(struct ias_store *st);
+int ias_store_commit(struct ias_store *st);
+int ias_store_rollback(struct ias_store *st);
+
+#endif
