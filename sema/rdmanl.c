@@ -1,0 +1,541 @@
+/* QP ownership from the kernel's rdma netlink resource tracker.
+ *
+ * The kernel answers RES_QP_GET dumps one device at a time (the request must
+ * name a device index), so a full dump is two steps: list the devices with a
+ * RDMA_NLDEV_CMD_GET dump, then dump each device's QPs.
+ *
+ * Decoding order for every message: netlink header (length, type), then an
+ * exact walk over its attributes (each header within bounds, nothing left
+ * over), then a per-attribute type/length check with mnl_attr_validate, and
+ * only then use. Nests go through the same steps. */
+#include "sema/rdmanl.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <rdma/rdma_netlink.h>
+
+#define RECV_SIZE 32768            /* kernel dump skbs are at most this big */
+#define RECV_TIMEOUT_SEC 5
+#define MAX_DEVICES 4096
+
+/* Attribute table size: every type this module reads is below this. */
+#define TB_SIZE RDMA_NLDEV_ATTR_MAX
+
+_Static_assert(RDMA_NLDEV_ATTR_RES_PDN < TB_SIZE, "attribute table too small");
+_Static_assert(sizeof(((struct ias_kqp *)0)->dev_name) == 64, "IB_DEVICE_NAME_MAX");
+
+struct tb {
+	const struct nlattr *a[TB_SIZE];
+};
+
+/* One decoding pass over a recv() buffer. */
+struct walk {
+	uint16_t msg_type;      /* expected non-control message type */
+	int check_seq;          /* check seq/portid (live socket only) */
+	uint32_t seq, portid;
+	/* QP mode */
+	ias_kqp_cb cb;
+	void *arg;
+	/* device-list mode */
+	uint32_t *devs;
+	size_t ndevs, cap;
+	int cb_ret;             /* the callback's stopping value */
+};
+
+/* Walk the attributes in [start, start+len): every header must be within
+ * bounds and the last one must end the area (its alignment padding may be
+ * missing). mnl_attr_parse alone would silently stop at a bad tail. */
+static int attrs_exact(const void *start, size_t len)
+{
+	const struct nlattr *a = start;
+	size_t rem = len;
+
+	while (rem > 0) {
+		size_t step;
+
+		if (rem > INT_MAX || !mnl_attr_ok(a, (int)rem))
+			return -EBADMSG;
+		step = MNL_ALIGN(a->nla_len);
+		if (step >= rem)
+			return 0;
+		rem -= step;
+		a = (const struct nlattr *)((const char *)a + step);
+	}
+	return 0;
+}
+
+static int collect_cb(const struct nlattr *attr, void *data)
+{
+	struct tb *t = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type >= TB_SIZE)
+		return MNL_CB_OK;       /* newer kernel attribute: not ours */
+	if (t->a[type]) {
+		errno = EBADMSG;        /* duplicates are never sent */
+		return MNL_CB_ERROR;
+	}
+	t->a[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* Collect the attributes of a message or of a nest into t. */
+static int collect_msg(const struct nlmsghdr *nlh, struct tb *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (attrs_exact(mnl_nlmsg_get_payload(nlh), mnl_nlmsg_get_payload_len(nlh)))
+		return -EBADMSG;
+	if (mnl_attr_parse(nlh, 0, collect_cb, t) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int collect_nest(const struct nlattr *nest, struct tb *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0 ||
+	    attrs_exact(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest)))
+		return -EBADMSG;
+	if (mnl_attr_parse_nested(nest, collect_cb, t) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Expected data type of every attribute this module reads. */
+static const struct {
+	uint16_t type;
+	enum mnl_attr_data_type dt;
+} attr_types[] = {
+	{ RDMA_NLDEV_ATTR_DEV_INDEX, MNL_TYPE_U32 },
+	{ RDMA_NLDEV_ATTR_DEV_NAME, MNL_TYPE_NUL_STRING },
+	{ RDMA_NLDEV_ATTR_PORT_INDEX, MNL_TYPE_U32 },
+	{ RDMA_NLDEV_ATTR_RES_QP, MNL_TYPE_NESTED },
+	{ RDMA_NLDEV_ATTR_RES_QP_ENTRY, MNL_TYPE_NESTED },
+	{ RDMA_NLDEV_ATTR_RES_LQPN, MNL_TYPE_U32 },
+	{ RDMA_NLDEV_ATTR_RES_RQPN, MNL_TYPE_U32 },
+	{ RDMA_NLDEV_ATTR_RES_RQ_PSN, MNL_TYPE_U32 },
+	{ RDMA_NLDEV_ATTR_RES_SQ_PSN, MNL_TYPE_U32 },
+	{ RDMA_NLDEV_ATTR_RES_PATH_MIG_STATE, MNL_TYPE_U8 },
+	{ RDMA_NLDEV_ATTR_RES_TYPE, MNL_TYPE_U8 },
+	{ RDMA_NLDEV_ATTR_RES_STATE, MNL_TYPE_U8 },
+	{ RDMA_NLDEV_ATTR_RES_PID, MNL_TYPE_U32 },
+	{ RDMA_NLDEV_ATTR_RES_KERN_NAME, MNL_TYPE_NUL_STRING },
+	{ RDMA_NLDEV_ATTR_RES_PDN, MNL_TYPE_U32 },
+};
+
+/* Check the type and length of every attribute of t that we know. */
+static int validate_tb(const struct tb *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(attr_types) / sizeof(attr_types[0]); i++) {
+		const struct nlattr *a = t->a[attr_types[i].type];
+
+		if (a && mnl_attr_validate(a, attr_types[i].dt) < 0)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Copy a validated NUL-terminated string attribute; -EBADMSG if it does not
+ * fit and strict, else truncate. */
+static int copy_str(char *dst, size_t cap, const struct nlattr *a, int strict)
+{
+	const char *s = mnl_attr_get_str(a);
+	size_t n = strnlen(s, mnl_attr_get_payload_len(a));
+
+	if (n >= cap) {
+		if (strict)
+			return -EBADMSG;
+		n = cap - 1;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Device part shared by both message kinds: index and name. */
+static int decode_dev(const struct tb *t, struct ias_kqp *q)
+{
+	if (!t->a[RDMA_NLDEV_ATTR_DEV_INDEX] || !t->a[RDMA_NLDEV_ATTR_DEV_NAME])
+		return -EBADMSG;
+	q->dev_index = mnl_attr_get_u32(t->a[RDMA_NLDEV_ATTR_DEV_INDEX]);
+	return copy_str(q->dev_name, sizeof(q->dev_name), t->a[RDMA_NLDEV_ATTR_DEV_NAME], 1);
+}
+
+static int decode_entry(const struct nlattr *entry, struct ias_kqp *q)
+{
+	struct tb t;
+	int r;
+
+	if ((r = collect_nest(entry, &t)) != 0 || (r = validate_tb(&t)) != 0)
+		return r;
+	if (!t.a[RDMA_NLDEV_ATTR_RES_LQPN] || !t.a[RDMA_NLDEV_ATTR_RES_TYPE] ||
+	    !t.a[RDMA_NLDEV_ATTR_RES_STATE])
+		return -EBADMSG;
+	/* A QP belongs either to a process or to the kernel, not both. */
+	if (t.a[RDMA_NLDEV_ATTR_RES_PID] && t.a[RDMA_NLDEV_ATTR_RES_KERN_NAME])
+		return -EBADMSG;
+	q->lqpn = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_RES_LQPN]);
+	q->type = mnl_attr_get_u8(t.a[RDMA_NLDEV_ATTR_RES_TYPE]);
+	q->state = mnl_attr_get_u8(t.a[RDMA_NLDEV_ATTR_RES_STATE]);
+	if (t.a[RDMA_NLDEV_ATTR_PORT_INDEX])
+		q->port = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_PORT_INDEX]);
+	if (t.a[RDMA_NLDEV_ATTR_RES_RQPN]) {
+		q->rqpn = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_RES_RQPN]);
+		q->has_rqpn = 1;
+	}
+	if (t.a[RDMA_NLDEV_ATTR_RES_RQ_PSN]) {
+		q->rq_psn = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_RES_RQ_PSN]);
+		q->has_rq_psn = 1;
+	}
+	if (t.a[RDMA_NLDEV_ATTR_RES_SQ_PSN])
+		q->sq_psn = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_RES_SQ_PSN]);
+	if (t.a[RDMA_NLDEV_ATTR_RES_PID]) {
+		q->pid = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_RES_PID]);
+		q->has_pid = 1;
+	}
+	if (t.a[RDMA_NLDEV_ATTR_RES_KERN_NAME])
+		copy_str(q->kern_name, sizeof(q->kern_name),
+			 t.a[RDMA_NLDEV_ATTR_RES_KERN_NAME], 0);
+	if (t.a[RDMA_NLDEV_ATTR_RES_PDN])
+		q->pdn = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_RES_PDN]);
+	return 0;
+}
+
+/* One RES_QP_GET message: device attributes and a table of QP entries. The
+ * whole message is validated before the first callback. */
+static int qp_msg(const struct nlmsghdr *nlh, struct walk *w)
+{
+	const struct nlattr *e;
+	struct ias_kqp dev;
+	struct tb t;
+	int r;
+
+	memset(&dev, 0, sizeof(dev));
+	if ((r = collect_msg(nlh, &t)) != 0 || (r = validate_tb(&t)) != 0 ||
+	    (r = decode_dev(&t, &dev)) != 0)
+		return r;
+	if (!t.a[RDMA_NLDEV_ATTR_RES_QP])
+		return 0;
+	if (attrs_exact(mnl_attr_get_payload(t.a[RDMA_NLDEV_ATTR_RES_QP]),
+			mnl_attr_get_payload_len(t.a[RDMA_NLDEV_ATTR_RES_QP])))
+		return -EBADMSG;
+	for (int pass = 0; pass < 2; pass++) {
+		mnl_attr_for_each_nested(e, t.a[RDMA_NLDEV_ATTR_RES_QP]) {
+			struct ias_kqp q = dev;
+
+			if (mnl_attr_get_type(e) != RDMA_NLDEV_ATTR_RES_QP_ENTRY)
+				return -EBADMSG;
+			if ((r = decode_entry(e, &q)) != 0)
+				return r;
+			if (pass == 0)
+				continue;
+			if ((r = w->cb(&q, w->arg)) != 0) {
+				w->cb_ret = r;
+				return r < 0 ? r : IAS_RDMANL_STOPPED;
+			}
+		}
+	}
+	return 0;
+}
+
+/* One RDMA_NLDEV_CMD_GET message: remember the device index. */
+static int dev_msg(const struct nlmsghdr *nlh, struct walk *w)
+{
+	struct ias_kqp dev;
+	struct tb t;
+	int r;
+
+	if ((r = collect_msg(nlh, &t)) != 0 || (r = validate_tb(&t)) != 0 ||
+	    (r = decode_dev(&t, &dev)) != 0)
+		return r;
+	if (w->ndevs == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 8;
+		uint32_t *d;
+
+		if (cap > MAX_DEVICES)
+			return -E2BIG;
+		d = realloc(w->devs, cap * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		w->devs = d;
+		w->cap = cap;
+	}
+	w->devs[w->ndevs++] = dev.dev_index;
+	return 0;
+}
+
+/* An error code carried by the kernel (NLMSG_ERROR, NLMSG_DONE payload). */
+static int kernel_errno(int e)
+{
+	if (e < 0 && e >= -4095)
+		return e;
+	return -EBADMSG;
+}
+
+static int parse_buf(const void *buf, size_t len, struct walk *w)
+{
+	const struct nlmsghdr *nlh = buf;
+	size_t rem = len;
+	int r;
+
+	if (len > INT_MAX)
+		return -EMSGSIZE;
+	while (rem > 0) {
+		if (!mnl_nlmsg_ok(nlh, (int)rem))
+			return -EBADMSG;
+		if (w->check_seq && (nlh->nlmsg_seq != w->seq ||
+				     (nlh->nlmsg_pid && nlh->nlmsg_pid != w->portid)))
+			return -EPROTO;
+		switch (nlh->nlmsg_type) {
+		case NLMSG_NOOP:
+			break;
+		case NLMSG_DONE:
+			/* A dump that failed in the kernel ends with its errno. */
+			if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+				int e;
+
+				memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
+				if (e != 0)
+					return kernel_errno(e);
+			}
+			return IAS_RDMANL_DONE;
+		case NLMSG_ERROR: {
+			struct nlmsgerr err;
+
+			if (mnl_nlmsg_get_payload_len(nlh) < sizeof(err))
+				return -EBADMSG;
+			memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+			return kernel_errno(err.error);
+		}
+		case NLMSG_OVERRUN:
+			return -EOVERFLOW;
+		default:
+			if (nlh->nlmsg_type != w->msg_type)
+				return -EPROTO;
+			r = w->cb ? qp_msg(nlh, w) : dev_msg(nlh, w);
+			if (r != 0)
+				return r;
+		}
+		/* mnl_nlmsg_next would take an int; the step is bounded by rem. */
+		if (MNL_ALIGN(nlh->nlmsg_len) >= rem)
+			break;
+		rem -= MNL_ALIGN(nlh->nlmsg_len);
+		nlh = (const struct nlmsghdr *)((const char *)nlh + MNL_ALIGN(nlh->nlmsg_len));
+	}
+	return IAS_RDMANL_MORE;
+}
+
+int ias_rdmanl_parse(const void *buf, size_t len, ias_kqp_cb cb, void *arg)
+{
+	struct walk w = {
+		.msg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET),
+		.cb = cb, .arg = arg,
+	};
+	void *copy = NULL;
+	int r;
+
+	if (!buf || !cb)
+		return -EINVAL;
+	if (len > INT_MAX)
+		return -EMSGSIZE;
+	/* Netlink structures are 4-byte aligned; copy an unaligned buffer. */
+	if ((uintptr_t)buf % NLMSG_ALIGNTO) {
+		copy = malloc(len ? len : 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, buf, len);
+		buf = copy;
+	}
+	r = parse_buf(buf, len, &w);
+	free(copy);
+	return r;
+}
+
+/* Send one dump request (optionally for one device) and decode the answer
+ * until NLMSG_DONE, an error or the callback stops it. */
+static int dump(struct mnl_socket *nl, char *buf, uint16_t cmd, const uint32_t *dev_index,
+		struct walk *w)
+{
+	struct nlmsghdr *nlh;
+	int r;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, cmd);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++w->seq;
+	if (dev_index)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, *dev_index);
+	w->msg_type = nlh->nlmsg_type;
+	w->check_seq = 1;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, RECV_SIZE);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		r = parse_buf(buf, (size_t)n, w);
+		if (r != IAS_RDMANL_MORE)
+			return r;
+	}
+}
+
+int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
+{
+	struct timeval tv = { .tv_sec = RECV_TIMEOUT_SEC };
+	struct walk w = { 0 };
+	struct mnl_socket *nl = NULL;
+	char *buf = NULL;
+	size_t i;
+	int r;
+
+	if (!cb)
+		return -EINVAL;
+	nl = mnl_socket_open(NETLINK_RDMA);
+	if (!nl) {
+		/* No ib_core: the protocol family is not registered. */
+		r = (errno == EPROTONOSUPPORT || errno == EAFNOSUPPORT) ? -ENOENT : -errno;
+		goto out;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	buf = malloc(RECV_SIZE);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	w.portid = mnl_socket_get_portid(nl);
+	w.seq = (uint32_t)time(NULL);
+
+	/* Step 1: the devices. */
+	r = dump(nl, buf, RDMA_NLDEV_CMD_GET, NULL, &w);
+	if (r < 0)
+		goto out;
+	if (w.ndevs == 0) {
+		r = -ENOENT;
+		goto out;
+	}
+	/* Step 2: each device's QPs. */
+	w.cb = cb;
+	w.arg = arg;
+	for (i = 0; i < w.ndevs; i++) {
+		r = dump(nl, buf, RDMA_NLDEV_CMD_RES_QP_GET, &w.devs[i], &w);
+		/* A device that went away between the two steps is not an error. */
+		if (r == -ENODEV)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == IAS_RDMANL_STOPPED)
+			break;
+	}
+	r = 0;
+out:
+	free(w.devs);
+	free(buf);
+	if (nl)
+		mnl_socket_close(nl);
+	return r;
+}
+
+/* Room for one message with one QP entry, names at their longest. */
+#define QP_MSG_MAX (MNL_NLMSG_HDRLEN + 2 * MNL_ATTR_HDRLEN + 8 + 64 + \
+		    13 * MNL_ATTR_HDRLEN + 9 * 4 + 2 * 4 + 32)
+
+int ias_rdmanl_put_qp(void *buf, size_t cap, size_t *len, uint32_t seq,
+		      const struct ias_kqp *qp)
+{
+	struct nlattr *table, *entry;
+	struct nlmsghdr *nlh;
+	char *at = (char *)buf + *len;
+
+	if ((qp->has_pid && qp->kern_name[0]) ||
+	    strnlen(qp->dev_name, sizeof(qp->dev_name)) == sizeof(qp->dev_name) ||
+	    strnlen(qp->kern_name, sizeof(qp->kern_name)) == sizeof(qp->kern_name))
+		return -EINVAL;
+	if (*len > cap || cap - *len < QP_MSG_MAX)
+		return -ENOSPC;
+	nlh = mnl_nlmsg_put_header(at);
+	nlh->nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET);
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = seq;
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, qp->dev_index);
+	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, qp->dev_name);
+	table = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	entry = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+	if (qp->port)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_PORT_INDEX, qp->port);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, qp->lqpn);
+	if (qp->has_rqpn)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_RQPN, qp->rqpn);
+	if (qp->has_rq_psn)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_RQ_PSN, qp->rq_psn);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_SQ_PSN, qp->sq_psn);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, qp->type);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, qp->state);
+	if (qp->has_pid)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_PID, qp->pid);
+	if (qp->kern_name[0])
+		mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_RES_KERN_NAME, qp->kern_name);
+	if (qp->pdn)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_PDN, qp->pdn);
+	mnl_attr_nest_end(nlh, entry);
+	mnl_attr_nest_end(nlh, table);
+	*len += MNL_ALIGN(nlh->nlmsg_len);
+	return 0;
+}
+
+int ias_rdmanl_put_done(void *buf, size_t cap, size_t *len, uint32_t seq)
+{
+	struct nlmsghdr *nlh;
+	int zero = 0;
+
+	if (*len > cap || cap - *len < MNL_NLMSG_HDRLEN + sizeof(zero))
+		return -ENOSPC;
+	nlh = mnl_nlmsg_put_header((char *)buf + *len);
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = seq;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(zero)), &zero, sizeof(zero));
+	*len += nlh->nlmsg_len;
+	return 0;
+}
+
+const char *ias_kqp_type_str(uint8_t type)
+{
+	static const char *const names[] = {
+		[0] = "SMI", [1] = "GSI", [2] = "RC", [3] = "UC", [4] = "UD",
+		[5] = "RAW_IPV6", [6] = "RAW_ETHERTYPE", [8] = "RAW_PACKET",
+		[9] = "XRC_INI", [10] = "XRC_TGT",
+	};
+
+	if (type == 0xff)
+		return "DRIVER";
+	if (type < sizeof(names) / sizeof(names[0]) && names[type])
+		return names[type];
+	return "UNKNOWN";
+}
+
+const char *ias_kqp_state_str(uint8_t state)
+{
+	static const char *const names[] = {
+		"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR",
+	};
+
+	if (state < sizeof(names) / sizeof(names[0]))
+		return names[state];
+	return "UNKNOWN";
+}

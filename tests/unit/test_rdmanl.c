@@ -1,0 +1,576 @@
+/* Unit tests for sema/rdmanl: RES_QP_GET dump buffers are built by hand with
+ * libmnl, the way the kernel lays them out, and decoded. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <rdma/rdma_netlink.h>
+
+#include "sema/rdmanl.h"
+#include "tests/unit/tap.h"
+
+#define QP_MSG RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET)
+
+static union {
+	char c[16384];
+	uint32_t align;
+} b;
+static size_t blen;
+
+/* What one QP entry should carry; fields < 0 are left out. */
+struct spec {
+	long port, lqpn, rqpn, rq_psn, sq_psn, type, state, pid, pdn;
+	const char *kern;
+};
+
+static const struct spec rc_a = { 1, 17, 18, 100, 200, 2, 3, 4242, -1, NULL };
+static const struct spec rc_b = { 1, 18, 17, 200, 100, 2, 3, 4243, -1, NULL };
+static const struct spec ud = { 1, 19, -1, -1, 7, 4, 3, 4244, -1, NULL };
+static const struct spec gsi = { 1, 1, -1, -1, 0, 1, 3, -1, -1, "ib_core" };
+
+static void reset(void)
+{
+	memset(&b, 0, sizeof(b));
+	blen = 0;
+}
+
+static struct nlmsghdr *msg_begin(uint16_t type)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(b.c + blen);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = 7;
+	return nlh;
+}
+
+static void msg_end(struct nlmsghdr *nlh)
+{
+	blen += MNL_ALIGN(nlh->nlmsg_len);
+}
+
+static void put_entry(struct nlmsghdr *nlh, const struct spec *s)
+{
+	struct nlattr *e = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+
+	if (s->port >= 0)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_PORT_INDEX, (uint32_t)s->port);
+	if (s->lqpn >= 0)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, (uint32_t)s->lqpn);
+	if (s->pdn >= 0)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_PDN, (uint32_t)s->pdn);
+	if (s->pid >= 0)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_PID, (uint32_t)s->pid);
+	if (s->kern)
+		mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_RES_KERN_NAME, s->kern);
+	if (s->rqpn >= 0)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_RQPN, (uint32_t)s->rqpn);
+	if (s->rq_psn >= 0)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_RQ_PSN, (uint32_t)s->rq_psn);
+	if (s->sq_psn >= 0)
+		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_SQ_PSN, (uint32_t)s->sq_psn);
+	if (s->rqpn >= 0)
+		mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_PATH_MIG_STATE, 2);
+	if (s->type >= 0)
+		mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, (uint8_t)s->type);
+	if (s->state >= 0)
+		mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, (uint8_t)s->state);
+	mnl_attr_nest_end(nlh, e);
+}
+
+static void put_dev(struct nlmsghdr *nlh, uint32_t idx, const char *name)
+{
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, idx);
+	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, name);
+}
+
+/* A whole QP message for device idx/name with n entries. */
+static struct nlmsghdr *qp_msg(uint32_t idx, const char *name, const struct spec *const *s, int n)
+{
+	struct nlmsghdr *nlh = msg_begin(QP_MSG);
+	struct nlattr *t;
+	int i;
+
+	put_dev(nlh, idx, name);
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	for (i = 0; i < n; i++)
+		put_entry(nlh, s[i]);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	return nlh;
+}
+
+static void put_done(int err)
+{
+	struct nlmsghdr *nlh = msg_begin(NLMSG_DONE);
+
+	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(err)), &err, sizeof(err));
+	msg_end(nlh);
+}
+
+static void put_error(int err, int full)
+{
+	struct nlmsghdr *nlh = msg_begin(NLMSG_ERROR);
+	struct nlmsgerr e = { .error = err };
+
+	memcpy(mnl_nlmsg_put_extra_header(nlh, full ? sizeof(e) : sizeof(int)), &e,
+	       full ? sizeof(e) : sizeof(int));
+	msg_end(nlh);
+}
+
+#define MAXQ 16
+static struct ias_kqp got[MAXQ];
+static int ngot, stop_after, stop_value;
+
+static int collect(const struct ias_kqp *q, void *arg)
+{
+	(void)arg;
+	if (ngot < MAXQ)
+		got[ngot] = *q;
+	ngot++;
+	if (stop_after && ngot >= stop_after)
+		return stop_value;
+	return 0;
+}
+
+static int parse(void)
+{
+	ngot = 0;
+	memset(got, 0, sizeof(got));
+	return ias_rdmanl_parse(b.c, blen, collect, NULL);
+}
+
+static void test_good_dump(void)
+{
+	const struct spec *const all[] = { &gsi, &rc_a, &rc_b, &ud };
+	int r;
+
+	reset();
+	qp_msg(3, "rxe0", all, 4);
+	put_done(0);
+	r = parse();
+	is_int(r, IAS_RDMANL_DONE, "well-formed dump decodes to DONE");
+	is_int(ngot, 4, "four QPs reported");
+
+	is_str(got[0].dev_name, "rxe0", "dev name");
+	is_int(got[0].dev_index, 3, "dev index");
+	is_int(got[0].lqpn, 1, "GSI lqpn");
+	is_str(ias_kqp_type_str(got[0].type), "GSI", "GSI type");
+	is_int(got[0].has_pid, 0, "kernel QP has no pid");
+	is_str(got[0].kern_name, "ib_core", "kernel QP carries its kernel name");
+	is_int(got[0].has_rqpn, 0, "GSI has no rqpn");
+	is_int(got[0].pdn, 0, "kernel QP reports no pdn");
+
+	is_int(got[1].lqpn, 17, "RC A lqpn");
+	is_int(got[1].rqpn, 18, "RC A rqpn");
+	ok(got[1].has_rqpn && got[1].has_rq_psn, "RC A has rqpn and rq_psn");
+	is_int(got[1].rq_psn, 100, "RC A rq_psn");
+	is_int(got[1].sq_psn, 200, "RC A sq_psn");
+	ok(got[1].has_pid && got[1].pid == 4242, "RC A pid 4242");
+	is_str(got[1].kern_name, "", "user QP has no kernel name");
+	is_str(ias_kqp_type_str(got[1].type), "RC", "RC type");
+	is_str(ias_kqp_state_str(got[1].state), "RTS", "RTS state");
+	is_int(got[1].port, 1, "port");
+	ok(got[2].rqpn == got[1].lqpn && got[1].rqpn == got[2].lqpn, "RC pair points at each other");
+
+	is_str(ias_kqp_type_str(got[3].type), "UD", "UD type");
+	ok(!got[3].has_rqpn && !got[3].has_rq_psn, "UD has no rqpn/rq_psn");
+	is_int(got[3].sq_psn, 7, "UD sq_psn");
+}
+
+static void test_pdn_and_two_devices(void)
+{
+	struct spec withpd = rc_a;
+	const struct spec *one[] = { &withpd };
+	const struct spec *two[] = { &ud };
+	int r;
+
+	withpd.pdn = 5;
+	withpd.port = -1;
+	reset();
+	qp_msg(1, "rxe0", one, 1);
+	qp_msg(2, "rxe1", two, 1);
+	r = parse();
+	is_int(r, IAS_RDMANL_MORE, "no NLMSG_DONE yet: MORE");
+	is_int(ngot, 2, "one QP per device message");
+	is_int(got[0].pdn, 5, "pdn decoded");
+	is_int(got[0].port, 0, "absent port reads as 0");
+	ok(got[1].dev_index == 2 && strcmp(got[1].dev_name, "rxe1") == 0, "second device");
+
+	/* Device message without a QP table: nothing to report. */
+	reset();
+	{
+		struct nlmsghdr *nlh = msg_begin(QP_MSG);
+
+		put_dev(nlh, 1, "rxe0");
+		msg_end(nlh);
+	}
+	put_done(0);
+	r = parse();
+	ok(r == IAS_RDMANL_DONE && ngot == 0, "device without QP table is empty, not an error");
+
+	reset();
+	is_int(parse(), IAS_RDMANL_MORE, "empty buffer: nothing, MORE");
+}
+
+static void test_flags_and_unknown(void)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *t, *e, *drv;
+	int r;
+
+	/* Nests flagged NLA_F_NESTED, a driver nest and an attribute type from a
+	 * newer kernel are accepted. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_MAX + 5, 99);
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	e = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 33);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, 1);
+	drv = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_DRIVER);
+	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DRIVER_STRING, "x");
+	mnl_attr_nest_end(nlh, drv);
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, t);
+	t->nla_type |= NLA_F_NESTED;
+	e->nla_type |= NLA_F_NESTED;
+	msg_end(nlh);
+	r = parse();
+	ok(r == IAS_RDMANL_MORE && ngot == 1 && got[0].lqpn == 33,
+	   "NLA_F_NESTED, driver nest and unknown attribute accepted");
+	is_str(ias_kqp_state_str(got[0].state), "INIT", "INIT state");
+}
+
+static void test_stop_and_unaligned(void)
+{
+	const struct spec *const all[] = { &gsi, &rc_a, &rc_b };
+	static union { char c[16384 + 8]; uint32_t a; } shifted;
+	int r;
+
+	reset();
+	qp_msg(1, "rxe0", all, 3);
+	put_done(0);
+	stop_after = 2;
+	stop_value = 1;
+	r = parse();
+	ok(r == IAS_RDMANL_STOPPED && ngot == 2, "positive callback value stops the walk");
+	stop_value = -ECANCELED;
+	r = parse();
+	ok(r == -ECANCELED && ngot == 2, "negative callback value is handed back");
+	stop_after = 0;
+
+	memcpy(shifted.c + 1, b.c, blen);
+	ngot = 0;
+	r = ias_rdmanl_parse(shifted.c + 1, blen, collect, NULL);
+	ok(r == IAS_RDMANL_DONE && ngot == 3 && got[2].lqpn == 18, "unaligned buffer decodes the same");
+	is_int(ias_rdmanl_parse(NULL, 0, collect, NULL), -EINVAL, "NULL buffer is -EINVAL");
+}
+
+/* Malformed input: each case must be rejected with the given errno and,
+ * because a message is validated whole before its first callback, report
+ * nothing from the bad message. */
+static void expect_reject(int want, const char *name)
+{
+	int r = parse();
+
+	if (!ok(r == want && ngot == 0, "rejected: %s", name))
+		printf("#   got %d (%d QPs), want %d\n", r, ngot, want);
+}
+
+static void test_malformed(void)
+{
+	const struct spec *const all[] = { &rc_a, &rc_b };
+	struct nlmsghdr *nlh;
+	struct nlattr *t, *e;
+	struct spec s;
+	size_t full;
+
+	/* Truncated in the middle of the message. */
+	reset();
+	qp_msg(1, "rxe0", all, 2);
+	full = blen;
+	blen = full - 12;
+	expect_reject(-EBADMSG, "message cut short");
+
+	/* Header claims more than the nest holds: truncated nest. */
+	reset();
+	nlh = qp_msg(1, "rxe0", all, 2);
+	t = (struct nlattr *)((char *)mnl_nlmsg_get_payload(nlh) + 8 + MNL_ALIGN(4 + 5));
+	t->nla_len += 8;
+	expect_reject(-EBADMSG, "QP table nest longer than its message");
+
+	/* Entry nest whose last attribute is cut short. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	e = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 3);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, 1);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_SQ_PSN, 3);
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, t);
+	e->nla_len -= 4;        /* SQ_PSN now runs past the entry */
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "entry nest truncated inside an attribute");
+
+	/* Trailing bytes after the last attribute of a nest. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	put_entry(nlh, &rc_a);
+	mnl_nlmsg_put_extra_header(nlh, 4);     /* 4 zero bytes: nla_len 0 */
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "garbage after the last entry of the QP table");
+
+	/* Wrong attribute lengths. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	e = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+	mnl_attr_put_u16(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 3);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, 1);
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "LQPN of 2 bytes");
+
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	e = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 3);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, 1);
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "TYPE of 4 bytes");
+
+	reset();
+	nlh = msg_begin(QP_MSG);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 1);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_DEV_NAME, 4, "rxe0");
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "device name without its NUL");
+
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "a-device-name-that-is-far-too-long-for-the-kernel-to-ever-send-it");
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "device name of 64 characters or more");
+
+	reset();
+	nlh = msg_begin(QP_MSG);
+	mnl_attr_put_u16(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 1);
+	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, "rxe0");
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "device index of 2 bytes");
+
+	/* Missing mandatory attributes. */
+	s = rc_a;
+	s.lqpn = -1;
+	{
+		const struct spec *one[] = { &s };
+
+		reset();
+		qp_msg(1, "rxe0", one, 1);
+		expect_reject(-EBADMSG, "entry without LQPN");
+		s = rc_a;
+		s.type = -1;
+		reset();
+		qp_msg(1, "rxe0", one, 1);
+		expect_reject(-EBADMSG, "entry without TYPE");
+		s = rc_a;
+		s.kern = "ib_core";
+		reset();
+		qp_msg(1, "rxe0", one, 1);
+		expect_reject(-EBADMSG, "entry with both a pid and a kernel name");
+	}
+	reset();
+	nlh = msg_begin(QP_MSG);
+	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, "rxe0");
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "message without device index");
+
+	/* Duplicate attribute, foreign attribute in the QP table. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 2);
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "duplicate device index");
+
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 3);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	expect_reject(-EBADMSG, "QP table holding something other than entries");
+
+	/* A bad second entry: the good first one is not reported either. */
+	s = rc_b;
+	s.state = -1;
+	{
+		const struct spec *two[] = { &rc_a, &s };
+
+		reset();
+		qp_msg(1, "rxe0", two, 2);
+		expect_reject(-EBADMSG, "bad second entry (whole message validated first)");
+	}
+
+	/* Control messages. */
+	reset();
+	put_error(-EPERM, 1);
+	expect_reject(-EPERM, "NLMSG_ERROR carries its errno");
+	reset();
+	put_error(0, 1);
+	expect_reject(-EBADMSG, "NLMSG_ERROR without an error (stray ACK)");
+	reset();
+	put_error(-EPERM, 0);
+	expect_reject(-EBADMSG, "NLMSG_ERROR too short for struct nlmsgerr");
+	reset();
+	put_error(-100000, 1);
+	expect_reject(-EBADMSG, "NLMSG_ERROR with an out-of-range errno");
+	reset();
+	put_done(-EINVAL);
+	expect_reject(-EINVAL, "NLMSG_DONE carrying a dump error");
+	reset();
+	nlh = msg_begin(RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_CQ_GET));
+	put_dev(nlh, 1, "rxe0");
+	msg_end(nlh);
+	expect_reject(-EPROTO, "message of another command");
+
+	/* Trailing partial message. */
+	reset();
+	put_done(0);
+	blen += 3;
+	{
+		int r = parse();
+
+		/* DONE ends the walk before the junk; junk first is an error. */
+		is_int(r, IAS_RDMANL_DONE, "bytes after NLMSG_DONE are ignored");
+	}
+	reset();
+	qp_msg(1, "rxe0", all, 2);
+	blen += 3;
+	{
+		int r = parse();
+
+		ok(r == -EBADMSG && ngot == 2, "3 stray bytes after a message: -EBADMSG");
+	}
+	reset();
+	nlh = msg_begin(QP_MSG);
+	msg_end(nlh);
+	nlh->nlmsg_len = 8;
+	expect_reject(-EBADMSG, "netlink header with a length below its own size");
+}
+
+static void test_encoder(void)
+{
+	struct ias_kqp q = { 0 }, k = { 0 };
+	int r;
+
+	reset();
+	q.dev_index = 4;
+	strcpy(q.dev_name, "rxe1");
+	q.port = 1;
+	q.lqpn = 0x11;
+	q.rqpn = 0x12;
+	q.has_rqpn = 1;
+	q.type = 2;
+	q.state = 3;
+	q.pid = 77;
+	q.has_pid = 1;
+	q.sq_psn = 5;
+	q.rq_psn = 6;
+	q.has_rq_psn = 1;
+	q.pdn = 9;
+	k.dev_index = 4;
+	strcpy(k.dev_name, "rxe1");
+	k.lqpn = 1;
+	k.type = 1;
+	strcpy(k.kern_name, "ib_core");
+	is_int(ias_rdmanl_put_qp(b.c, sizeof(b.c), &blen, 1, &q), 0, "encoder: user QP");
+	is_int(ias_rdmanl_put_qp(b.c, sizeof(b.c), &blen, 1, &k), 0, "encoder: kernel QP");
+	is_int(ias_rdmanl_put_done(b.c, sizeof(b.c), &blen, 1), 0, "encoder: done");
+	r = parse();
+	ok(r == IAS_RDMANL_DONE && ngot == 2, "encoded dump decodes");
+	ok(got[0].lqpn == 0x11 && got[0].rqpn == 0x12 && got[0].pid == 77 &&
+	   got[0].pdn == 9 && got[0].rq_psn == 6 && got[0].sq_psn == 5 && got[0].port == 1,
+	   "user QP fields survive encode/decode");
+	ok(!got[1].has_pid && strcmp(got[1].kern_name, "ib_core") == 0 && got[1].port == 0,
+	   "kernel QP fields survive encode/decode");
+	k.has_pid = 1;
+	is_int(ias_rdmanl_put_qp(b.c, sizeof(b.c), &blen, 1, &k), -EINVAL,
+	       "encoder refuses pid plus kernel name");
+	is_int(ias_rdmanl_put_qp(b.c, 64, &blen, 1, &q), -ENOSPC, "encoder: no room");
+}
+
+static void test_strings(void)
+{
+	is_str(ias_kqp_type_str(3), "UC", "UC");
+	is_str(ias_kqp_type_str(0), "SMI", "SMI");
+	is_str(ias_kqp_type_str(8), "RAW_PACKET", "RAW_PACKET");
+	is_str(ias_kqp_type_str(7), "UNKNOWN", "type 7 unknown");
+	is_str(ias_kqp_type_str(0xff), "DRIVER", "DRIVER");
+	is_str(ias_kqp_state_str(6), "ERR", "ERR");
+	is_str(ias_kqp_state_str(0), "RESET", "RESET");
+	is_str(ias_kqp_state_str(7), "UNKNOWN", "state 7 unknown");
+}
+
+/* The host here has no RDMA: the live dump must fail cleanly. Where RDMA is
+ * present, it must succeed. */
+static int live_cb(const struct ias_kqp *q, void *arg)
+{
+	(*(int *)arg)++;
+	return q->dev_name[0] ? 0 : -EBADMSG;
+}
+
+static void test_live(void)
+{
+	DIR *d = opendir("/sys/class/infiniband");
+	int have = 0, calls = 0, r;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			have++;
+	if (d)
+		closedir(d);
+	r = ias_rdmanl_dump_qps(live_cb, &calls);
+	if (have) {
+		is_int(r, 0, "live dump succeeds where RDMA devices exist");
+	} else {
+		ok(r < 0 && calls == 0, "no RDMA device: live dump fails cleanly (%d, %s)",
+		   r, strerror(-r));
+	}
+	is_int(ias_rdmanl_dump_qps(NULL, NULL), -EINVAL, "dump without callback is -EINVAL");
+}
+
+int main(void)
+{
+	test_good_dump();
+	test_pdn_and_two_devices();
+	test_flags_and_unknown();
+	test_stop_and_unaligned();
+	test_malformed();
+	test_encoder();
+	test_strings();
+	test_live();
+	return tap_done();
+}
