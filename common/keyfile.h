@@ -44,6 +44,16 @@ int ias_keyfile_parse(const char *name, const char *buf, size_t len,
 		      struct ias_key *keys, size_t max, size_t *n, char *err,
 		      size_t errlen);
 
+/* The checks ias_keyfile_load makes on an open file: a regular file, owned
+ * by owner, no group/other mode bits, not too large. */
+int ias_keyfile_check_fd(int fd, const char *name, uid_t owner, char *err,
+			 size_t errlen);
+
+/* Checks fd as above, reads it from its current offset and parses it. */
+int ias_keyfile_read_fd(int fd, const char *name, uid_t owner,
+			struct ias_key *keys, size_t max, size_t *n, char *err,
+			size_t errlen);
+
 /* Returns the key with this id, or NULL. */
 const struct ias_key *ias_keys_find(const struct ias_key *keys, size_t n,
 				    uint32_t id);
