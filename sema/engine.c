@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,23 +267,42 @@ static int mech_has(const char *mech, const char *word)
 	return 0;
 }
 
+struct note {
+	char *buf;
+	size_t cap, used;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void note_add(struct note *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (n->used && n->used + 2 < n->cap) {
+		memcpy(n->buf + n->used, "; ", 3);
+		n->used += 2;
+	}
+	if (n->used + 1 >= n->cap)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(n->buf + n->used, n->cap - n->used, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		n->used = (size_t)w < n->cap - n->used ? n->used + (size_t)w : n->cap - 1;
+}
+
 /* Undo what is reversible; say exactly what was done into note. */
 static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry_run,
-		       char *note, size_t notelen)
+		       char *buf, size_t buflen)
 {
+	struct note note = { buf, buflen, 0 };
 	int alive = proc_same(rec->pid, 0);
-	size_t i, used = 0;
 	uint32_t resumed = 0;
+	size_t i;
 
-	note[0] = '\0';
-#define NOTE(...) do { \
-	int n_ = snprintf(note + used, notelen - used, "%s", used ? "; " : ""); \
-	if (n_ > 0 && (size_t)n_ < notelen - used) used += (size_t)n_; \
-	n_ = snprintf(note + used, notelen - used, __VA_ARGS__); \
-	if (n_ > 0) used = (size_t)n_ < notelen - used ? used + (size_t)n_ : notelen - 1; \
-} while (0)
+	buf[0] = '\0';
 	if (rec->simulated) {
-		NOTE("dry-run block: nothing was enforced, nothing to undo");
+		note_add(&note, "dry-run block: nothing was enforced, nothing to undo");
 		return;
 	}
 	for (i = 0; i < s->qps.n; i++) {
@@ -299,24 +319,25 @@ static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry
 		}
 	}
 	if (mech_has(rec->mechanism, "pause"))
-		NOTE("%s %u QP(s) through libias", dry_run ? "would resume" : "resumed", resumed);
+		note_add(&note, "%s %u QP(s) through libias", dry_run ? "would resume" : "resumed",
+			 resumed);
 	if (mech_has(rec->mechanism, "cut"))
-		NOTE("cut QPs are in the error state and cannot resume: the application must reconnect");
+		note_add(&note, "cut QPs are in the error state and cannot resume: "
+			 "the application must reconnect");
 	if (mech_has(rec->mechanism, "freeze")) {
 		if (!alive)
-			NOTE("process %d is gone: nothing to thaw", (int)rec->pid);
+			note_add(&note, "process %d is gone: nothing to thaw", (int)rec->pid);
 		else if (dry_run)
-			NOTE("would send SIGCONT to %d", (int)rec->pid);
+			note_add(&note, "would send SIGCONT to %d", (int)rec->pid);
 		else if (kill(rec->pid, SIGCONT) == 0)
-			NOTE("SIGCONT sent to %d", (int)rec->pid);
+			note_add(&note, "SIGCONT sent to %d", (int)rec->pid);
 		else
-			NOTE("SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
+			note_add(&note, "SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
 	}
 	if (mech_has(rec->mechanism, "kill"))
-		NOTE("process was killed: nothing to undo");
+		note_add(&note, "process was killed: nothing to undo");
 	if (mech_has(rec->mechanism, "none"))
-		NOTE("nothing was enforced (no QPs were known)");
-#undef NOTE
+		note_add(&note, "nothing was enforced (no QPs were known)");
 }
 
 /* ---- report --------------------------------------------------------------- */

@@ -14,7 +14,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MUTATIONS 2000
-#define MAX_INPUT (1 << 20)
+#define REPLAY_MAX_INPUT (1 << 20)
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -52,8 +52,8 @@ static void mutate_and_run(const uint8_t *seed, size_t n, uint8_t *work)
 			break;
 		case 1: /* extend with noise */
 			len = n + 1 + next_rand() % 64;
-			if (len > MAX_INPUT)
-				len = MAX_INPUT;
+			if (len > REPLAY_MAX_INPUT)
+				len = REPLAY_MAX_INPUT;
 			for (k = n; k < len; k++)
 				work[k] = (uint8_t)next_rand();
 			break;
@@ -83,8 +83,8 @@ int main(int argc, char **argv)
 	if (strncmp(prog, "lt-", 3) == 0)
 		prog += 3;
 	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", top ? top : ".", prog);
-	seed = malloc(MAX_INPUT);
-	work = malloc(MAX_INPUT + 64);
+	seed = malloc(REPLAY_MAX_INPUT);
+	work = malloc(REPLAY_MAX_INPUT + 64);
 	if (!seed || !work)
 		return 99;
 	/* The empty input first. */
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n = read_file(path, seed, MAX_INPUT);
+		n = read_file(path, seed, REPLAY_MAX_INPUT);
 		LLVMFuzzerTestOneInput(seed, n);
 		mutate_and_run(seed, n, work);
 		files++;
