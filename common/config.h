@@ -36,6 +36,9 @@
 #define IAS_CFG_FILE_MAX (1024 * 1024) /* bytes in a configuration file */
 #define IAS_CFG_LINE_MAX 4096          /* bytes in a line, newline excluded */
 #define IAS_CFG_KEY_MAX 64             /* bytes in a key */
+/* bytes in a value (unquoted; for a list, the items joined with ", "), so
+ * that every value prints, quoted and escaped, on one line */
+#define IAS_CFG_VALUE_MAX 2000
 
 enum ias_cfg_type {
 	IAS_CFG_STRING,   /* char[size], no control characters */
