@@ -577,8 +577,8 @@ int ias_cfg_set_arg(const struct ias_cfg_opt *tab, size_t n, void *obj,
 		    const char *arg, char *err, size_t errlen)
 {
 	const char *eq = arg ? strchr(arg, '=') : NULL;
-	char key[IAS_CFG_KEY_MAX + 1], sb[SHOWN_MAX];
-	const char *ks, *ke, *v;
+	char key[IAS_CFG_KEY_MAX + 1], sb[SHOWN_MAX], val[IAS_CFG_VALUE_MAX + 1];
+	const char *ks, *ke, *v, *ve;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -601,7 +601,18 @@ int ias_cfg_set_arg(const struct ias_cfg_opt *tab, size_t n, void *obj,
 	memcpy(key, ks, (size_t)(ke - ks));
 	key[ke - ks] = '\0';
 	v = eq + 1;
-	return ias_cfg_set(tab, n, obj, key, v, err, errlen);
+	while (is_ws(*v))
+		v++;
+	ve = v + strlen(v);
+	while (ve > v && is_ws(ve[-1]))
+		ve--;
+	if ((size_t)(ve - v) > IAS_CFG_VALUE_MAX) {
+		put_err(err, errlen, "%s: value longer than %d bytes", key, IAS_CFG_VALUE_MAX);
+		return -EINVAL;
+	}
+	memcpy(val, v, (size_t)(ve - v));
+	val[ve - v] = '\0';
+	return ias_cfg_set(tab, n, obj, key, val, err, errlen);
 }
 
 /* --- Files -------------------------------------------------------------- */
