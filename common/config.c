@@ -318,6 +318,17 @@ static int set_list(const struct ias_cfg_opt *o, void *obj, const char *v,
 			p = e + 1;
 		}
 	}
+	if (l.n) {
+		size_t total = 2 * (l.n - 1), i;
+
+		for (i = 0; i < l.n; i++)
+			total += strlen(l.item[i]);
+		if (total > IAS_CFG_VALUE_MAX) {
+			put_err(msg, msglen, "%s: list longer than %d bytes", o->key,
+				IAS_CFG_VALUE_MAX);
+			return -EINVAL;
+		}
+	}
 	if (l.n < o->min || l.n > list_hi(o)) {
 		put_err(msg, msglen, "%s: %u items, want %llu to %llu", o->key, l.n,
 			(unsigned long long)o->min, (unsigned long long)list_hi(o));
@@ -338,6 +349,10 @@ static int set_value(const struct ias_cfg_opt *o, void *obj, const char *v,
 	uint64_t u;
 	int r;
 
+	if (len > IAS_CFG_VALUE_MAX) {
+		put_err(msg, msglen, "%s: value longer than %d bytes", o->key, IAS_CFG_VALUE_MAX);
+		return -EINVAL;
+	}
 	switch (o->type) {
 	case IAS_CFG_STRING:
 	case IAS_CFG_PATH:
@@ -555,10 +570,6 @@ int ias_cfg_set(const struct ias_cfg_opt *tab, size_t n, void *obj,
 		put_err(err, errlen, "%s: unknown key", SHOW(sb, key));
 		return -EINVAL;
 	}
-	if (strlen(value) > IAS_CFG_LINE_MAX) {
-		put_err(err, errlen, "%s: value longer than %d bytes", o->key, IAS_CFG_LINE_MAX);
-		return -EINVAL;
-	}
 	return set_value(o, obj, value, err, errlen);
 }
 
@@ -566,8 +577,8 @@ int ias_cfg_set_arg(const struct ias_cfg_opt *tab, size_t n, void *obj,
 		    const char *arg, char *err, size_t errlen)
 {
 	const char *eq = arg ? strchr(arg, '=') : NULL;
-	char key[IAS_CFG_KEY_MAX + 1], sb[SHOWN_MAX];
-	const char *ks, *ke, *v;
+	char key[IAS_CFG_KEY_MAX + 1], sb[SHOWN_MAX], val[IAS_CFG_VALUE_MAX + 1];
+	const char *ks, *ke, *v, *ve;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -590,7 +601,18 @@ int ias_cfg_set_arg(const struct ias_cfg_opt *tab, size_t n, void *obj,
 	memcpy(key, ks, (size_t)(ke - ks));
 	key[ke - ks] = '\0';
 	v = eq + 1;
-	return ias_cfg_set(tab, n, obj, key, v, err, errlen);
+	while (is_ws(*v))
+		v++;
+	ve = v + strlen(v);
+	while (ve > v && is_ws(ve[-1]))
+		ve--;
+	if ((size_t)(ve - v) > IAS_CFG_VALUE_MAX) {
+		put_err(err, errlen, "%s: value longer than %d bytes", key, IAS_CFG_VALUE_MAX);
+		return -EINVAL;
+	}
+	memcpy(val, v, (size_t)(ve - v));
+	val[ve - v] = '\0';
+	return ias_cfg_set(tab, n, obj, key, val, err, errlen);
 }
 
 /* --- Files -------------------------------------------------------------- */
@@ -992,7 +1014,8 @@ void ias_cfg_print(const struct ias_cfg_opt *tab, size_t n, const void *obj,
 		}
 		if (o->def)
 			fprintf(out, "# default: %s\n", *o->def ? o->def : "(empty)");
-		if (r < 0 || (size_t)r >= sizeof(val))
+		if (r < 0 || (size_t)r >= sizeof(val) ||
+		    strlen(o->key) + 3 + (size_t)r > IAS_CFG_LINE_MAX)
 			fprintf(out, "# %s: current value cannot be printed\n", o->key);
 		else
 			fprintf(out, "%s = %s\n", o->key, val);

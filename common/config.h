@@ -36,6 +36,9 @@
 #define IAS_CFG_FILE_MAX (1024 * 1024) /* bytes in a configuration file */
 #define IAS_CFG_LINE_MAX 4096          /* bytes in a line, newline excluded */
 #define IAS_CFG_KEY_MAX 64             /* bytes in a key */
+/* bytes in a value (unquoted; for a list, the items joined with ", "), so
+ * that every value prints, quoted and escaped, on one line */
+#define IAS_CFG_VALUE_MAX 2000
 
 enum ias_cfg_type {
 	IAS_CFG_STRING,   /* char[size], no control characters */
@@ -62,7 +65,9 @@ struct ias_cfg_opt {
 	enum ias_cfg_type type;
 	size_t offset;            /* of the member in the caller's object */
 	size_t size;              /* sizeof the member */
-	uint64_t min, max;        /* UINT, DURATION: value range; LIST: item count */
+	uint64_t min, max;        /* UINT: range, max 0 = the type's maximum;
+				   * DURATION: range in ms, max 0 = no limit;
+				   * LIST: item count, max 0 = IAS_CFG_LIST_MAX */
 	const char *const *names; /* ENUM: NULL-terminated names */
 	const char *def;          /* default, in the file syntax; NULL = empty/zero */
 	const char *help;         /* one line, printed as a comment */
@@ -143,7 +148,8 @@ int ias_cfg_load_buf(const struct ias_cfg_opt *tab, size_t n, void *obj,
 int ias_cfg_set(const struct ias_cfg_opt *tab, size_t n, void *obj,
 		const char *key, const char *value, char *err, size_t errlen);
 
-/* Splits "key=value" (as given to --set) and calls ias_cfg_set. */
+/* Splits "key=value" (as given to --set), drops blanks around the key and
+ * the value, and calls ias_cfg_set. */
 int ias_cfg_set_arg(const struct ias_cfg_opt *tab, size_t n, void *obj,
 		    const char *arg, char *err, size_t errlen);
 

@@ -24,6 +24,7 @@ struct conf {
 	uint64_t block_duration;
 	uint64_t poll;
 	struct ias_cfg_list allow;
+	char note[2100];
 };
 
 static const struct ias_cfg_opt tab[] = {
@@ -39,6 +40,7 @@ static const struct ias_cfg_opt tab[] = {
 		   "How long a block lasts\nsecond help line"),
 	IAS_CFG_MS(struct conf, poll, 0, 0, "250ms", "Poll period"),
 	IAS_CFG_L(struct conf, allow, "init, sshd", "Never block these"),
+	IAS_CFG_STR(struct conf, note, NULL, "Long text"),
 };
 #define N IAS_CFG_NOPTS(tab)
 
@@ -213,8 +215,8 @@ static void test_syntax(void)
 		memset(line + 7, 'x', IAS_CFG_LINE_MAX - 7);
 		r = ias_cfg_load_buf(tab, N, &c, NULL, "t.conf", line, strlen(line), err,
 				     sizeof(err));
-		is_int(r, -EINVAL, "line of exactly 4096 bytes parses (value too long for member)");
-		ok(strstr(err, "is too long (at most 31 bytes)") != NULL, "4096-byte line: member limit");
+		is_int(r, -EINVAL, "line of exactly 4096 bytes parses (value too long)");
+		is_str(err, "t.conf:1: name: value longer than 2000 bytes", "4096-byte line: value limit");
 		strcat(line, "x\n");
 		r = ias_cfg_load_buf(tab, N, &c, NULL, "t.conf", line, strlen(line), err,
 				     sizeof(err));
@@ -381,6 +383,14 @@ static void test_lists(void)
 		ok(strstr(err, "t.conf:1: allow: item \"yyy") == err &&
 		   strstr(err, "is too long (at most 127 bytes)"), "item too long message: %s", err);
 	}
+	o = snprintf(text, sizeof(text), "allow = ");
+	for (i = 0; i < 20; i++) {
+		memset(text + o, 'a' + i, 99);
+		o += 99;
+		text[o++] = ',';
+	}
+	snprintf(text + o - 1, sizeof(text) - (size_t)o + 1, "\n");
+	fails(NULL, text, "t.conf:1: allow: list longer than 2000 bytes", "list over 2000 bytes");
 	fails(NULL, "allow = a, b\x7f\n", "t.conf:1: control character 0x7f", "DEL in a list");
 }
 
@@ -393,6 +403,7 @@ static void same(const struct conf *a, const struct conf *b, const char *what)
 		 a->mode == b->mode && a->block_duration == b->block_duration &&
 		 a->poll == b->poll && a->allow.n == b->allow.n;
 
+	eq = eq && strcmp(a->note, b->note) == 0;
 	for (i = 0; eq && i < a->allow.n; i++)
 		eq = strcmp(a->allow.item[i], b->allow.item[i]) == 0;
 	ok(eq, "%s: reloaded values are identical", what);
@@ -425,6 +436,7 @@ static void test_print(void)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
+	int i;
 
 	ias_cfg_defaults(tab, N, &c, err, sizeof(err));
 	round_trip(&c, NULL, "defaults, no section");
@@ -441,6 +453,33 @@ static void test_print(void)
 	is_str(c.allow.item[1], "\"q\"", "quotes inside a list item");
 	round_trip(&c, NULL, "awkward values, no section");
 	round_trip(&c, "sema", "awkward values, section");
+
+	memset(c.note, '"', IAS_CFG_VALUE_MAX);
+	c.note[IAS_CFG_VALUE_MAX] = '\0';
+	is_int(ias_cfg_set(tab, N, &c, "note", c.note, err, sizeof(err)), 0,
+	       "value of 2000 quotes accepted");
+	round_trip(&c, "sema", "longest value, every byte escaped");
+	{
+		char longer[IAS_CFG_VALUE_MAX + 2];
+
+		memset(longer, 'a', IAS_CFG_VALUE_MAX + 1);
+		longer[IAS_CFG_VALUE_MAX + 1] = '\0';
+		is_int(ias_cfg_set(tab, N, &c, "note", longer, err, sizeof(err)), -EINVAL,
+		       "value of 2001 bytes rejected");
+		is_str(err, "note: value longer than 2000 bytes", "value limit message");
+	}
+	for (i = 0; i < IAS_CFG_LIST_MAX; i++) {
+		memset(c.allow.item[i], i % 2 ? '#' : '"', IAS_CFG_ITEM_MAX - 1);
+		c.allow.item[i][IAS_CFG_ITEM_MAX - 1] = '\0';
+	}
+	c.allow.n = IAS_CFG_LIST_MAX;
+	f = open_memstream(&text, &len);
+	ias_cfg_print(tab, N, &c, "sema", f);
+	fclose(f);
+	ok(strstr(text, "# allow: current value cannot be printed\n") != NULL,
+	   "a list set by the program beyond the line limit is not printed");
+	free(text);
+	text = NULL;
 
 	memset(&c, 0, sizeof(c));
 	c.port = 1;
@@ -479,7 +518,7 @@ static void test_set(void)
 	is_int(ias_cfg_set_arg(tab, N, &c, "port=99", err, sizeof(err)), 0, "set_arg");
 	is_int(c.port, 99, "set_arg value");
 	is_int(ias_cfg_set_arg(tab, N, &c, " name = x y", err, sizeof(err)), 0, "set_arg blanks");
-	is_str(c.name, " x y", "set_arg takes the value as is");
+	is_str(c.name, "x y", "set_arg drops blanks around the value");
 	is_int(ias_cfg_set_arg(tab, N, &c, "port", err, sizeof(err)), -EINVAL, "set_arg without =");
 	is_str(err, "\"port\": expected key=value", "set_arg message");
 	is_int(ias_cfg_set_arg(tab, N, &c, "allow=a,b,c", err, sizeof(err)), 0, "set_arg list");
