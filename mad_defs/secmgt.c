@@ -1,6 +1,7 @@
 /* SecMgt MAD header codec and authenticator: encode + tag, and the decoder's
  * fixed validation order (docs/secmgt-protocol.md, "Validation order"). */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -49,6 +50,42 @@ static int is_response(uint8_t m)
 	return m == IAS_METHOD_GET_RESP || m == IAS_METHOD_REPORT_RESP;
 }
 
+/* ---- Nonces ------------------------------------------------------------ */
+
+/* OpenSSL's DRBG costs about as much per call as two HMACs, whatever the
+ * size, so nonces are drawn from a per-thread pool refilled from RAND_bytes.
+ * A forked child drops its copy of the pool, so parent and child never send
+ * the same nonce. */
+#define NONCE_POOL 64
+
+static __thread uint64_t nonce_pool[NONCE_POOL];
+static __thread unsigned nonce_left;
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+
+static void nonce_child(void)
+{
+	OPENSSL_cleanse(nonce_pool, sizeof(nonce_pool));
+	nonce_left = 0;
+}
+
+static void nonce_register(void)
+{
+	pthread_atfork(NULL, NULL, nonce_child);
+}
+
+static int draw_nonce(uint64_t *out)
+{
+	pthread_once(&nonce_once, nonce_register);
+	if (nonce_left == 0) {
+		if (RAND_bytes((unsigned char *)nonce_pool, sizeof(nonce_pool)) != 1)
+			return -EIO;
+		nonce_left = NONCE_POOL;
+	}
+	*out = nonce_pool[--nonce_left];
+	nonce_pool[nonce_left] = 0;
+	return 0;
+}
+
 /* ---- Encode ----------------------------------------------------------- */
 
 int ias_secmgt_encode(struct ias_secmgt_msg *m, const struct ias_keyring *kr,
@@ -70,10 +107,9 @@ int ias_secmgt_encode(struct ias_secmgt_msg *m, const struct ias_keyring *kr,
 				   out + IAS_OFF_DATA, IAS_SECMGT_DATA_MAX, &dlen);
 	if (r)
 		goto fail;
-	if (RAND_bytes((unsigned char *)&m->nonce, sizeof(m->nonce)) != 1) {
-		r = -EIO;
+	r = draw_nonce(&m->nonce);
+	if (r)
 		goto fail;
-	}
 	m->key_id = kr->active_id;
 	m->timestamp_ms = now_ms;
 	m->data_len = (uint16_t)dlen;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -282,6 +284,28 @@ static void test_round_trips(const struct ias_keyring *kr)
 		encode_sample(&samples[0], kr, mad, &m);
 		n2 = m.nonce;
 		ok(n1 != n2, "every encode draws a fresh nonce");
+	}
+	{
+		uint64_t mine = 0, child = 0;
+		int fd[2], st = 0;
+		pid_t pid;
+
+		if (pipe(fd) == 0 && (pid = fork()) >= 0) {
+			if (pid == 0) {
+				encode_sample(&samples[0], kr, mad, &m);
+				_exit(write(fd[1], &m.nonce, sizeof(m.nonce)) == sizeof(m.nonce) ? 0 : 1);
+			}
+			encode_sample(&samples[0], kr, mad, &m);
+			mine = m.nonce;
+			if (read(fd[0], &child, sizeof(child)) != sizeof(child))
+				child = mine;
+			waitpid(pid, &st, 0);
+			close(fd[0]);
+			close(fd[1]);
+			ok(child != mine, "a forked child does not reuse the parent's nonces");
+		} else {
+			ok(0, "pipe/fork for the nonce test");
+		}
 	}
 }
 
