@@ -23,7 +23,7 @@
 #include "sema/engine.h"
 #include "sema/policy.h"
 #include "sema/store.h"
-#include "sema/umad_port.h"
+#include "sema/mad_port.h"
 
 #define T struct sema_config
 static const struct ias_cfg_opt sema_opts[] = {
@@ -223,7 +223,7 @@ static int start(void)
 	    sd_event_add_time_relative(g.ev, &g.scan_timer, CLOCK_MONOTONIC,
 				       g.cfg.kernel_scan_interval * 1000, 0, on_scan, &g) < 0)
 		return -1;
-	r = umad_port_start(&g, &g.umad);
+	r = mad_port_start(&g, &g.umad);
 	if (r) {
 		log_err("MAD port: %s", strerror(-r));
 		return -1;
@@ -234,7 +234,7 @@ static int start(void)
 
 static void stop(void)
 {
-	umad_port_stop(g.umad);
+	mad_port_stop(g.umad);
 	sd_event_source_disable_unref(g.scan_timer);
 	sd_event_source_disable_unref(g.expiry_timer);
 	ctl_server_stop(g.ctl);

@@ -14,7 +14,7 @@
 
 struct ias_store;
 struct ctl_server;
-struct umad_port;
+struct mad_port;
 
 enum sema_level { LEVEL_BASIC, LEVEL_SIBLING, LEVEL_LCA, LEVEL_SELINUX, LEVEL_ZONE };
 enum sema_mode { MODE_PAUSE, MODE_CUT, MODE_FREEZE, MODE_KILL };
@@ -76,7 +76,7 @@ struct sema {
 	struct ias_store *store;
 	struct qptable qps;
 	struct ctl_server *ctl;
-	struct umad_port *umad;
+	struct mad_port *umad;
 	struct sema_stats stats;
 	int64_t started_ms;
 	struct ias_key keys[IAS_KEYS_MAX];

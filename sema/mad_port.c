@@ -1,4 +1,4 @@
-/* See umad_port.h. Every received MAD is decoded and verified by mad_defs
+/* See mad_port.h. Every received MAD is decoded and verified by mad_defs
  * before anything else looks at it; a MAD that fails is counted, logged at a
  * bounded rate, and never answered. */
 #include <errno.h>
@@ -12,12 +12,12 @@
 #include "mad_defs/secmgt.h"
 #include "sema/policy.h"
 #include "sema/store.h"
-#include "sema/umad_port.h"
+#include "sema/mad_port.h"
 
 #define QKEY_GSI 0x80010000
 #define SMI_CLASS 0x01
 
-struct umad_port {
+struct mad_port {
 	struct sema *s;
 	int srv, cli;			/* umad port ids, -1 when closed */
 	int srv_agent, cli_agent;
@@ -35,7 +35,7 @@ struct umad_port {
 	uint8_t buf[1024];
 };
 
-static void close_port(struct umad_port *p)
+static void close_port(struct mad_port *p)
 {
 	sd_event_source_disable_unref(p->srv_src);
 	p->srv_src = NULL;
@@ -76,7 +76,7 @@ static int count_inc_cb(const struct ias_incident_rec *rec, void *arg)
 }
 
 /* Fill resp for an authenticated request; returns the MAD status. */
-static uint16_t serve(struct umad_port *p, const struct ias_secmgt_msg *req,
+static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 		      struct ias_secmgt_msg *resp)
 {
 	struct sema *s = p->s;
@@ -142,7 +142,7 @@ static uint16_t serve(struct umad_port *p, const struct ias_secmgt_msg *req,
 	}
 }
 
-static void note_reject(struct umad_port *p, enum ias_mad_reason why, const ib_mad_addr_t *addr)
+static void note_reject(struct mad_port *p, enum ias_mad_reason why, const ib_mad_addr_t *addr)
 {
 	int64_t now = sema_now_ms();
 
@@ -159,7 +159,7 @@ static void note_reject(struct umad_port *p, enum ias_mad_reason why, const ib_m
 
 static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 {
-	struct umad_port *p = arg;
+	struct mad_port *p = arg;
 	struct ias_secmgt_msg req, resp;
 	enum ias_mad_reason why;
 	ib_mad_addr_t addr;
@@ -222,7 +222,7 @@ static int register_class(int portid, int with_methods, int *agent)
 	return 0;
 }
 
-static int pick_port(struct umad_port *p)
+static int pick_port(struct mad_port *p)
 {
 	char cas[8][UMAD_CA_NAME_LEN];
 	int n, i, j;
@@ -270,7 +270,7 @@ static int pick_port(struct umad_port *p)
 	return -ENODEV;
 }
 
-static int try_attach(struct umad_port *p)
+static int try_attach(struct mad_port *p)
 {
 	int r;
 
@@ -310,7 +310,7 @@ static int try_attach(struct umad_port *p)
 
 static int on_retry(sd_event_source *src, uint64_t usec, void *arg)
 {
-	struct umad_port *p = arg;
+	struct mad_port *p = arg;
 
 	(void)usec;
 	if (try_attach(p) == 0)
@@ -319,9 +319,9 @@ static int on_retry(sd_event_source *src, uint64_t usec, void *arg)
 	return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 }
 
-int umad_port_start(struct sema *s, struct umad_port **out)
+int mad_port_start(struct sema *s, struct mad_port **out)
 {
-	struct umad_port *p = calloc(1, sizeof(*p));
+	struct mad_port *p = calloc(1, sizeof(*p));
 	size_t i;
 	int r;
 
@@ -366,7 +366,7 @@ fail:
 	return r;
 }
 
-void umad_port_stop(struct umad_port *p)
+void mad_port_stop(struct mad_port *p)
 {
 	if (!p)
 		return;
@@ -377,7 +377,7 @@ void umad_port_stop(struct umad_port *p)
 	free(p);
 }
 
-void umad_port_describe(const struct umad_port *p, char *buf, size_t len)
+void mad_port_describe(const struct mad_port *p, char *buf, size_t len)
 {
 	if (!p || !p->attached)
 		snprintf(buf, len, "waiting for an RDMA port");
@@ -385,7 +385,7 @@ void umad_port_describe(const struct umad_port *p, char *buf, size_t len)
 		snprintf(buf, len, "%s/%d lid %u", p->ca, p->portnum, p->lid);
 }
 
-unsigned umad_port_peers(const struct umad_port *p, int reachable)
+unsigned mad_port_peers(const struct mad_port *p, int reachable)
 {
 	(void)p;
 	(void)reachable;
