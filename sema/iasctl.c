@@ -506,7 +506,7 @@ static int cmd_report(int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc + 1, argv - 1, "+", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc + 1, argv - 1, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_pid(optarg, &pid))
@@ -624,7 +624,7 @@ static int cmd_blocks_list(int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc + 1, argv - 1, "+", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc + 1, argv - 1, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_pid(optarg, &pid))
@@ -752,8 +752,8 @@ static int cmd_blocks_inspect(int argc, char **argv)
 		char t[40];
 
 		fmt_time(ju64(e, "ts_ms"), t, sizeof(t));
-		printf("%s %s- %s  %s  %s: %s\n", i + 1 < json_object_array_length(au) ? "|" : "`",
-		       "", t, jstr_or(e, "actor", "-"), jstr_or(e, "action", "-"),
+		printf("%s- %s  %s  %s: %s\n", i + 1 < json_object_array_length(au) ? "|" : "`",
+		       t, jstr_or(e, "actor", "-"), jstr_or(e, "action", "-"),
 		       jstr_or(e, "detail", ""));
 	}
 	json_object_put(o);
@@ -778,7 +778,7 @@ static int cmd_blocks_release(int argc, char **argv)
 	size_t i, n;
 
 	optind = 0;
-	while ((c = getopt_long(argc + 1, argv - 1, "+", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc + 1, argv - 1, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_pid(optarg, &pid))
@@ -879,7 +879,7 @@ static int cmd_qps_list(int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc + 1, argv - 1, "+", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc + 1, argv - 1, "", lo, NULL)) != -1) {
 		if (c != 'p')
 			return bad_option("qps list", argv, argc);
 		if (!parse_pid(optarg, &pid))
@@ -1210,7 +1210,7 @@ static int cmd_allow_add_remove(int argc, char **argv, bool add)
 	int c, rc;
 
 	optind = 0;
-	while ((c = getopt_long(argc + 1, argv - 1, "+", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc + 1, argv - 1, "", lo, NULL)) != -1) {
 		if (c != 'n' || !add)
 			return bad_option(add ? "allowlist add" : "allowlist remove", argv, argc);
 		note = optarg;
