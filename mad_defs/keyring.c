@@ -18,7 +18,7 @@ int ias_keyring_init(struct ias_keyring *kr)
 	return kr->mac ? 0 : -EIO;
 }
 
-static struct ias_key *find(const struct ias_keyring *kr, uint32_t id)
+static struct ias_keyslot *find(const struct ias_keyring *kr, uint32_t id)
 {
 	unsigned i;
 
@@ -26,7 +26,7 @@ static struct ias_key *find(const struct ias_keyring *kr, uint32_t id)
 		return NULL;
 	for (i = 0; i < IAS_KEYRING_MAX; i++)
 		if (kr->keys[i].id == id)
-			return (struct ias_key *)&kr->keys[i];
+			return (struct ias_keyslot *)&kr->keys[i];
 	return NULL;
 }
 
@@ -35,7 +35,7 @@ int ias_keyring_add(struct ias_keyring *kr, uint32_t id, const uint8_t *key,
 {
 	char digest[] = "SHA256";
 	OSSL_PARAM params[2];
-	struct ias_key *slot = NULL;
+	struct ias_keyslot *slot = NULL;
 	EVP_MAC_CTX *ctx;
 	unsigned i;
 
@@ -74,7 +74,7 @@ int ias_keyring_set_active(struct ias_keyring *kr, uint32_t id)
 
 int ias_keyring_remove(struct ias_keyring *kr, uint32_t id)
 {
-	struct ias_key *k = find(kr, id);
+	struct ias_keyslot *k = find(kr, id);
 
 	if (!k)
 		return -ENOENT;
@@ -102,7 +102,7 @@ int ias_secmgt_compute_tag(const struct ias_keyring *kr, uint32_t key_id,
 			   uint8_t tag[IAS_TAG_LEN])
 {
 	uint8_t covered[IAS_MAD_SIZE], full[EVP_MAX_MD_SIZE];
-	const struct ias_key *k = find(kr, key_id);
+	const struct ias_keyslot *k = find(kr, key_id);
 	EVP_MAC_CTX *ctx;
 	size_t outl = 0;
 

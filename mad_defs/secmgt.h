@@ -457,13 +457,13 @@ const char *ias_mad_reason_str(enum ias_mad_reason r);
 #define IAS_KEY_MIN_LEN 32
 #define IAS_KEY_MAX_LEN 64
 
-struct ias_key {
+struct ias_keyslot {
 	uint32_t id;           /* non-zero when the slot is used */
 	void *mac_ctx;         /* EVP_MAC_CTX keyed with this key */
 };
 
 struct ias_keyring {
-	struct ias_key keys[IAS_KEYRING_MAX];
+	struct ias_keyslot keys[IAS_KEYRING_MAX];
 	uint32_t active_id;    /* 0: no active key */
 	void *mac;             /* EVP_MAC (HMAC) */
 };
