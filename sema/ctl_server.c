@@ -51,6 +51,7 @@ struct ctl_server {
 	int owns_path;
 	uint8_t in[IAS_CTL_MAX_MSG + 1];
 	uint8_t out[IAS_CTL_MAX_MSG];
+	uint8_t ev[4096];	/* events built while a reply is in out */
 };
 
 struct req {
@@ -1147,7 +1148,7 @@ void ctl_broadcast_alert(struct ctl_server *srv, const struct ias_alert_rec *a,
 
 	if (!srv)
 		return;
-	ias_ctl_msg_init(&m, srv->out, sizeof(srv->out), IAS_CTL_EVENT, IAS_CTL_EV_ALERT, 0, 0);
+	ias_ctl_msg_init(&m, srv->ev, sizeof(srv->ev), IAS_CTL_EVENT, IAS_CTL_EV_ALERT, 0, 0);
 	ias_ctl_put_u32(&m, IAS_CTL_A_PID, (uint32_t)a->pid);
 	ias_ctl_put_str(&m, IAS_CTL_A_INCIDENT_ID, a->incident);
 	ias_ctl_put_str(&m, IAS_CTL_A_REASON, a->reason);

@@ -366,7 +366,9 @@ static int hdr_check(const void *buf, size_t len, struct ias_ctl_hdr *h, struct 
 	if (h->length != len)
 		FAIL(IAS_CTL_E_INVAL, "length field %u does not match the datagram size %zu",
 		     h->length, len);
-	if (!op_known(h->kind, h->op))
+	/* An error reply echoes whatever op was asked, even one this side does
+	 * not know or 0 when the request's header was unreadable. */
+	if (!op_known(h->kind, h->op) && !(h->kind == IAS_CTL_REPLY && h->status < 0))
 		FAIL(IAS_CTL_E_INVAL, "unknown op %u for message kind %u", h->op, h->kind);
 	if (h->kind == IAS_CTL_REPLY ? h->status > 0 : h->status != 0)
 		FAIL(IAS_CTL_E_INVAL, "bad status %d for message kind %u", h->status, h->kind);

@@ -119,9 +119,10 @@ static int never_block_pi(struct sema *s, const struct proc_info *pi, char *why,
 	}
 	m.user = user;
 	m.unit = unit;
-	if (ias_store_allow_foreach(s->store, allow_cb, &m) == 0 && m.hit)
-		return 1;
-	return 0;
+	/* The walk returns the callback's non-zero stop value on a hit. */
+	if (ias_store_allow_foreach(s->store, allow_cb, &m) < 0)
+		log_warn("allowlist not readable: %s", ias_store_errmsg(s->store));
+	return m.hit;
 }
 
 int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)

@@ -192,7 +192,11 @@ static json_object *tlv_to_json(struct ias_rd *r, uint16_t parent)
 		switch (ias_ctl_attr_wire(a.type)) {
 		case IAS_CTL_W_U8:
 			ias_ctl_get_u8(&a, &u8);
-			v = json_object_new_int(u8);
+			/* u8 attributes are flags, except the QP's type and state */
+			if (a.type == IAS_CTL_A_QP_TYPE || a.type == IAS_CTL_A_QP_STATE)
+				v = json_object_new_int(u8);
+			else
+				v = json_object_new_boolean(u8 != 0);
 			break;
 		case IAS_CTL_W_U32:
 			ias_ctl_get_u32(&a, &u32);

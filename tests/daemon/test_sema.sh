@@ -102,13 +102,13 @@ check "a repeat offence escalates the duration (1h x 3)" test "$d2" -eq 10800000
 ctl blocks release --pid "$V1" >/dev/null
 
 # Expiry.
-ctl policy set base_duration=1 >/dev/null
+ctl policy set base_duration_s=1 >/dev/null
 victim app2
 ctl report --pid "$VICTIM" >/dev/null
 sleep 2.5
 exp=$(json blocks list --all --pid "$VICTIM")
 check "a block expires on time and says so" bash -c "grep -q expired <<<'$exp' && ! grep -q '\"released_ms\": *0[,}]' <<<'$exp'"
-ctl policy set base_duration=3600 >/dev/null
+ctl policy set base_duration_s=3600 >/dev/null
 
 # Dry run.
 ctl policy set dry_run=yes block_mode=freeze >/dev/null
