@@ -297,7 +297,8 @@ static int do_lca(struct search *st)
 		list[k] = k;
 	if ((r = lca_walk(st, list, st->nseeds, parent_plain, &lcas)))
 		goto out;
-	qsort(lcas.v, lcas.n, sizeof(*lcas.v), cmp_i32);
+	if (lcas.n > 1)
+		qsort(lcas.v, lcas.n, sizeof(*lcas.v), cmp_i32);
 	/* The LCAs first, then their children, so an LCA that is also a
 	 * child of another LCA is named as an LCA. */
 	for (k = 0; k < lcas.n; k++) {
@@ -388,7 +389,8 @@ static int do_selinux(struct search *st)
 		r = lca_walk(st, list, nl, parent_ctx, &lcas);
 		if (r)
 			goto out;
-		qsort(lcas.v, lcas.n, sizeof(*lcas.v), cmp_i32);
+		if (lcas.n > 1)
+			qsort(lcas.v, lcas.n, sizeof(*lcas.v), cmp_i32);
 		for (k = 0; k < lcas.n; k++) {
 			pid_t x, y;
 
@@ -570,7 +572,8 @@ int ias_search(const struct ias_snapshot *s, unsigned levels, const pid_t *pids,
 		goto out;
 	if ((levels & IAS_LEVEL_ZONE) && (r = do_zone(&st)))
 		goto out;
-	qsort(res->c, res->n, sizeof(*res->c), cmp_consp);
+	if (res->n > 1)
+		qsort(res->c, res->n, sizeof(*res->c), cmp_consp);
 out:
 	free(st.flag);
 	free(st.seeds);

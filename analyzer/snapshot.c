@@ -319,7 +319,8 @@ int snap_finish(struct ias_snapshot *s, enum snap_mode mode, struct ias_snap_err
 	size_t i, w;
 	int r;
 
-	qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
+	if (s->n > 1)
+		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 
 	/* Duplicates: sorted by (pid, line), so p[w - 1] is the first
 	 * occurrence; report the earliest repeated line. Live: keep the first. */
