@@ -64,9 +64,10 @@ struct ias_search_result {
  * -ESRCH when a reported PID is not in the snapshot (*missing set to it when
  * missing is not NULL), -EOPNOTSUPP when IAS_LEVEL_SELINUX is asked of a
  * snapshot without contexts (live, SELinux off), or -ENOMEM.
- * Cost: O(n) time and memory in the number of processes plus
- * O(k log k) in the number of reported PIDs; no search round walks a parent
- * chain twice. */
+ * Cost: O(n) time and memory for the lca, selinux and zone rules (no parent
+ * chain is walked twice); the sibling rule costs, per parent of a reported
+ * process, its children times the distinct programs among its reported
+ * children. */
 int ias_search(const struct ias_snapshot *s, unsigned levels, const pid_t *pids, size_t npids,
 	       const pid_t *exclude, size_t nexclude, struct ias_search_result **out,
 	       pid_t *missing);
