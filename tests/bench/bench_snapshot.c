@@ -1,0 +1,118 @@
+/* Benchmark: live snapshot time with N extra sleeping processes, against
+ * "ps -e -o pid,ppid" on the same system.
+ *
+ * Usage: bench_snapshot N [ROUNDS]   (N <= 20000)
+ *
+ * The N processes are forked children of one holder process in its own
+ * process group; they only pause, die with the holder (PR_SET_PDEATHSIG)
+ * and the whole group is killed at the end. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyzer/snapshot.h"
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 1000;
+	int rounds = argc > 2 ? atoi(argv[2]) : 11, r, pfd[2], ret = 1;
+	double *ts, *tp;
+	pid_t holder;
+	size_t count = 0;
+	char c;
+
+	if (n < 0 || n > 20000 || rounds < 1) {
+		fprintf(stderr, "usage: bench_snapshot N<=20000 [ROUNDS]\n");
+		return 2;
+	}
+	if (pipe(pfd))
+		return 1;
+	holder = fork();
+	if (holder == 0) {
+		long i;
+
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (i = 0; i < n; i++) {
+			pid_t k = fork();
+
+			if (k == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				for (;;)
+					pause();
+			}
+			if (k < 0)
+				break;
+		}
+		c = i == n ? 'y' : 'n';
+		if (write(pfd[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1 || c != 'y') {
+		fprintf(stderr, "could not start %ld processes\n", n);
+		goto out;
+	}
+	ts = calloc((size_t)rounds, sizeof(double));
+	tp = calloc((size_t)rounds, sizeof(double));
+	for (r = 0; r < rounds; r++) {
+		struct ias_snapshot *s = NULL;
+		double t0 = now_us();
+
+		if (ias_snapshot_live(NULL, 0, &s)) {
+			fprintf(stderr, "snapshot failed\n");
+			goto out;
+		}
+		ts[r] = now_us() - t0;
+		count = ias_snapshot_count(s);
+		ias_snapshot_free(s);
+
+		t0 = now_us();
+		if (system("ps -e -o pid,ppid >/dev/null") != 0) {
+			fprintf(stderr, "ps failed\n");
+			goto out;
+		}
+		tp[r] = now_us() - t0;
+	}
+	{
+		double ms = median(ts, rounds), mp = median(tp, rounds);
+
+		printf("extra=%ld processes=%zu rounds=%d  snapshot %8.2f ms  ps -e -o pid,ppid"
+		       " %8.2f ms  ratio %.2f\n", n, count, rounds, ms / 1e3, mp / 1e3, ms / mp);
+	}
+	free(ts);
+	free(tp);
+	ret = 0;
+out:
+	kill(-holder, SIGKILL);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	return ret;
+}

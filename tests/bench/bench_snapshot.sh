@@ -1,0 +1,11 @@
+#!/bin/sh
+# Benchmark live snapshots with 1k and 10k extra sleeping processes, side by
+# side with "ps -e -o pid,ppid". Prints medians and the ratio. Not part of the
+# test suite. The processes are cleaned up by the program (and die with it).
+# Usage: tests/bench/bench_snapshot.sh [BUILD_DIR]   (default: ./build)
+set -e
+bdir=${1:-build}
+make -C "$bdir" -s tests/bench/bench_snapshot >/dev/null
+for n in 1000 10000; do
+	"$bdir/tests/bench/bench_snapshot" "$n" 11
+done
