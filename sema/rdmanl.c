@@ -292,7 +292,9 @@ static int parse_buf(const void *buf, size_t len, struct walk *w)
 	if (len > INT_MAX)
 		return -EMSGSIZE;
 	while (rem > 0) {
-		if (!mnl_nlmsg_ok(nlh, (int)rem))
+		/* mnl_nlmsg_ok compares nlmsg_len as an int: a length above
+		 * INT_MAX would pass it, so check it as unsigned first. */
+		if (rem < sizeof(*nlh) || nlh->nlmsg_len > rem || !mnl_nlmsg_ok(nlh, (int)rem))
 			return -EBADMSG;
 		if (w->check_seq && (nlh->nlmsg_seq != w->seq ||
 				     (nlh->nlmsg_pid && nlh->nlmsg_pid != w->portid)))

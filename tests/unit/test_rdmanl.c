@@ -478,6 +478,10 @@ static void test_malformed(void)
 	msg_end(nlh);
 	nlh->nlmsg_len = 8;
 	expect_reject(-EBADMSG, "netlink header with a length below its own size");
+	reset();
+	put_done(0);
+	((struct nlmsghdr *)b.c)->nlmsg_len = 0xfffffff0u;
+	expect_reject(-EBADMSG, "netlink length above INT_MAX (found by the fuzzer)");
 }
 
 static void test_encoder(void)

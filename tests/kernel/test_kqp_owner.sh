@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Kernel test: QP ownership as kqp_dump (sema/rdmanl) reads it from the real
+# kernel, in a QEMU guest with one soft-RoCE device.
+#  - freshly booted: only kernel QPs (GSI), none with a pid;
+#  - with an ibv_rc_pingpong server and client running: their RC QPs, with
+#    their PIDs, each one's rqpn the other's lqpn, matching iproute2's view;
+#  - after they exit: their QPs are gone.
+# On the host this script boots the guest and runs itself inside it
+# (--guest); the guest part prints "RESULT ok|not_ok NAME" lines that the host
+# part turns into TAP.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+if [ "${1:-}" = --guest ]; then
+	kqp=$2
+	res() { echo "RESULT $1 $2"; }
+	chk() { local n=$1; shift; if "$@"; then res ok "$n"; else res not_ok "$n"; fi; }
+	fresh=$(mktemp) qps=$(mktemp)
+
+	"$kqp" -a >"$fresh"
+	chk "fresh guest: kqp_dump succeeds" [ $? -eq 0 ]
+	chk "fresh guest: at least one QP reported" [ -s "$fresh" ]
+	chk "fresh guest: a GSI QP on rxe0" grep -q '^rxe0 1 1 - GSI RTS - ' "$fresh"
+	chk "fresh guest: no QP has a pid" awk '$7 != "-" { exit 1 }' "$fresh"
+	chk "fresh guest: every QP names its kernel owner" awk '$11 == "-" { exit 1 }' "$fresh"
+	sed 's/^/# fresh: /' "$fresh"
+
+	port=18515
+	ibv_rc_pingpong -d rxe0 -g "$IAS_GID6_0" -n 1000000000 -p $port >/tmp/srv.log 2>&1 &
+	srv=$!
+	cli=""
+	for _ in $(seq 1 100); do
+		# The server listens once it has set up its QP.
+		if grep -q ":$(printf '%04X' $port) " /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+			ibv_rc_pingpong -d rxe0 -g "$IAS_GID6_0" -n 1000000000 -p $port localhost \
+				>/tmp/cli.log 2>&1 &
+			cli=$!
+			break
+		fi
+		sleep 0.2
+	done
+	chk "pingpong client started" [ -n "$cli" ]
+	# Wait (bounded) until both RC QPs are connected.
+	for _ in $(seq 1 100); do
+		"$kqp" >"$qps"
+		[ "$(awk '$5 == "RC" && $6 == "RTS"' "$qps" | wc -l)" -ge 2 ] && break
+		sleep 0.2
+	done
+	sed 's/^/# running: /' "$qps"
+	sline=$(awk -v p="$srv" '$5 == "RC" && $7 == p' "$qps")
+	cline=$(awk -v p="${cli:-none}" '$5 == "RC" && $7 == p' "$qps")
+	chk "server's RC QP reported with the server's pid ($srv)" [ "$(printf '%s\n' "$sline" | grep -c .)" -eq 1 ]
+	chk "client's RC QP reported with the client's pid (${cli:-none})" [ "$(printf '%s\n' "$cline" | grep -c .)" -eq 1 ]
+	read -r _ _ slq srq _ sst _ <<<"$sline"
+	read -r _ _ clq crq _ cst _ <<<"$cline"
+	same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
+	chk "server rqpn (${srq:-}) is the client's lqpn (${clq:-})" same "${clq:-}" "${srq:-}"
+	chk "client rqpn (${crq:-}) is the server's lqpn (${slq:-})" same "${slq:-}" "${crq:-}"
+	chk "both RC QPs in RTS" same "${sst:-}/${cst:-}" "RTS/RTS"
+	# Independent reader: iproute2's "rdma res show qp" must list the same
+	# lqpn/pid pairs.
+	ours=$(awk '{ print $3, $7 }' "$qps" | sort)
+	theirs=$(rdma res show qp | awk '{
+		l = "-"; p = "-"
+		for (i = 1; i < NF; i++) { if ($i == "lqpn") l = $(i + 1); if ($i == "pid") p = $(i + 1) }
+		print l, p }' | sort)
+	chk "lqpn/pid pairs match iproute2 rdma res show qp" [ "$ours" = "$theirs" ]
+	[ "$ours" = "$theirs" ] || { echo "# ours: $ours" | tr '\n' ' '; echo; echo "# rdma: $theirs" | tr '\n' ' '; echo; }
+
+	kill "$srv" ${cli:+"$cli"} 2>/dev/null
+	wait 2>/dev/null
+	"$kqp" >"$qps"
+	chk "after the processes exit their QPs are gone" \
+		awk -v s="$srv" -v c="${cli:-none}" '$7 == s || $7 == c { exit 1 }' "$qps"
+	chk "no user QP left at all" awk '$7 != "-" { exit 1 }' "$qps"
+	exit 0
+fi
+
+# Host part.
+# shellcheck source=../lib/tap.sh
+. "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
+bdir=${top_builddir:-$here/../../build}
+kqp=$(cd "$bdir" 2>/dev/null && pwd)/tests/kernel/kqp_dump
+[ -x "$kqp" ] || skip_all "kqp_dump not built ($kqp)"
+reason=$("$here/guest.sh" check) || skip_all "kernel bed unavailable: $reason"
+"$here/guest.sh" prepare || skip_all "kernel bed: guest.sh prepare failed"
+
+start=$(date +%s.%N)
+out=$("$here/guest.sh" run --nodes 1 -- "$here/test_kqp_owner.sh" --guest "$kqp")
+rc=$?
+end=$(date +%s.%N)
+diag "guest run (boot + test + poweroff): $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
+check "guest run completed (status $rc)" [ "$rc" -eq 0 ]
+while IFS= read -r line; do
+	case $line in
+	"RESULT ok "*) ok "${line#RESULT ok }" ;;
+	"RESULT not_ok "*) not_ok "${line#RESULT not_ok }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done <<<"$out"
+# The guest part reports 14 results; fewer means it died on the way.
+n=$(grep -c '^RESULT ' <<<"$out")
+check "guest reported all 14 results (got $n)" [ "$n" -eq 14 ]
+tap_done
