@@ -202,6 +202,7 @@ static int op_report(struct req *x)
 	struct ias_block_rec rec;
 	struct ias_ctl_attr a;
 	char reason[IAS_CTL_REASON_MAX + 1] = "";
+	char incident[IAS_CTL_INCIDENT_ID_MAX + 1] = "";
 	uint32_t pid = 0;
 	uint8_t ov = 0;
 	int r;
@@ -209,6 +210,9 @@ static int op_report(struct req *x)
 	while ((r = ias_ctl_next(&x->attrs, &a)) > 0) {
 		if (a.type == IAS_CTL_A_PID)
 			ias_ctl_get_u32(&a, &pid);
+		else if (a.type == IAS_CTL_A_INCIDENT_ID &&
+			 get_str(x, &a, incident, sizeof(incident)))
+			return IAS_CTL_E_INVAL;
 		else if (a.type == IAS_CTL_A_REASON && get_str(x, &a, reason, sizeof(reason)))
 			return IAS_CTL_E_INVAL;
 		else if (a.type == IAS_CTL_A_OVERRIDE)
@@ -220,6 +224,7 @@ static int op_report(struct req *x)
 		return fail(x, IAS_CTL_E_INVAL, "PID must be a positive process id");
 	rq.pid = (pid_t)pid;
 	rq.reason = reason;
+	rq.incident = incident[0] ? incident : NULL;
 	rq.override = ov;
 	rq.origin = strcmp(x->cl->comm, "iasctl") == 0 ? "manual" : "analyzer";
 	r = engine_report(s, &rq, &rec, x->msg, sizeof(x->msg));
