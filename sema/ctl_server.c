@@ -316,6 +316,7 @@ struct qp_args {
 	uint8_t gid[16];
 	int has_qpn, has_type, has_state, has_port, has_remote;
 	char device[IAS_CTL_DEVICE_MAX + 1];
+	char peer[IAS_CTL_PEER_MAX + 1];
 	struct qpt_dest dest[QPT_UD_HISTORY];
 	unsigned ndest;
 };
@@ -360,6 +361,10 @@ static int parse_qp_args(struct req *x, struct qp_args *q)
 			if (get_str(x, &a, q->device, sizeof(q->device)))
 				return IAS_CTL_E_INVAL;
 			break;
+		case IAS_CTL_A_PEER:
+			if (get_str(x, &a, q->peer, sizeof(q->peer)))
+				return IAS_CTL_E_INVAL;
+			break;
 		case IAS_CTL_A_DEST:
 			if (q->ndest == QPT_UD_HISTORY)
 				return fail(x, IAS_CTL_E_INVAL, "at most %d destinations per request",
@@ -400,6 +405,8 @@ static void qp_apply_args(struct qpt_entry *e, const struct qp_args *q)
 	}
 	for (i = 0; i < q->ndest; i++)
 		qpt_add_dest(e, &q->dest[i]);
+	if (q->peer[0])
+		memcpy(e->peer, q->peer, sizeof(e->peer) < sizeof(q->peer) ? sizeof(e->peer) : sizeof(q->peer));
 }
 
 static int op_qp_register(struct req *x)
@@ -538,6 +545,8 @@ static int op_qps_list(struct req *x)
 			ias_ctl_put_u32(x->rep, IAS_CTL_A_REMOTE_QPN, e->remote_qpn);
 		}
 		ias_ctl_put_str(x->rep, IAS_CTL_A_SOURCE, qpt_source_str(e->sources));
+		if (e->peer[0])
+			ias_ctl_put_str(x->rep, IAS_CTL_A_PEER, e->peer);
 		ias_ctl_put_u8(x->rep, IAS_CTL_A_BLOCKED, (uint8_t)!!e->blocked);
 		for (d = 0; d < e->ndest; d++) {
 			ias_ctl_nest_begin(x->rep, IAS_CTL_A_DEST);

@@ -173,7 +173,8 @@ enum ias_ctl_attr_type {
 	IAS_CTL_A_PEERS_REACHABLE = 72, /* u32 */
 	IAS_CTL_A_PEERS_KNOWN = 73,     /* u32 */
 	IAS_CTL_A_MADS_REJECTED = 74,   /* u64 */
-	IAS_CTL_A_MAX = 74,
+	IAS_CTL_A_PEER = 75,            /* str: authenticated peer identity (e.g. TLS certificate subject) */
+	IAS_CTL_A_MAX = 75,
 };
 
 /* The wire form of an attribute type. */
@@ -197,6 +198,7 @@ enum ias_ctl_wire {
 #define IAS_CTL_DEVICE_MAX 63
 #define IAS_CTL_COMM_MAX 15
 #define IAS_CTL_MESSAGE_MAX 1023
+#define IAS_CTL_PEER_MAX 255
 #define IAS_CTL_NAME_MAX 63 /* KIND, LEVEL, BLOCK_MODE, MECHANISM, SOURCE, ACTION, STATE, ACTOR */
 
 struct ias_ctl_hdr {

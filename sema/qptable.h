@@ -40,6 +40,7 @@ struct qpt_entry {
 	uint32_t remote_qpn;
 	int blocked;		/* an active block covers this QP */
 	uint64_t client_id;	/* libias connection that registered it, 0 none */
+	char peer[256];		/* authenticated peer identity, "" unknown */
 	unsigned ndest;		/* UD destination history, newest last */
 	struct qpt_dest dest[QPT_UD_HISTORY];
 	int kernel_seen;	/* scratch for kernel merges */

@@ -63,6 +63,7 @@ struct ias_qp_info {
 	uint8_t remote_gid[16];
 	uint32_t remote_qpn;
 	int simulated;
+	char peer[256]; /* authenticated peer identity (e.g. certificate subject), "" none */
 };
 /* Register a QP created some other way (e.g. by an interposer). */
 int ias_register_qp(struct ibv_qp *qp);

@@ -293,6 +293,8 @@ static void put_info(struct ias_ctl_msg *m, const struct ias_qp_info *i, bool fu
 	}
 	if (i->simulated)
 		ias_ctl_put_u8(m, IAS_CTL_A_SIMULATED, 1);
+	if (i->peer[0] && memchr(i->peer, '\0', sizeof(i->peer)))
+		ias_ctl_put_str(m, IAS_CTL_A_PEER, i->peer);
 }
 
 static int info_check(const struct ias_qp_info *i)
