@@ -16,7 +16,7 @@ sema_setup() {
 		echo "control_socket = $dir/sema.sock"
 		echo "state_dir = $dir/state"
 		echo "key_file = $dir/secmgt.keys"
-		echo "node_name = testnode"
+		echo "node_name = ${SEMA_NODE_NAME:-testnode}"
 		echo "log_level = debug"
 		echo "port_retry = 60s"
 		for l in "$@"; do echo "$l"; done
