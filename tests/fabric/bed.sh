@@ -325,7 +325,7 @@ bed_spawn_stop() {
 
 bed_probe() {
 	(cd "$BED/probe" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST=probe \
-		LD_PRELOAD="$BED_UMAD2SIM" nsenter -t "$(cat "$BED/probe/init.pid")" -m -p -- \
+		LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" nsenter -t "$(cat "$BED/probe/init.pid")" -m -p -- \
 		"$BED_PROBE" -k "$BED/secmgt.keys" "$@")
 }
 

@@ -43,6 +43,7 @@ struct opts {
 	int replay;
 	int count;
 	int echo;
+	int verbose;
 	uint32_t qpn;
 };
 
@@ -98,7 +99,8 @@ static void usage(FILE *f)
 		"      --stale MS      stamp the request MS ms in the past (negative: future)\n"
 		"      --replay        after the answer, send the same bytes again\n"
 		"      --linger MS     wait before exiting (default 300)\n"
-		"      --echo          serve: answer every SecMgt request at once\n");
+		"      --echo          serve: answer every SecMgt request at once\n"
+		"  -v, --verbose       dump the header of every MAD refused\n");
 }
 
 static int parse_u64(const char *s, uint64_t *v)
@@ -505,6 +507,16 @@ static int send_raw(int portid, int agent, uint16_t lid, const uint8_t mad[IAS_M
 	return 0;
 }
 
+static void dump(const char *what, enum ias_mad_reason why, const uint8_t *mad, int len)
+{
+	int i;
+
+	fprintf(stderr, "%s: %s (%d bytes)", what, ias_mad_reason_str(why), len);
+	for (i = 0; i < len; i++)
+		fprintf(stderr, "%s%02x", i % 16 ? " " : "\n  ", mad[i]);
+	fprintf(stderr, "\n");
+}
+
 /* Wait for the answer to the request with this TID and nonce. 1 answered,
  * 0 timeout, -1 failure. */
 static int wait_answer(int portid, const struct ias_keyring *kr, uint64_t tid, uint64_t nonce,
@@ -534,6 +546,8 @@ static int wait_answer(int portid, const struct ias_keyring *kr, uint64_t tid, u
 		why = ias_secmgt_decode(umad_get_mad(buf), (size_t)len, kr, NULL, now_ms(), resp);
 		if (why != IAS_MAD_OK) {
 			printf("rejected-answer %s\n", ias_mad_reason_str(why));
+			if (o.verbose)
+				dump("answer refused", why, umad_get_mad(buf), len);
 			continue;
 		}
 		if (resp->echo_nonce != nonce) {
@@ -703,6 +717,7 @@ static int run_echo(void)
 	fflush(stdout);
 	while (!stop_flag) {
 		struct ias_secmgt_msg req, resp;
+		enum ias_mad_reason why;
 		ib_mad_addr_t addr;
 		int len = IAS_MAD_SIZE;
 		uint8_t *mad;
@@ -713,9 +728,11 @@ static int run_echo(void)
 		if (len < 2 || mad[1] != IAS_SECMGT_CLASS)
 			continue;
 		memcpy(&addr, umad_get_mad_addr(buf), sizeof(addr));
-		if (ias_secmgt_decode(mad, (size_t)len, &kr, rp, now_ms(), &req) != IAS_MAD_OK ||
-		    ias_secmgt_init_response(&req, req.attr_id, &resp)) {
+		why = ias_secmgt_decode(mad, (size_t)len, &kr, rp, now_ms(), &req);
+		if (why != IAS_MAD_OK || ias_secmgt_init_response(&req, req.attr_id, &resp)) {
 			refused++;
+			if (o.verbose)
+				dump("echo: refused", why, mad, len);
 			continue;
 		}
 		echo_fill(&req, &resp);
@@ -759,6 +776,7 @@ int main(int argc, char **argv)
 		{ "replay", no_argument, NULL, 'R' },
 		{ "linger", required_argument, NULL, 'L' },
 		{ "echo", no_argument, NULL, 'E' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -766,7 +784,7 @@ int main(int argc, char **argv)
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+k:C:P:t:r:n:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+k:C:P:t:r:n:hv", lo, NULL)) != -1) {
 		switch (c) {
 		case 'k': o.keyfile = optarg; break;
 		case 'C': o.ca = optarg; break;
@@ -795,6 +813,7 @@ int main(int argc, char **argv)
 		case 'W': o.wrong_key = 1; break;
 		case 'R': o.replay = 1; break;
 		case 'E': o.echo = 1; break;
+		case 'v': o.verbose = 1; break;
 		case 'h': usage(stdout); return EX_OK;
 		default: usage(stderr); return EX_USAGE;
 		}
