@@ -362,9 +362,20 @@ bed_dump_logs() {
 }
 
 bed_cleanup() {
-	local n p
 	[ -n "$BED" ] && [ -d "$BED" ] || return 0
 	trap - EXIT
+	# The shell reports each killed background job on stderr; not news.
+	bed_cleanup_quiet 2>/dev/null
+	if [ -n "${IAS_FABRIC_KEEP:-}" ]; then
+		bed_say "kept $BED"
+	else
+		rm -rf "$BED"
+	fi
+	BED=
+}
+
+bed_cleanup_quiet() {
+	local n p
 	for n in $BED_NODES; do
 		[ -f "$BED/$n/agent.pid" ] && bed_agent_stop "$n" TERM
 	done
@@ -379,11 +390,5 @@ bed_cleanup() {
 		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
 	done
 	bed_sweep "$BED_ID"
-	wait 2>/dev/null
-	if [ -n "${IAS_FABRIC_KEEP:-}" ]; then
-		bed_say "kept $BED"
-	else
-		rm -rf "$BED"
-	fi
-	BED=
+	wait
 }
