@@ -41,6 +41,7 @@ BED_ID=
 BED_NODES=
 BED_WITH_SEM=0
 BED_SEM_UP=0
+BED_BARE=
 
 bed_say() { printf '# bed: %s\n' "$*" >&2; }
 
@@ -85,12 +86,22 @@ bed_sweep_orphans() {
 	done
 }
 
-# bed_init [--sem] NODE...: node names are [a-z0-9]+, at most 7 compute nodes
-# (ibsim allows 10 clients: OpenSM, sem, agents, and one tool at a time).
+# bed_init [--sem] [--bare NODE]... NODE...: node names are [a-z0-9]+, at
+# most 7 nodes (ibsim allows 10 clients: OpenSM, sem, agents, and one tool at
+# a time). A --bare node gets its namespaces but no agent (bed_spawn_sim can
+# run a request-serving tool there instead).
 bed_init() {
 	local n i port
 	BED_WITH_SEM=0
-	if [ "${1:-}" = --sem ]; then BED_WITH_SEM=1; shift; fi
+	BED_BARE=
+	while :; do
+		case "${1:-}" in
+		--sem) BED_WITH_SEM=1; shift;;
+		--bare) BED_BARE="$BED_BARE $2"; shift 2;;
+		*) break;;
+		esac
+	done
+	set -- $BED_BARE "$@"
 	[ $# -ge 1 ] && [ $# -le 7 ] || { bed_say "bed_init: 1..7 nodes"; return 1; }
 	bed_sweep_orphans
 	BED=$(mktemp -d "${TMPDIR:-/tmp}/ias-fabric.XXXXXX") || return 1
@@ -182,6 +193,7 @@ bed_start() {
 		i=$((i + 1))
 	done
 	for n in $BED_NODES; do
+		case " $BED_BARE " in *" $n "*) continue;; esac
 		bed_agent_start "$n" || return 1
 	done
 }
@@ -296,6 +308,29 @@ bed_spawn() {
 		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- \
 		env IAS_SOCKET=/run/ias/sema.sock "$@" >"$BED/$n/$name.out" 2>&1) &
 	echo $! >"$BED/$n/$name.pid"
+}
+
+# bed_spawn_sim NODE NAME CMD...: like bed_spawn, as the node's
+# request-serving simulator client (for tools on --bare nodes).
+bed_spawn_sim() {
+	local n=$1 name=$2
+	shift 2
+	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
+		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
+		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- "$@" >"$BED/$n/$name.out" 2>&1) &
+	echo $! >"$BED/$n/$name.pid"
+}
+
+# bed_has_trace NODE: 0 if NODE's agent serves Set(Trace) (answers anything
+# but "method/attribute not supported").
+bed_has_trace() {
+	local out
+	out=$(bed_probe -t 2000 "$(bed_lid "$1")" trace dest=0xfffffe sender_qpn=0xfffffd \
+		incident=0x7e57 hop_limit=1 2>/dev/null)
+	case "$out" in
+	*"status=0x000c"*|*timeout*|"") return 1;;
+	*) return 0;;
+	esac
 }
 
 # The spawned process's PID inside its node's PID namespace.

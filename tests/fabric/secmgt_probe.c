@@ -713,7 +713,16 @@ static int run_echo(void)
 		free(rp);
 		return EX_FAIL;
 	}
-	printf("echo: serving\n");
+	{
+		umad_port_t port;
+
+		if (umad_get_port(o.ca, o.port, &port) == 0) {
+			printf("echo: serving on lid %u\n", port.base_lid);
+			umad_release_port(&port);
+		} else {
+			printf("echo: serving\n");
+		}
+	}
 	fflush(stdout);
 	while (!stop_flag) {
 		struct ias_secmgt_msg req, resp;
