@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -749,9 +753,15 @@ static int conn_new(struct ias_sc_ctx *ctx, int fd, struct ias_sc_conn **out)
 	}
 	c->ctx = ctx;
 	c->fd = fd;
+	/* Small messages in both directions: without this, Nagle's algorithm and
+	 * delayed ACKs add tens of milliseconds to the exchange. Not a TCP
+	 * socket (e.g. AF_UNIX in tests): nothing to do. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	c->want = IAS_SC_WANT_READ;
 	ERR_clear_error();
 	c->ssl = SSL_new(ctx->ssl);
+	if (c->ssl)
+		SSL_set_read_ahead(c->ssl, 1); /* fewer read(2) calls per record */
 	if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
 		ERR_clear_error();
 		ias_sc_conn_free(c);
