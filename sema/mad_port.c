@@ -227,6 +227,20 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
+/* The SM may assign the LID after the agent attached: read it again while
+ * it is still 0. */
+static void refresh_lid(struct mad_port *p)
+{
+	umad_port_t port;
+
+	if (!p || !p->attached || p->lid)
+		return;
+	if (umad_get_port(p->ca, p->portnum, &port) == 0) {
+		p->lid = (uint16_t)port.base_lid;
+		umad_release_port(&port);
+	}
+}
+
 /* ---- the agent's own requests --------------------------------------------- */
 
 static void req_free(struct mad_req *r)
@@ -362,8 +376,9 @@ uint64_t mad_port_guid(const struct mad_port *p)
 	return p ? p->guid : 0;
 }
 
-uint16_t mad_port_lid(const struct mad_port *p)
+uint16_t mad_port_lid(struct mad_port *p)
 {
+	refresh_lid(p);
 	return p ? p->lid : 0;
 }
 
@@ -383,8 +398,9 @@ static int register_class(int portid, int with_methods, int *agent)
 	ra.mgmt_class_version = IAS_SECMGT_CLASS_VERSION;
 	ra.oui = IAS_SECMGT_OUI;
 	if (with_methods)
-		ra.method_mask[0] = (1ull << IAS_METHOD_GET) | (1ull << IAS_METHOD_SET) |
-				    (1ull << IAS_METHOD_REPORT);
+		/* Report requests are the manager's to serve, not the agent's:
+		 * the kernel allows one agent per method on a port. */
+		ra.method_mask[0] = (1ull << IAS_METHOD_GET) | (1ull << IAS_METHOD_SET);
 	r = umad_register2(portid, &ra, &id);
 	if (r)
 		return r < 0 ? r : -r;
@@ -551,8 +567,9 @@ void mad_port_stop(struct mad_port *p)
 	free(p);
 }
 
-void mad_port_describe(const struct mad_port *p, char *buf, size_t len)
+void mad_port_describe(struct mad_port *p, char *buf, size_t len)
 {
+	refresh_lid(p);
 	if (!p || !p->attached)
 		snprintf(buf, len, "waiting for an RDMA port");
 	else
