@@ -158,7 +158,9 @@ enum sem_action sem_view_next(struct sem_view *v, struct sem_node *n, int64_t no
 		return SEM_ACT_NONE;
 	if (n->status_due)
 		return SEM_ACT_STATUS;
-	if (v->active && n->policy_known && n->policy_version != v->policy.policy_version &&
+	if (n->policy_due)
+		return SEM_ACT_POLICY;
+	if (v->active && n->policy_known && !sem_view_policy_current(v, n) &&
 	    now_ms >= n->push_retry_ms)
 		return SEM_ACT_PUSH;
 	if (n->need_latest)
@@ -239,15 +241,20 @@ int sem_view_result(struct sem_view *v, struct sem_node *n, int status,
 		break;
 	case SEM_ACT_STATUS:
 		n->status_due = 0;
+		n->policy_due = 1;
+		if (status == IAS_STATUS_OK)
+			n->active_blocks = a->status.active_blocks;
+		break;
+	case SEM_ACT_POLICY:
+		n->policy_due = 0;
 		if (status == IAS_STATUS_OK) {
 			n->policy_known = 1;
-			n->policy_version = a->status.policy_version;
-			n->active_blocks = a->status.active_blocks;
+			n->agent_policy = a->policy;
 		}
 		break;
 	case SEM_ACT_PUSH:
 		if (status == IAS_STATUS_OK) {
-			n->policy_version = a->policy.policy_version;
+			n->agent_policy = a->policy;
 			n->push_status = 0;
 			v->stats.pushes++;
 		} else {
@@ -305,6 +312,17 @@ int sem_view_report(struct sem_view *v, const struct ias_attr_report *r, int64_t
 	if (n && r->seq > n->agent_latest)
 		n->agent_latest = r->seq;	/* a gap below it is fetched */
 	return k;
+}
+
+int sem_view_policy_current(const struct sem_view *v, const struct sem_node *n)
+{
+	const struct ias_attr_policy *a = &n->agent_policy, *b = &v->policy;
+
+	return n->policy_known && a->policy_version == b->policy_version &&
+	       a->search_level == b->search_level && a->block_mode == b->block_mode &&
+	       a->flags == b->flags && a->hop_limit == b->hop_limit &&
+	       a->fanout_limit == b->fanout_limit && a->escalation_x100 == b->escalation_x100 &&
+	       a->base_duration_s == b->base_duration_s && a->max_duration_s == b->max_duration_s;
 }
 
 void sem_view_set_policy(struct sem_view *v, const struct ias_attr_policy *p)

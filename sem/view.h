@@ -9,8 +9,10 @@
  *   probe   Get(ClassPortInfo): is there an agent (role agent)? due each
  *           discovery round; an agent that misses max_misses probes in a
  *           row is unreachable until it answers again;
- *   status  Get(Status): its policy version and active blocks;
- *   push    Set(Policy) when its policy version is not the fabric's, only
+ *   status  Get(Status): its active blocks;
+ *   policy  Get(Policy): its policy;
+ *   push    Set(Policy) when its policy (any field, version included) is
+ *           not the fabric's, only
  *           while this manager is active (its SM is the master); a refused
  *           push is retried after a back-off;
  *   latest  Get(Report), attr_mod 0: its highest report seq (after a
@@ -31,6 +33,7 @@ enum sem_action {
 	SEM_ACT_NONE = 0,
 	SEM_ACT_PROBE,		/* Get(ClassPortInfo) */
 	SEM_ACT_STATUS,		/* Get(Status) */
+	SEM_ACT_POLICY,		/* Get(Policy) */
 	SEM_ACT_PUSH,		/* Set(Policy) */
 	SEM_ACT_LATEST,		/* Get(Report) attr_mod 0 */
 	SEM_ACT_FETCH,		/* Get(Report) attr_mod seq */
@@ -44,9 +47,9 @@ struct sem_node {
 	int present;		/* in the latest discovery round */
 	int reachable;		/* the agent answered its latest request */
 	unsigned misses;	/* requests in a row without an answer */
-	int probe_due, status_due, need_latest;
+	int probe_due, status_due, policy_due, need_latest;
 	int policy_known;
-	uint32_t policy_version;
+	struct ias_attr_policy agent_policy;	/* when policy_known */
 	uint32_t active_blocks;
 	uint16_t push_status;	/* MAD status of the last refused push, 0 none */
 	int64_t push_retry_ms;	/* no push before this */
@@ -110,6 +113,9 @@ int sem_view_report(struct sem_view *v, const struct ias_attr_report *r, int64_t
 /* A new fabric policy (its version must be higher than the current one):
  * every agent gets it while active. */
 void sem_view_set_policy(struct sem_view *v, const struct ias_attr_policy *p);
+
+/* Does the node hold the fabric policy? */
+int sem_view_policy_current(const struct sem_view *v, const struct sem_node *n);
 
 /* Policy checks shared with the control socket: 0 or -EINVAL with why. */
 int sem_policy_check(const struct ias_attr_policy *p, char *why, size_t len);

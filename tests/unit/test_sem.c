@@ -184,6 +184,11 @@ static void test_view(void)
 	a.status.active_blocks = 2;
 	answer(&v, n, SEM_ACT_STATUS, 0, &a, "ask its status");
 	is_int((int)n->active_blocks, 2, "active blocks recorded");
+	memset(&a, 0, sizeof(a));
+	a.policy = pol(5);
+	a.policy.hop_limit = 3;
+	answer(&v, n, SEM_ACT_POLICY, 0, &a, "ask its policy");
+	ok(!sem_view_policy_current(&v, n), "same version, other content: not current");
 	answer(&v, n, SEM_ACT_PUSH, IAS_STATUS_INVALID_VALUE, NULL, "push the policy");
 	is_int(n->push_status, IAS_STATUS_INVALID_VALUE, "refusal recorded");
 	/* Backed off: the next thing is the rebuild, not another push. */
@@ -200,7 +205,7 @@ static void test_view(void)
 	memset(&a, 0, sizeof(a));
 	a.policy = p;
 	answer(&v, n, SEM_ACT_PUSH, 0, &a, "a new policy is pushed again at once");
-	is_int((int)n->policy_version, 5, "agent at the fabric's version");
+	ok(sem_view_policy_current(&v, n), "agent holds the fabric policy");
 
 	/* Reports: dedup and gap. */
 	r = rep(0x100, 4);
@@ -247,8 +252,9 @@ static void test_view(void)
 	a.cpi.node_guid = 0x100;
 	answer(&v, n, SEM_ACT_PROBE, 0, &a, "probe after restart");
 	memset(&a, 0, sizeof(a));
-	a.status.policy_version = 6;
 	answer(&v, n, SEM_ACT_STATUS, 0, &a, "status after restart");
+	a.policy = p;
+	answer(&v, n, SEM_ACT_POLICY, 0, &a, "policy after restart (current)");
 	a.report = rep(0x100, 7);
 	answer(&v, n, SEM_ACT_LATEST, 0, &a, "latest after restart (a duplicate)");
 	ok(sem_view_next(&v, n, 400, &mod) == SEM_ACT_FETCH && mod == 6, "only the hole is fetched");
