@@ -590,8 +590,9 @@ static int pick_port(struct sem_mad *m)
 
 static int try_attach(struct sem_mad *m)
 {
-	struct umad_reg_attr ra;
-	uint32_t id = 0;
+	uint8_t oui[3] = { (IAS_SECMGT_OUI >> 16) & 0xff, (IAS_SECMGT_OUI >> 8) & 0xff,
+			   IAS_SECMGT_OUI & 0xff };
+	long mask[16 / sizeof(long)];
 	int r;
 
 	r = pick_port(m);
@@ -604,18 +605,14 @@ static int try_attach(struct sem_mad *m)
 		close_port(m);
 		return -EIO;
 	}
-	memset(&ra, 0, sizeof(ra));
-	ra.mgmt_class = IAS_SECMGT_CLASS;
-	ra.mgmt_class_version = IAS_SECMGT_CLASS_VERSION;
-	ra.oui = IAS_SECMGT_OUI;
-	ra.method_mask[0] = 1ull << IAS_METHOD_REPORT;
-	r = umad_register2(m->srv, &ra, &id);
-	m->srv_agent = (int)id;
-	if (!r) {
-		ra.method_mask[0] = 0;
-		r = umad_register2(m->cli, &ra, &id);
-		m->cli_agent = (int)id;
-	}
+	/* SecMgt's class version is 1, which umad_register_oui() implies; it
+	 * also works where umad_register2() is not available (the simulator
+	 * shim). */
+	memset(mask, 0, sizeof(mask));
+	mask[IAS_METHOD_REPORT / (8 * sizeof(long))] = 1L << (IAS_METHOD_REPORT % (8 * sizeof(long)));
+	m->srv_agent = umad_register_oui(m->srv, IAS_SECMGT_CLASS, 0, oui, mask);
+	m->cli_agent = m->srv_agent < 0 ? -1 : umad_register_oui(m->cli, IAS_SECMGT_CLASS, 0, oui, NULL);
+	r = m->srv_agent < 0 ? m->srv_agent : m->cli_agent < 0 ? m->cli_agent : 0;
 	if (!r) {
 		m->sa_agent = umad_register(m->cli, SA_CLASS, SA_CLASS_VERSION, 1, NULL);
 		r = m->sa_agent < 0 ? m->sa_agent : 0;
@@ -689,10 +686,10 @@ int sem_mad_start(struct sem *s, struct sem_mad **out)
 	    (r = sd_event_add_time_relative(s->ev, &m->disc_timer, CLOCK_MONOTONIC,
 					    s->cfg.discovery_interval * 1000, 0, on_discover, m)) < 0)
 		goto fail;
-	if (try_attach(m) == 0) {
+	if ((r = try_attach(m)) == 0) {
 		sem_mad_discover(m);
 	} else {
-		log_notice("no RDMA port yet; looking again every %llu ms",
+		log_notice("no RDMA port yet (%s); looking again every %llu ms", strerror(-r),
 			   (unsigned long long)s->cfg.port_retry);
 		r = sd_event_add_time_relative(s->ev, &m->retry, CLOCK_MONOTONIC,
 					       s->cfg.port_retry * 1000, 0, on_retry, m);
