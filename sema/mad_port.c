@@ -14,6 +14,7 @@
 #include "sema/store.h"
 #include "sema/mad_port.h"
 #include "sema/trace.h"
+#include "sema/report.h"
 
 #define QKEY_GSI 0x80010000
 #define SMI_CLASS 0x01
@@ -155,11 +156,14 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 				return IAS_STATUS_INTERNAL;
 			s->policy = np;
 			log_notice("policy version %u set over the fabric", np.version);
+			report_manager_seen(s, p->from_lid);
 		}
 		policy_to_attr(&s->policy, &resp->u.policy);
 		return IAS_STATUS_OK;
 	case IAS_ATTR_TRACE:
 		return trace_handle(s, req, p->from_lid, &resp->u.tres);
+	case IAS_ATTR_REPORT:
+		return report_serve_get(s, req->attr_mod, &resp->u.report);
 	default:
 		return IAS_STATUS_METHOD_ATTR_UNSUPP;
 	}

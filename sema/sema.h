@@ -45,6 +45,8 @@ struct sema_config {
 	uint64_t mad_timeout;		/* ms per try */
 	unsigned mad_retries;
 	unsigned gid_index;		/* source GID for GRH (RoCE) */
+	unsigned manager_lid;		/* 0: learn it from Set(Policy) */
+	uint64_t report_retry;		/* ms */
 	uint64_t kernel_scan_interval;	/* ms, 0: only on demand */
 	uint64_t expiry_check_interval;	/* ms */
 	uint64_t replay_window;		/* ms */
@@ -89,6 +91,10 @@ struct sema {
 	int kernel_rdma;	/* 1 if rdma netlink answered at the last scan */
 	sd_event_source *expiry_timer;
 	sd_event_source *scan_timer;
+	sd_event_source *report_timer;
+	uint16_t manager_lid;	/* 0: not known yet */
+	int report_in_flight;
+	int report_warned;
 };
 
 int64_t sema_now_ms(void);

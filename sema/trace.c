@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "sema/engine.h"
 #include "sema/mad_port.h"
+#include "sema/report.h"
 #include "sema/trace.h"
 
 struct trace_ctx {
@@ -87,6 +88,9 @@ static void trace_done(struct sema *s, void *arg, const struct mad_dest *to,
 		event(s, c->incident, "unreachable", 0, c->local_qpn,
 		      "lid %u (qp 0x%x) did not answer the trace: %u tries", to->lid,
 		      c->remote_qpn, (unsigned)s->cfg.mad_retries + 1);
+		if (report_add(s, IAS_REPORT_UNREACHABLE, c->incident, 0, 0, 0, NULL, to->lid,
+			       c->remote_qpn) == 0)
+			report_kick(s);
 		log_warn("incident %s: LID %u unreachable", c->incident, to->lid);
 	} else if (resp->status) {
 		event(s, c->incident, "trace-result", 0, c->local_qpn,
@@ -144,6 +148,8 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 	}
 	event(s, incident, "trace-out", q->pid, q->qpn, "trace to lid %u qp 0x%x (hop %u)",
 	      to->lid, rqpn, hop);
+	if (report_add(s, IAS_REPORT_HOP, incident, 0, q->pid, 0, NULL, to->lid, rqpn) == 0)
+		report_kick(s);
 	return 0;
 }
 
