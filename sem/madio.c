@@ -223,6 +223,18 @@ static void drive(struct sem_mad *m)
 	}
 }
 
+/* The protocol names an agent by its node GUID. An agent that names
+ * itself by the GUID of the port it speaks from (the node's only port on
+ * the LID it answers from) is the same node: use the node GUID the SA gave
+ * for it, so that its answers and reports are recognised and stored under
+ * one identity. */
+static uint64_t node_identity(const struct sem_node *n, uint64_t named)
+{
+	if (n && named && named != n->rec.guid && named == n->rec.port_guid)
+		return n->rec.guid;
+	return named;
+}
+
 static void secmgt_response(struct sem_mad *m, const uint8_t *mad, size_t len, uint16_t lid)
 {
 	struct sem *s = m->s;
@@ -249,6 +261,19 @@ static void secmgt_response(struct sem_mad *m, const uint8_t *mad, size_t len, u
 	p->tid = 0;
 	if (!n || !n->busy)
 		return;
+	switch (msg.attr_id) {
+	case IAS_ATTR_CLASS_PORT_INFO:
+		msg.u.cpi.node_guid = node_identity(n, msg.u.cpi.node_guid);
+		break;
+	case IAS_ATTR_STATUS:
+		msg.u.status.node_guid = node_identity(n, msg.u.status.node_guid);
+		break;
+	case IAS_ATTR_REPORT:
+		msg.u.report.node_guid = node_identity(n, msg.u.report.node_guid);
+		break;
+	default:
+		break;
+	}
 	r = sem_view_result(&s->view, n, msg.status, &msg.u, sem_now_ms());
 	if (r)
 		log_warn("%s: %s", n->rec.name, r == -EPROTO ? "answered for another node"
@@ -468,6 +493,7 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	struct sem_mad *m = arg;
 	struct sem *s = m->s;
 	struct ias_secmgt_msg req, resp;
+	struct ias_attr_report rep;
 	enum ias_mad_reason why;
 	struct sem_node *n;
 	ib_mad_addr_t addr;
@@ -496,20 +522,22 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 		resp.status = IAS_STATUS_WRONG_ROLE;
 	} else {
 		n = sem_view_by_lid(&s->view, be16toh(addr.lid));
-		if (n && n->rec.guid != req.u.report.node_guid) {
+		rep = req.u.report;
+		rep.node_guid = node_identity(n, rep.node_guid);
+		if (n && n->rec.guid != rep.node_guid) {
 			log_warn("Report from LID %u (%s) names node 0x%016llx: refused",
 				 be16toh(addr.lid), n->rec.name,
 				 (unsigned long long)req.u.report.node_guid);
 			resp.status = IAS_STATUS_REFUSED;
 		} else {
-			r = sem_view_report(&s->view, &req.u.report, sem_now_ms());
+			r = sem_view_report(&s->view, &rep, sem_now_ms());
 			if (r < 0) {
 				/* Not stored: not acknowledged; the agent retries. */
 				log_err("storing a report: %s", semstore_errmsg(s->store));
 				return 0;
 			}
-			log_debug("report %llu of 0x%016llx: %s", (unsigned long long)req.u.report.seq,
-				  (unsigned long long)req.u.report.node_guid, r ? "new" : "duplicate");
+			log_debug("report %llu of 0x%016llx: %s", (unsigned long long)rep.seq,
+				  (unsigned long long)rep.node_guid, r ? "new" : "duplicate");
 			resp.u.report = req.u.report;
 		}
 	}

@@ -82,7 +82,7 @@ void sem_update_role(struct sem *s)
 
 	if (active == s->view.active)
 		return;
-	s->view.active = active;
+	sem_view_set_active(&s->view, active);
 	if (active)
 		log_notice("our SM (0x%016llx) is the master: active, pushing policy version %u",
 			   (unsigned long long)ours, s->view.policy.policy_version);

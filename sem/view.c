@@ -176,6 +176,11 @@ enum sem_action sem_view_next(struct sem_view *v, struct sem_node *n, int64_t no
 		*attr_mod = (uint32_t)seq;
 		return SEM_ACT_FETCH;
 	}
+	/* Agents send reports to the source of the latest Set(Policy): push
+	 * once even when the agent's policy is current, so that it learns
+	 * this (active) manager's LID. */
+	if (v->active && n->policy_known && !n->announced && now_ms >= n->push_retry_ms)
+		return SEM_ACT_PUSH;
 	return SEM_ACT_NONE;
 }
 
@@ -227,8 +232,10 @@ int sem_view_result(struct sem_view *v, struct sem_node *n, int status,
 		n->probe_due = 0;
 		if (status == IAS_STATUS_OK && a->cpi.role == IAS_ROLE_AGENT &&
 		    a->cpi.node_guid == n->rec.guid) {
-			if (!n->rec.agent || !n->reachable)
+			if (!n->rec.agent || !n->reachable) {
 				n->need_latest = 1;
+				n->announced = 0;
+			}
 			if (!n->rec.agent) {
 				n->rec.agent = 1;
 				r = semstore_node_put(v->st, &n->rec);
@@ -256,6 +263,7 @@ int sem_view_result(struct sem_view *v, struct sem_node *n, int status,
 		if (status == IAS_STATUS_OK) {
 			n->agent_policy = a->policy;
 			n->push_status = 0;
+			n->announced = 1;
 			v->stats.pushes++;
 		} else {
 			n->push_status = (uint16_t)status;
@@ -323,6 +331,16 @@ int sem_view_policy_current(const struct sem_view *v, const struct sem_node *n)
 	       a->flags == b->flags && a->hop_limit == b->hop_limit &&
 	       a->fanout_limit == b->fanout_limit && a->escalation_x100 == b->escalation_x100 &&
 	       a->base_duration_s == b->base_duration_s && a->max_duration_s == b->max_duration_s;
+}
+
+void sem_view_set_active(struct sem_view *v, int active)
+{
+	size_t i;
+
+	if (active && !v->active)
+		for (i = 0; i < v->n; i++)
+			v->nodes[i].announced = 0;
+	v->active = active;
 }
 
 void sem_view_set_policy(struct sem_view *v, const struct ias_attr_policy *p)

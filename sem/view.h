@@ -49,6 +49,9 @@ struct sem_node {
 	unsigned misses;	/* requests in a row without an answer */
 	int probe_due, status_due, policy_due, need_latest;
 	int policy_known;
+	int announced;		/* this manager's Set(Policy) reached the agent
+				 * since it was (re)found or we became active:
+				 * the agent knows our LID for its reports */
 	struct ias_attr_policy agent_policy;	/* when policy_known */
 	uint32_t active_blocks;
 	uint16_t push_status;	/* MAD status of the last refused push, 0 none */
@@ -113,6 +116,9 @@ int sem_view_report(struct sem_view *v, const struct ias_attr_report *r, int64_t
 /* A new fabric policy (its version must be higher than the current one):
  * every agent gets it while active. */
 void sem_view_set_policy(struct sem_view *v, const struct ias_attr_policy *p);
+/* Become active (push policy) or standby. Becoming active makes every
+ * agent due for one Set(Policy), so that it sends its reports here. */
+void sem_view_set_active(struct sem_view *v, int active);
 
 /* Does the node hold the fabric policy? */
 int sem_view_policy_current(const struct sem_view *v, const struct sem_node *n);

@@ -16,6 +16,11 @@
 #   bed_console CMD...               an ibsim console command
 #   bed_agent_stop NODE [SIGNAL]     stop NODE's agent (TERM, or e.g. KILL)
 #   bed_agent_start NODE             start NODE's agent again
+#   bed_sem_start [--fresh]          (re)start the manager (--sem beds); wait
+#                                    until it is active
+#   bed_sem_stop [SIGNAL]            stop the manager
+#   bed_semctl ARGS...               iasctl --manager against the bed's sem
+#   bed_sem_lid, bed_sm_guid         the manager's LID, OpenSM's port GUID
 #   bed_cleanup                      stop everything (also run by the EXIT trap)
 #
 # Every process the bed starts carries IAS_FABRIC_BED=<id> in its environment;
@@ -112,18 +117,21 @@ bed_init() {
 	trap 'exit 129' HUP
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	# One switch; HCAs "sm" (OpenSM), "sem", "probe" (test tools) and the
-	# compute nodes, each on its own switch port.
+	# One switch "sw" (OpenSM runs on its port 0); HCAs "sem", "probe" (test
+	# tools) and the compute nodes, each on its own switch port. OpenSM is
+	# not on an HCA: umad2sim crashes a client that receives a MAD of a class
+	# it never registered, and the manager sends SecMgt probes to every
+	# channel adapter (SMPs and SA queries to the switch are harmless).
 	{
 		echo "Switch 16 \"sw\""
 		port=1
-		for n in sm sem probe $BED_NODES; do
+		for n in sem probe $BED_NODES; do
 			echo "[$port] \"$n\"[1]"
 			port=$((port + 1))
 		done
 		echo
 		port=1
-		for n in sm sem probe $BED_NODES; do
+		for n in sem probe $BED_NODES; do
 			printf 'Hca 1 "%s"\n[1] "sw"[%d]\n\n' "$n" "$port"
 			port=$((port + 1))
 		done
@@ -175,7 +183,7 @@ bed_start() {
 		{ bed_say "ibsim did not start"; cat "$BED/ibsim.log" >&2; return 1; }
 	bed_node_create sm 0 || return 1
 	(cd "$BED/sm" && exec env OSM_CACHE_DIR="$BED/sm" IAS_FABRIC_BED="$BED_ID" \
-		IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sm LD_PRELOAD="$BED_UMAD2SIM" \
+		IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sw LD_PRELOAD="$BED_UMAD2SIM" \
 		nsenter -t "$(cat "$BED/sm/init.pid")" -m -p -- \
 		opensm -F "$BED/sm/opensm.conf" -f "$BED/sm/opensm.log" >"$BED/sm/opensm.out" 2>&1) &
 	echo $! >"$BED/sm/opensm.pid"
@@ -368,23 +376,90 @@ bed_console() {
 	echo "$*" >"$BED/ibsim.in"
 }
 
-# sem: started with the agents' style of configuration when it is built.
+# bed_sm_guid: the port GUID OpenSM bound to (from its log).
+bed_sm_guid() {
+	sed -n 's/.*binding to port GUID \(0x[0-9a-fA-F]*\).*/\1/p' "$BED/sm/opensm.log" | head -1
+}
+
+# bed_sem_start [--fresh]: start the manager on its own HCA "sem" (the
+# simulator has one request-serving client per node), serving beside the
+# bed's OpenSM (sm_guid = OpenSM's port GUID, so it is the active manager).
+# --fresh empties its state dir first. Waits for its control socket.
+BED_SEM_DISCOVERY=${BED_SEM_DISCOVERY:-1s}
 bed_sem_start() {
+	local guid i
+	[ "${1:-}" = --fresh ] && rm -rf "$BED/sem/state"
+	mkdir -p "$BED/sem/state"
+	guid=$(bed_sm_guid)
+	[ -n "$guid" ] || { bed_say "sem: OpenSM's port GUID not found in its log"; return 1; }
 	cat >"$BED/sem/ias.conf" <<-EOF
 	control_socket = $BED/sem/sem.sock
-	state_dir = $BED/sem
+	state_dir = $BED/sem/state
 	key_file = $BED/secmgt.keys
 	node_name = sem
 	simulated_fabric = yes
+	sm_guid = $guid
+	discovery_interval = $BED_SEM_DISCOVERY
+	mad_timeout = 300ms
+	port_retry = 500ms
 	log_level = debug
 	EOF
+	BED_SEM_UP=0
+	rm -f "$BED/sem/sem.sock"
 	(cd "$BED/sem" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sem \
 		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
-		nsenter -t "$(cat "$BED/sem/init.pid")" -m -p -- "$BED_SEM" --foreground --config "$BED/sem/ias.conf" >>"$BED/sem/sem.log" 2>&1) &
+		nsenter -t "$(cat "$BED/sem/init.pid")" -m -p -- "$BED_SEM" --foreground \
+		--config "$BED/sem/ias.conf" >>"$BED/sem/sem.log" 2>&1) &
 	echo $! >"$BED/sem/sem.pid"
-	sleep 1
-	kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null && BED_SEM_UP=1
-	[ "$BED_SEM_UP" = 1 ]
+	for i in $(seq 1 100); do
+		kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null || break
+		if bed_semctl fabric status 2>/dev/null | grep -q '^Manager: active'; then
+			BED_SEM_UP=1
+			return 0
+		fi
+		sleep 0.1
+	done
+	bed_say "sem did not become the active manager; log follows"
+	tail -20 "$BED/sem/sem.log" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# bed_sem_stop [SIGNAL]: stop the manager (TERM, or e.g. KILL).
+bed_sem_stop() {
+	local sig=${1:-TERM} w p i
+	w=$(cat "$BED/sem/sem.pid" 2>/dev/null) || return 0
+	p=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
+	p=${p%% *}
+	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$w" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$w" 2>/dev/null
+	wait "$w" 2>/dev/null
+	rm -f "$BED/sem/sem.pid"
+	BED_SEM_UP=0
+	# As for agents: a MAD to the node makes ibsim drop a hard-killed client.
+	if [ "$sig" = KILL ] || [ "$sig" = 9 ]; then
+		bed_probe -t 200 --linger 0 "$(bed_sem_lid)" cpi >/dev/null 2>&1
+	fi
+	return 0
+}
+
+# bed_semctl ARGS...: iasctl --manager against the bed's sem.
+bed_semctl() {
+	"$BED_IASCTL" --socket "$BED/sem/sem.sock" "$@"
+}
+
+# The manager's LID (from its own status).
+bed_sem_lid() {
+	local l
+	l=$(cat "$BED/sem/lid" 2>/dev/null)
+	if [ -z "$l" ]; then
+		l=$(sed -n 's/.*SecMgt manager on .* (LID \([0-9]*\),.*/\1/p' "$BED/sem/sem.log" | tail -1)
+		[ -n "$l" ] && [ "$l" != 0 ] && echo "$l" >"$BED/sem/lid"
+	fi
+	[ -n "$l" ] && echo "$l"
 }
 
 bed_dump_logs() {
