@@ -10,7 +10,10 @@
 # While the agents do not serve Set(Trace) yet, both fall back to the
 # single-node scenario: report, list and release on one agent.
 # Prints the trace as a tree, every node's blocks, releases the incident
-# everywhere; exit 0 only if every expected QP was blocked. The last line is
+# everywhere; exit 0 only if every expected QP was blocked. When the manager
+# (sem) runs, the tree and the blocks come from it (`iasctl --manager
+# incidents show`, `fabric status`), once it holds every node's reports;
+# otherwise (or if it lags) from each agent. The last line is
 #   demo: blocked <N> QPs on <M> nodes in <T> ms
 # (T: from the report to the last block, from the agents' incident events).
 set -u
@@ -116,12 +119,29 @@ while :; do
 done
 sleep 0.5	# let late (wrong) orders show up too
 
+# The manager holds the incident once every blocked node's reports are in.
+sem_has_all() {
+	local t k n
+	t=$(bed_semctl incidents show "$inc" 2>/dev/null) || return 1
+	for k in "${!EXPECT[@]}"; do
+		read -r n _ <<<"$k"
+		grep -q -- "- $n\$" <<<"$t" || return 1
+	done
+}
+if [ "$BED_SEM_UP" = 1 ]; then
+	for i in $(seq 1 50); do
+		sem_has_all && break
+		sleep 0.2
+	done
+	sem_has_all || { say "demo: the manager does not hold every node's reports yet: per-node view"; BED_SEM_UP=0; }
+fi
+
 say ""
 say "== trace of incident $inc =="
 shown=0
-if [ "$BED_SEM_UP" = 1 ] &&
-	"$BED_IASCTL" --socket "$BED/sem/sem.sock" incidents show "$inc" 2>/dev/null; then
-	shown=1
+if [ "$BED_SEM_UP" = 1 ]; then
+	say "(from the manager: iasctl --manager incidents show $inc)"
+	bed_semctl incidents show "$inc" 2>/dev/null && shown=1
 fi
 if [ "$shown" = 0 ]; then
 	for n in $nodes; do
@@ -133,7 +153,8 @@ fi
 
 say ""
 say "== blocks =="
-if [ "$BED_SEM_UP" = 1 ] && "$BED_IASCTL" --socket "$BED/sem/sem.sock" fabric status 2>/dev/null; then
+if [ "$BED_SEM_UP" = 1 ] && say "(from the manager: iasctl --manager fabric status)" &&
+	bed_semctl fabric status 2>/dev/null; then
 	:
 else
 	for n in $nodes; do
@@ -190,6 +211,14 @@ for n in $nodes; do
 	t=$(bed_iasctl "$n" blocks release --incident "$inc" 2>&1 | tail -1)
 	say "  $n: $t"
 done
+if [ "$BED_SEM_UP" = 1 ]; then
+	for i in $(seq 1 25); do
+		bed_semctl incidents list 2>/dev/null | grep -q "^$inc .*released" && break
+		sleep 0.2
+	done
+	say "(the manager's incidents after the release)"
+	bed_semctl incidents list 2>/dev/null
+fi
 
 [ "$status" = 0 ] || bed_dump_logs
 bed_cleanup
