@@ -200,15 +200,56 @@ static int take_alert(pid_t *pid, char *incident, size_t ilen)
 	return 1;
 }
 
-/* Was a block of pid in incident made by an analyzer? (After a restart the
- * analyzer's own earlier reports come back without any memory of them.) */
+/* Did this analyzer (a process named ias-analyzer) make the block of pid in
+ * incident? After a restart the analyzer's own earlier reports come back
+ * without any memory of them. The block's ORIGIN cannot tell: the agent
+ * calls every reporter but iasctl "analyzer", detectors using libias
+ * included. So look at who the audit log says made the block. */
+static bool actor_is_analyzer(const char *actor)
+{
+	const char *p = strrchr(actor, '(');
+
+	return p && (strcmp(p, "(ias-analyzer)") == 0 || strcmp(p, "(lt-ias-analyzer)") == 0);
+}
+
+static bool block_made_by_analyzer(uint64_t block_id)
+{
+	uint8_t rq[REQ_CAP];
+	struct ias_ctl_msg m;
+	struct ias_ctl_attr a, b;
+	struct ias_rd attrs, in;
+	char actor[64], action[64];
+	int st;
+
+	ias_ctl_msg_init(&m, rq, sizeof(rq), IAS_CTL_REQUEST, IAS_CTL_OP_BLOCK_INSPECT, 0, 0);
+	ias_ctl_put_u64(&m, IAS_CTL_A_BLOCK_ID, block_id);
+	if (call(&m, &st, &attrs) || st)
+		return false;
+	while (ias_ctl_next(&attrs, &a) == 1) {
+		if (a.type != IAS_CTL_A_AUDIT)
+			continue;
+		actor[0] = action[0] = '\0';
+		ias_ctl_attr_nested(&a, &in);
+		while (ias_ctl_next(&in, &b) == 1) {
+			if (b.type == IAS_CTL_A_ACTOR)
+				ias_ctl_get_str(&b, actor, sizeof(actor));
+			else if (b.type == IAS_CTL_A_ACTION)
+				ias_ctl_get_str(&b, action, sizeof(action));
+		}
+		if (strcmp(action, "block") == 0)
+			return actor_is_analyzer(actor);
+	}
+	return false;
+}
+
 static bool blocked_by_analyzer(pid_t pid, const char *incident)
 {
 	uint8_t rq[REQ_CAP];
 	struct ias_ctl_msg m;
 	struct ias_ctl_attr a, b;
 	struct ias_rd attrs, in;
-	char origin[16];
+	uint64_t ids[8];
+	size_t n = 0, i;
 	int st;
 
 	ias_ctl_msg_init(&m, rq, sizeof(rq), IAS_CTL_REQUEST, IAS_CTL_OP_BLOCKS_LIST, 0, 0);
@@ -217,24 +258,29 @@ static bool blocked_by_analyzer(pid_t pid, const char *incident)
 	ias_ctl_put_u8(&m, IAS_CTL_A_ALL, 1);
 	if (call(&m, &st, &attrs) || st)
 		return false;
-	while (ias_ctl_next(&attrs, &a) == 1) {
+	while (n < sizeof(ids) / sizeof(ids[0]) && ias_ctl_next(&attrs, &a) == 1) {
 		if (a.type != IAS_CTL_A_BLOCK)
 			continue;
 		ias_ctl_attr_nested(&a, &in);
 		while (ias_ctl_next(&in, &b) == 1)
-			if (b.type == IAS_CTL_A_ORIGIN && ias_ctl_get_str(&b, origin, sizeof(origin)) == 0 &&
-			    strcmp(origin, "analyzer") == 0)
-				return true;
+			if (b.type == IAS_CTL_A_BLOCK_ID && ias_ctl_get_u64(&b, &ids[n]) == 0)
+				n++;
 	}
+	/* The reply lives in g.buf, which the next call reuses: ids copied. */
+	for (i = 0; i < n && g.cl; i++)
+		if (block_made_by_analyzer(ids[i]))
+			return true;
 	return false;
 }
 
 /* REPORT_ATTACK pid with reason in incident. Returns the reply status (0,
- * IAS_CTL_E_*) or a negative errno; on 0, *block_id and origin describe the
- * block (new or existing). */
+ * IAS_CTL_E_*) or a negative errno; on 0, *block_id is the block and *mine
+ * says whether this report made it (an existing block of the process, made
+ * by someone else, is returned as it is: its reason or incident differ). */
 static int report(pid_t pid, const char *reason, const char *incident, uint64_t *block_id,
-		  char *origin, size_t olen, char *msg, size_t mlen)
+		  bool *mine, char *msg, size_t mlen)
 {
+	char b_reason[REASON_MAX + 1] = "", b_inc[AZ_INCIDENT_ID_MAX + 1] = "";
 	uint8_t rq[REQ_CAP];
 	struct ias_ctl_msg m;
 	struct ias_ctl_attr a, b;
@@ -242,7 +288,8 @@ static int report(pid_t pid, const char *reason, const char *incident, uint64_t 
 	int st, r;
 
 	*block_id = 0;
-	origin[0] = msg[0] = '\0';
+	*mine = false;
+	msg[0] = '\0';
 	ias_ctl_msg_init(&m, rq, sizeof(rq), IAS_CTL_REQUEST, IAS_CTL_OP_REPORT_ATTACK, 0, 0);
 	ias_ctl_put_u32(&m, IAS_CTL_A_PID, (uint32_t)pid);
 	ias_ctl_put_str(&m, IAS_CTL_A_REASON, reason);
@@ -260,10 +307,13 @@ static int report(pid_t pid, const char *reason, const char *incident, uint64_t 
 		while (ias_ctl_next(&in, &b) == 1) {
 			if (b.type == IAS_CTL_A_BLOCK_ID)
 				ias_ctl_get_u64(&b, block_id);
-			else if (b.type == IAS_CTL_A_ORIGIN)
-				ias_ctl_get_str(&b, origin, olen);
+			else if (b.type == IAS_CTL_A_REASON)
+				ias_ctl_get_str(&b, b_reason, sizeof(b_reason));
+			else if (b.type == IAS_CTL_A_INCIDENT_ID)
+				ias_ctl_get_str(&b, b_inc, sizeof(b_inc));
 		}
 	}
+	*mine = strcmp(b_reason, reason) == 0 && strcmp(b_inc, incident) == 0;
 	return 0;
 }
 
@@ -395,8 +445,9 @@ static int on_release_timer(sd_event_source *src, uint64_t usec, void *arg)
 
 static void report_found(struct az_incident *inc, const struct ias_conspirator *c)
 {
-	char reason[REASON_MAX + 1], origin[16], msg[256];
+	char reason[REASON_MAX + 1], msg[256];
 	uint64_t block_id;
+	bool mine;
 	int st;
 
 	az_reason_copy(reason, sizeof(reason), c->reason);
@@ -404,14 +455,13 @@ static void report_found(struct az_incident *inc, const struct ias_conspirator *
 		log_err("out of memory: PID %d not reported", (int)c->pid);
 		return;
 	}
-	st = report(c->pid, reason, inc->id, &block_id, origin, sizeof(origin), msg, sizeof(msg));
+	st = report(c->pid, reason, inc->id, &block_id, &mine, msg, sizeof(msg));
 	switch (st) {
 	case 0:
 		g.n_reported++;
 		log_notice("reported PID %d (%s), incident %s, block %llu", (int)c->pid, reason,
 			   inc->id, (unsigned long long)block_id);
-		if (g.auto_release_ms && !inc->rereported && block_id &&
-		    strcmp(origin, "analyzer") == 0) {
+		if (g.auto_release_ms && !inc->rereported && block_id && mine) {
 			pending_add(block_id, c->pid, inc->id);
 			arm_release_timer();
 		}
