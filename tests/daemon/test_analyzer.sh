@@ -171,6 +171,20 @@ check "a never-block sibling: refused by the agent, logged at info, not blocked"
 release_all "$N1"
 az_stop
 
+# ---- the worked detector example: a log line naming a PID becomes a report ----------
+DET=$top_srcdir/analyzer/examples/journald-detector
+setsid "$T/innocent" 600 >/dev/null 2>&1 </dev/null &
+VD=$!
+ROOTS+=("$VD")
+printf 'boot ok\nids: attack detected from pid=%s on port 7\nother pid=%s\n' "$VD" "$$" >"$T/ids.log"
+IASCTL="$IASCTL" "$DET" -o -f "$T/ids.log" 'attack detected' 2>"$T/det.err"
+check "journald-detector reports the PID its pattern names (and only that one)" \
+	bash -c "test '$(blocked_among "$VD" $$)' = '$VD' && grep -q 'reported PID $VD' '$T/det.err'"
+check "with the matching line as the reason" \
+	bash -c "'$IASCTL' --socket '$T/sema.sock' -o json blocks list --pid $VD | grep -q 'journald-detector: ids: attack detected'"
+release_all "$VD"
+kill_tree "$VD"
+
 # ---- lca level, and alerts that waited while the analyzer was down -----------------
 tree_b
 ALL_B=("$RB" "$SB1" "$SB2" "$C1" "$C2" "$X1")
