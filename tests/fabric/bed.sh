@@ -250,19 +250,33 @@ bed_iasctl() {
 }
 
 bed_agent_start() {
-	local n=$1 i
-	: >"$BED/$n/agent.started"
-	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
-		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
-		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- \
-		"$BED_SEMA" --foreground --config "$BED/$n/ias.conf" >>"$BED/$n/sema.log" 2>&1) &
-	echo $! >"$BED/$n/agent.pid"
-	for i in $(seq 1 100); do
-		if bed_iasctl "$n" status 2>/dev/null | grep -Eq 'Port: .* lid [1-9]'; then
-			return 0
-		fi
-		kill -0 "$(cat "$BED/$n/agent.pid")" 2>/dev/null || break
-		sleep 0.1
+	local n=$1 i try l
+	# umad2sim crashes a client that receives a MAD before it has opened its
+	# umad port (docs/fabric-bed.md, problem 1). With a manager on the bed,
+	# its probes of every channel adapter can hit that window: an agent that
+	# dies before attaching is started again (after one MAD to its LID, so
+	# that ibsim drops the dead client).
+	for try in 1 2 3; do
+		: >"$BED/$n/agent.started"
+		(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
+			SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
+			nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- \
+			"$BED_SEMA" --foreground --config "$BED/$n/ias.conf" >>"$BED/$n/sema.log" 2>&1) &
+		echo $! >"$BED/$n/agent.pid"
+		for i in $(seq 1 100); do
+			if bed_iasctl "$n" status 2>/dev/null | grep -Eq 'Port: .* lid [1-9]'; then
+				return 0
+			fi
+			kill -0 "$(cat "$BED/$n/agent.pid")" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$(cat "$BED/$n/agent.pid")" 2>/dev/null && break	# alive, not attached
+		[ "$BED_SEM_UP" = 1 ] || break
+		l=$(cat "$BED/$n/lid" 2>/dev/null)
+		[ -n "$l" ] || l=$(bed_semctl fabric status 2>/dev/null | awk -v n="$n" '$1 == n { print $2 }')
+		bed_say "agent on $n died before attaching (try $try); starting it again"
+		wait "$(cat "$BED/$n/agent.pid")" 2>/dev/null
+		[ -n "$l" ] && bed_probe -t 200 --linger 0 "$l" cpi >/dev/null 2>&1
 	done
 	bed_say "agent on $n did not attach to the simulated port; log follows"
 	sed 's/^/#   /' "$BED/$n/sema.log" >&2
