@@ -501,11 +501,12 @@ static int cmd_report(int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ "override", no_argument, NULL, 'O' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "incident", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ias_ctl_msg m;
 	json_object *o, *b = NULL, *blocks;
-	const char *reason = NULL;
+	const char *reason = NULL, *incident = NULL;
 	uint32_t pid = 0;
 	uint64_t dur = 0;
 	bool override = false, have_dur = false;
@@ -520,6 +521,9 @@ static int cmd_report(int argc, char **argv)
 			break;
 		case 'r':
 			reason = optarg;
+			break;
+		case 'i':
+			incident = optarg;
 			break;
 		case 'O':
 			override = true;
@@ -539,6 +543,8 @@ static int cmd_report(int argc, char **argv)
 		return usage_err("report needs --pid");
 	if (reason && strlen(reason) > IAS_CTL_REASON_MAX)
 		return usage_err("--reason: longer than %d bytes", IAS_CTL_REASON_MAX);
+	if (incident && (!*incident || strlen(incident) > IAS_CTL_INCIDENT_ID_MAX))
+		return usage_err("--incident: an incident id of 1 to %d bytes", IAS_CTL_INCIDENT_ID_MAX);
 	req_init(&m, IAS_CTL_OP_REPORT_ATTACK);
 	ias_ctl_put_u32(&m, IAS_CTL_A_PID, pid);
 	if (reason)
@@ -547,6 +553,8 @@ static int cmd_report(int argc, char **argv)
 		ias_ctl_put_u8(&m, IAS_CTL_A_OVERRIDE, 1);
 	if (have_dur)
 		ias_ctl_put_u32(&m, IAS_CTL_A_DURATION_S, (uint32_t)dur);
+	if (incident)
+		ias_ctl_put_str(&m, IAS_CTL_A_INCIDENT_ID, incident);
 	if ((rc = call(&m, &o)))
 		return rc;
 	blocks = jarr(o, "blocks");
@@ -1478,6 +1486,7 @@ static int help(FILE *f)
 		"Commands:\n"
 		"  status\n"
 		"  report --pid P [--reason TEXT] [--override] [--duration SECONDS]\n"
+		"         [--incident ID]\n"
 		"  blocks list [--pid P] [--incident ID] [--all]\n"
 		"  blocks inspect ID\n"
 		"  blocks release ID | --pid P | --incident ID [--dry-run]\n"
