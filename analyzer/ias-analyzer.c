@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "analyzer/daemon.h"
 #include "analyzer/search.h"
 #include "analyzer/snapshot.h"
 
@@ -26,6 +27,9 @@ static void usage(FILE *f)
 		"Usage: %s [--help] [--version] COMMAND [OPTIONS]\n"
 		"\n"
 		"Commands:\n"
+		"  daemon [--config FILE] [--set KEY=VALUE]... [--foreground] [--print-config]\n"
+		"                          (also --daemon) subscribe to the local agent's\n"
+		"                          alerts and report the conspirators found\n"
 		"  snapshot [-o FILE]      write this node's process table as TSV\n"
 		"  search [--snapshot FILE] --level LEVEL --pids P1,P2,...\n"
 		"         [--exclude P1,P2,...] [-o json|human]\n"
@@ -346,6 +350,8 @@ int main(int argc, char **argv)
 		printf("%s %s\n", prog, PACKAGE_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "daemon") == 0 || strcmp(argv[1], "--daemon") == 0)
+		return az_daemon_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "snapshot") == 0)
 		return cmd_snapshot(argc - 1, argv + 1);
 	if (strcmp(argv[1], "search") == 0)

@@ -161,7 +161,8 @@ int ias_secmgt_method_allowed(uint8_t method, uint16_t attr_id)
 	switch (method) {
 	case IAS_METHOD_GET:
 		return attr_id == IAS_ATTR_CLASS_PORT_INFO ||
-		       attr_id == IAS_ATTR_POLICY || attr_id == IAS_ATTR_STATUS;
+		       attr_id == IAS_ATTR_POLICY || attr_id == IAS_ATTR_STATUS ||
+		       attr_id == IAS_ATTR_REPORT; /* attr_mod: seq, 0 = latest */
 	case IAS_METHOD_SET:
 		return attr_id == IAS_ATTR_TRACE || attr_id == IAS_ATTR_BLOCK ||
 		       attr_id == IAS_ATTR_RELEASE || attr_id == IAS_ATTR_POLICY;
@@ -169,7 +170,8 @@ int ias_secmgt_method_allowed(uint8_t method, uint16_t attr_id)
 		return attr_id == IAS_ATTR_CLASS_PORT_INFO ||
 		       attr_id == IAS_ATTR_TRACE_RESULT ||
 		       attr_id == IAS_ATTR_BLOCK || attr_id == IAS_ATTR_RELEASE ||
-		       attr_id == IAS_ATTR_POLICY || attr_id == IAS_ATTR_STATUS;
+		       attr_id == IAS_ATTR_POLICY || attr_id == IAS_ATTR_STATUS ||
+		       attr_id == IAS_ATTR_REPORT;
 	case IAS_METHOD_REPORT:
 	case IAS_METHOD_REPORT_RESP:
 		return attr_id == IAS_ATTR_REPORT;

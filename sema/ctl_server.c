@@ -23,6 +23,7 @@
 #include "sema/engine.h"
 #include "sema/policy.h"
 #include "sema/procinfo.h"
+#include "sema/trace.h"
 #include "sema/mad_port.h"
 
 #define MAX_GROUPS 64
@@ -173,7 +174,7 @@ static int op_status(struct req *x)
 	    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0 ||
 	    ias_store_alert_count(s->store, &nalerts) < 0)
 		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
-	mad_port_describe(s->umad, port, sizeof(port));
+	mad_port_describe(s->mad, port, sizeof(port));
 	snprintf(ver, sizeof(ver), "sema %s", PACKAGE_VERSION);
 	ias_ctl_nest_begin(x->rep, IAS_CTL_A_STATUS);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_AGENT_VERSION, ver);
@@ -186,8 +187,8 @@ static int op_status(struct req *x)
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_INCIDENTS, ninc);
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_ALERTS_PENDING, nalerts);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_PORT_STATE, port);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_REACHABLE, mad_port_peers(s->umad, 1));
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_KNOWN, mad_port_peers(s->umad, 0));
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_REACHABLE, mad_port_peers(s->mad, 1));
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_KNOWN, mad_port_peers(s->mad, 0));
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_MADS_REJECTED, s->stats.mads_rejected);
 	ias_ctl_put_u8(x->rep, IAS_CTL_A_DRY_RUN, (uint8_t)!!s->policy.dry_run);
 	put_policy(x->rep, &s->policy);
@@ -228,6 +229,8 @@ static int op_report(struct req *x)
 	rq.override = ov;
 	rq.origin = strcmp(x->cl->comm, "iasctl") == 0 ? "manual" : "analyzer";
 	r = engine_report(s, &rq, &rec, x->msg, sizeof(x->msg));
+	if (r == 0)
+		trace_out(s, rec.incident, rq.pid, 1, 0, NULL, 0);
 	switch (r) {
 	case 0:
 	case 1:

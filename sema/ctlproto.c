@@ -101,6 +101,18 @@ static const struct attr_info attrs[IAS_CTL_A_MAX + 1] = {
 	A(PEERS_KNOWN, U32, 0),
 	A(MADS_REJECTED, U64, 0),
 	A(PEER, STR, IAS_CTL_PEER_MAX),
+	A(NODE_GUID, U64, 0),
+	A(LID, U32, 0),
+	A(AGENT, U8, 0),
+	A(REACHABLE, U8, 0),
+	A(LAST_REPORT_MS, U64, 0),
+	A(FABRIC_NODE, NESTED, 0),
+	A(ROLE, STR, IAS_CTL_NAME_MAX),
+	A(SM_LID, U32, 0),
+	A(SM_GUID, U64, 0),
+	A(NODE_TYPE, STR, IAS_CTL_NAME_MAX),
+	A(POLICY_STATE, STR, IAS_CTL_NAME_MAX),
+	A(REPORTS, U64, 0),
 };
 #undef A
 
@@ -133,6 +145,7 @@ static const char *const op_names[IAS_CTL_OP_MAX_REQ + 1] = {
 	[IAS_CTL_OP_ALLOW_REMOVE] = "ALLOW_REMOVE",
 	[IAS_CTL_OP_POLICY_SHOW] = "POLICY_SHOW",
 	[IAS_CTL_OP_POLICY_SET] = "POLICY_SET",
+	[IAS_CTL_OP_FABRIC_STATUS] = "FABRIC_STATUS",
 };
 
 const char *ias_ctl_op_name(uint16_t op)
@@ -514,6 +527,7 @@ static const struct rule req_rules[IAS_CTL_OP_MAX_REQ + 1] = {
 		L(IAS_CTL_A_KIND, IAS_CTL_A_VALUE), L(IAS_CTL_A_KIND, IAS_CTL_A_VALUE), NONE },
 	[IAS_CTL_OP_POLICY_SHOW] = { NONE, NONE, NONE },
 	[IAS_CTL_OP_POLICY_SET] = { L(IAS_CTL_A_POLICY), L(IAS_CTL_A_POLICY), NONE },
+	[IAS_CTL_OP_FABRIC_STATUS] = { NONE, NONE, NONE },
 };
 
 /* Children of each nested type. Strict in requests, lenient elsewhere. */
@@ -564,7 +578,15 @@ static const struct rule *nest_rule(uint16_t type)
 		  IAS_CTL_A_MADS_REJECTED, IAS_CTL_A_DRY_RUN, IAS_CTL_A_POLICY),
 		NONE, NONE };
 
+	static const struct rule fabric_node = {
+		L(IAS_CTL_A_NODE, IAS_CTL_A_NODE_GUID, IAS_CTL_A_LID, IAS_CTL_A_NODE_TYPE,
+		  IAS_CTL_A_AGENT, IAS_CTL_A_REACHABLE, IAS_CTL_A_POLICY_VERSION,
+		  IAS_CTL_A_POLICY_STATE, IAS_CTL_A_BLOCKS_ACTIVE, IAS_CTL_A_LAST_REPORT_MS,
+		  IAS_CTL_A_REPORTS),
+		NONE, NONE };
+
 	switch (type) {
+	case IAS_CTL_A_FABRIC_NODE: return &fabric_node;
 	case IAS_CTL_A_DEST: return &dest;
 	case IAS_CTL_A_POLICY: return &policy;
 	case IAS_CTL_A_BLOCK: return &block;

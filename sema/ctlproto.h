@@ -30,6 +30,8 @@
 #define IAS_CTL_MAX_MSG 65536
 #define IAS_CTL_MAX_DEPTH 4
 #define IAS_CTL_DEFAULT_SOCKET "/run/ias/sema.sock"
+#define IAS_CTL_MANAGER_SOCKET "/run/ias/sem.sock"
+#define IAS_CTL_MANAGER_SOCKET_ENV "IAS_MANAGER_SOCKET"
 #define IAS_CTL_SOCKET_ENV "IAS_SOCKET"
 /* Group whose members (besides root) may call the privileged ops. */
 #define IAS_CTL_GROUP "ias"
@@ -88,7 +90,9 @@ enum ias_ctl_op {
 	IAS_CTL_OP_ALLOW_REMOVE = 16,   /* R */
 	IAS_CTL_OP_POLICY_SHOW = 17,
 	IAS_CTL_OP_POLICY_SET = 18,     /* R */
-	IAS_CTL_OP_MAX_REQ = 18,
+	/* Served by the manager (sem) only. */
+	IAS_CTL_OP_FABRIC_STATUS = 19,
+	IAS_CTL_OP_MAX_REQ = 19,
 
 	/* Events (kind 3), sent by the server unsolicited. */
 	IAS_CTL_EV_ALERT = 0x100,       /* to SUBSCRIBE'd connections */
@@ -174,7 +178,20 @@ enum ias_ctl_attr_type {
 	IAS_CTL_A_PEERS_KNOWN = 73,     /* u32 */
 	IAS_CTL_A_MADS_REJECTED = 74,   /* u64 */
 	IAS_CTL_A_PEER = 75,            /* str: authenticated peer identity (e.g. TLS certificate subject) */
-	IAS_CTL_A_MAX = 75,
+	/* The manager's fabric view (FABRIC_STATUS). */
+	IAS_CTL_A_NODE_GUID = 76,       /* u64 */
+	IAS_CTL_A_LID = 77,             /* u32 */
+	IAS_CTL_A_AGENT = 78,           /* u8: an IAS agent answers on the node */
+	IAS_CTL_A_REACHABLE = 79,       /* u8 */
+	IAS_CTL_A_LAST_REPORT_MS = 80,  /* u64, 0 = none */
+	IAS_CTL_A_FABRIC_NODE = 81,     /* nested: one node of the fabric */
+	IAS_CTL_A_ROLE = 82,            /* str: manager role, active|standby */
+	IAS_CTL_A_SM_LID = 83,          /* u32: the master SM's LID */
+	IAS_CTL_A_SM_GUID = 84,         /* u64: the master SM's port GUID */
+	IAS_CTL_A_NODE_TYPE = 85,       /* str: ca|switch|router */
+	IAS_CTL_A_POLICY_STATE = 86,    /* str: current|pending|refused|unknown */
+	IAS_CTL_A_REPORTS = 87,         /* u64: reports held */
+	IAS_CTL_A_MAX = 87,
 };
 
 /* The wire form of an attribute type. */

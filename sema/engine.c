@@ -13,6 +13,7 @@
 #include "sema/engine.h"
 #include "sema/procinfo.h"
 #include "sema/rdmanl.h"
+#include "sema/report.h"
 
 static const char *const mode_names[] = { "pause", "cut", "freeze", "kill" };
 
@@ -491,8 +492,12 @@ new_incident:
 	al.created_ms = now;
 	if (ias_store_alert_push(s->store, &al) < 0)
 		goto rollback;
+	if (report_add(s, IAS_REPORT_BLOCK, out->incident, out->id, rq->pid, out->nqps,
+		       pi.comm, 0, 0) < 0)
+		goto rollback;
 	if (ias_store_commit(s->store) < 0)
 		goto rollback;
+	report_kick(s);
 
 	/* Recorded: now act. */
 	s->stats.blocks_total++;
@@ -571,8 +576,12 @@ static int release_one(struct sema *s, struct ias_block_rec *rec, bool dry_run,
 		if (ias_store_incident_event_add(s->store, &ev) < 0)
 			goto rollback;
 	}
+	if (report_add(s, IAS_REPORT_RELEASE, rec->incident, rec->id, rec->pid, rec->nqps,
+		       rec->comm, 0, 0) < 0)
+		goto rollback;
 	if (ias_store_commit(s->store) < 0)
 		goto rollback;
+	report_kick(s);
 	log_notice("released block %lld (PID %d): %s", (long long)rec->id, (int)rec->pid,
 		   rec->release_note);
 	return 0;

@@ -34,6 +34,7 @@ enum {
 };
 
 static const char *opt_socket;
+static bool opt_manager;
 static bool opt_json;
 static bool opt_color;
 static const char *prog = "iasctl";
@@ -165,6 +166,7 @@ static const char *list_key(uint16_t parent, uint16_t type)
 	case IAS_CTL_A_ALLOW: return "allow";
 	case IAS_CTL_A_AUDIT: return "audit";
 	case IAS_CTL_A_EVENT: return "events";
+	case IAS_CTL_A_FABRIC_NODE: return "nodes";
 	default: return NULL;
 	}
 }
@@ -499,11 +501,12 @@ static int cmd_report(int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ "override", no_argument, NULL, 'O' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "incident", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ias_ctl_msg m;
 	json_object *o, *b = NULL, *blocks;
-	const char *reason = NULL;
+	const char *reason = NULL, *incident = NULL;
 	uint32_t pid = 0;
 	uint64_t dur = 0;
 	bool override = false, have_dur = false;
@@ -518,6 +521,9 @@ static int cmd_report(int argc, char **argv)
 			break;
 		case 'r':
 			reason = optarg;
+			break;
+		case 'i':
+			incident = optarg;
 			break;
 		case 'O':
 			override = true;
@@ -537,6 +543,8 @@ static int cmd_report(int argc, char **argv)
 		return usage_err("report needs --pid");
 	if (reason && strlen(reason) > IAS_CTL_REASON_MAX)
 		return usage_err("--reason: longer than %d bytes", IAS_CTL_REASON_MAX);
+	if (incident && (!*incident || strlen(incident) > IAS_CTL_INCIDENT_ID_MAX))
+		return usage_err("--incident: an incident id of 1 to %d bytes", IAS_CTL_INCIDENT_ID_MAX);
 	req_init(&m, IAS_CTL_OP_REPORT_ATTACK);
 	ias_ctl_put_u32(&m, IAS_CTL_A_PID, pid);
 	if (reason)
@@ -545,6 +553,8 @@ static int cmd_report(int argc, char **argv)
 		ias_ctl_put_u8(&m, IAS_CTL_A_OVERRIDE, 1);
 	if (have_dur)
 		ias_ctl_put_u32(&m, IAS_CTL_A_DURATION_S, (uint32_t)dur);
+	if (incident)
+		ias_ctl_put_str(&m, IAS_CTL_A_INCIDENT_ID, incident);
 	if ((rc = call(&m, &o)))
 		return rc;
 	blocks = jarr(o, "blocks");
@@ -1387,6 +1397,76 @@ static int cmd_policy_set(int argc, char **argv)
 	return show_policy_reply(o);
 }
 
+/* ---- fabric (through the manager) ------------------------------------------ */
+
+static int cmd_fabric_status(int argc, char **argv)
+{
+	static const char *const head[] = { "NODE", "LID", "GUID", "TYPE", "AGENT", "POLICY",
+					    "BLOCKS", "REPORTS", "LAST_REPORT" };
+	struct ias_ctl_msg m;
+	json_object *o, *a;
+	struct table t;
+	uint64_t now = now_ms();
+	size_t i;
+	int rc;
+
+	(void)argv;
+	if (argc != 0)
+		return usage_err("fabric status takes no arguments");
+	req_init(&m, IAS_CTL_OP_FABRIC_STATUS);
+	if ((rc = call(&m, &o)))
+		return rc;
+	if (opt_json) {
+		if (!jarr(o, "nodes"))
+			json_object_object_add(o, "nodes", json_object_new_array());
+		print_json(o);
+		json_object_put(o);
+		return EX_OK;
+	}
+	printf("%sManager%s: %s, master SM LID %" PRIu64 " GUID 0x%016" PRIx64
+	       ", fabric policy version %" PRIu64 ", %" PRIu64 " report(s)\n",
+	       bold(), reset(), jstr_or(o, "role", "?"), ju64(o, "sm_lid"), ju64(o, "sm_guid"),
+	       ju64(o, "policy_version"), ju64(o, "reports"));
+	a = jarr(o, "nodes");
+	table_init(&t, 9, head);
+	for (i = 0; a && i < json_object_array_length(a); i++) {
+		json_object *n = json_object_array_get_idx(a, i);
+		char lid[16], guid[24], pol[48], blk[16], reps[24], last[32];
+		bool agent = jhas(n, "agent") && ju64(n, "agent");
+		const char *cells[9];
+		uint64_t lr = ju64(n, "last_report_ms");
+
+		snprintf(lid, sizeof(lid), "%" PRIu64, ju64(n, "lid"));
+		snprintf(guid, sizeof(guid), "0x%016" PRIx64, ju64(n, "node_guid"));
+		if (jhas(n, "policy_version"))
+			snprintf(pol, sizeof(pol), "v%" PRIu64 " %s", ju64(n, "policy_version"),
+				 jstr_or(n, "policy_state", ""));
+		else
+			snprintf(pol, sizeof(pol), "%s", agent ? jstr_or(n, "policy_state", "-") : "-");
+		snprintf(blk, sizeof(blk), agent ? "%" PRIu64 : "-", ju64(n, "blocks_active"));
+		snprintf(reps, sizeof(reps), agent ? "%" PRIu64 : "-", ju64(n, "reports"));
+		if (lr && now > lr) {
+			fmt_span(now - lr, last, sizeof(last) - 4);
+			strcat(last, " ago");
+		} else {
+			snprintf(last, sizeof(last), "-");
+		}
+		cells[0] = jstr_or(n, "node", "-");
+		cells[1] = lid;
+		cells[2] = guid;
+		cells[3] = jstr_or(n, "node_type", "-");
+		cells[4] = !agent ? "-" : ju64(n, "reachable") ? "reachable" : "unreachable";
+		cells[5] = pol;
+		cells[6] = blk;
+		cells[7] = reps;
+		cells[8] = last;
+		table_row(&t, !agent || !ju64(n, "reachable"), cells);
+	}
+	table_print(&t);
+	json_object_put(o);
+	return EX_OK;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int help(FILE *f)
@@ -1396,6 +1476,8 @@ static int help(FILE *f)
 		"\n"
 		"Options (before the noun):\n"
 		"  --socket PATH            agent control socket (default $IAS_SOCKET or %s)\n"
+		"  --manager                talk to the fabric's manager (sem) instead: socket\n"
+		"                           $IAS_MANAGER_SOCKET or %s\n"
 		"  -o, --output human|json  output format (listings print a JSON array)\n"
 		"  --color auto|always|never\n"
 		"  -h, --help               this help\n"
@@ -1404,6 +1486,7 @@ static int help(FILE *f)
 		"Commands:\n"
 		"  status\n"
 		"  report --pid P [--reason TEXT] [--override] [--duration SECONDS]\n"
+		"         [--incident ID]\n"
 		"  blocks list [--pid P] [--incident ID] [--all]\n"
 		"  blocks inspect ID\n"
 		"  blocks release ID | --pid P | --incident ID [--dry-run]\n"
@@ -1416,10 +1499,13 @@ static int help(FILE *f)
 		"  policy show\n"
 		"  policy set KEY=VALUE...   (level block_mode dry_run base_duration_s\n"
 		"                             max_duration_s escalation hop_limit fanout_limit)\n"
+		"  fabric status             (always asks the manager)\n"
+		"With --manager: status, incidents list|show, policy show|set act on the\n"
+		"fabric (the manager's view, built from every agent's reports).\n"
 		"\n"
 		"Exit status: 0 ok, 1 refused by the agent, 2 usage error, 3 agent unreachable,\n"
 		"4 permission denied, 5 not found, 6 on the never-block list, 7 nothing pending.\n",
-		prog, IAS_CTL_DEFAULT_SOCKET);
+		prog, IAS_CTL_DEFAULT_SOCKET, IAS_CTL_MANAGER_SOCKET);
 	return f == stdout ? EX_OK : EX_USAGE;
 }
 
@@ -1445,12 +1531,14 @@ static const struct command commands[] = {
 	{ "allowlist", "remove", cmd_allow_remove },
 	{ "policy", "show", cmd_policy_show },
 	{ "policy", "set", cmd_policy_set },
+	{ "fabric", "status", cmd_fabric_status },
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, 'S' },
+		{ "manager", no_argument, NULL, 'M' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "color", required_argument, NULL, 'C' },
 		{ "colour", required_argument, NULL, 'C' },
@@ -1469,6 +1557,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'S':
 			opt_socket = optarg;
+			break;
+		case 'M':
+			opt_manager = true;
 			break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0)
@@ -1519,5 +1610,12 @@ int main(int argc, char **argv)
 		return usage_err("unknown command '%s'", argv[optind]);
 	}
 	optind += cmd->verb ? 2 : 1;
+	/* The manager's socket: --manager, or a command only it serves;
+	 * --socket still names the socket explicitly. */
+	if ((opt_manager || cmd->fn == cmd_fabric_status) && !opt_socket) {
+		opt_socket = getenv(IAS_CTL_MANAGER_SOCKET_ENV);
+		if (!opt_socket || !*opt_socket)
+			opt_socket = IAS_CTL_MANAGER_SOCKET;
+	}
 	return cmd->fn(argc - optind, argv + optind);
 }

@@ -13,15 +13,34 @@
 #include "sema/policy.h"
 #include "sema/store.h"
 #include "sema/mad_port.h"
+#include "sema/trace.h"
+#include "sema/report.h"
 
 #define QKEY_GSI 0x80010000
 #define SMI_CLASS 0x01
+#define HOP_LIMIT_GRH 64
+
+struct mad_req {
+	struct mad_req *next;
+	struct mad_port *p;
+	uint32_t tid;
+	uint64_t nonce;		/* of the try in flight: the response must echo it */
+	struct ias_secmgt_msg msg;
+	struct mad_dest to;
+	unsigned tries;
+	sd_event_source *timer;
+	mad_done_fn done;
+	void *ctx;
+};
 
 struct mad_port {
 	struct sema *s;
 	int srv, cli;			/* umad port ids, -1 when closed */
 	int srv_agent, cli_agent;
-	sd_event_source *srv_src, *retry;
+	sd_event_source *srv_src, *cli_src, *retry;
+	struct mad_req *reqs;
+	unsigned npending;
+	uint32_t next_tid;
 	char ca[UMAD_CA_NAME_LEN];
 	int portnum;
 	uint16_t lid;
@@ -31,14 +50,17 @@ struct mad_port {
 	struct ias_keyring kr;
 	struct ias_replay *rp;
 	uint64_t log_budget_ms;		/* rate limit for rejection logs */
+	uint16_t from_lid;		/* source of the request being served */
 	unsigned logged;
 	uint8_t buf[1024];
+	uint8_t cbuf[1024];	/* client side: sends and responses */
 };
 
 static void close_port(struct mad_port *p)
 {
 	sd_event_source_disable_unref(p->srv_src);
-	p->srv_src = NULL;
+	sd_event_source_disable_unref(p->cli_src);
+	p->srv_src = p->cli_src = NULL;
 	if (p->srv >= 0)
 		umad_close_port(p->srv);
 	if (p->cli >= 0)
@@ -134,9 +156,14 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 				return IAS_STATUS_INTERNAL;
 			s->policy = np;
 			log_notice("policy version %u set over the fabric", np.version);
+			report_manager_seen(s, p->from_lid);
 		}
 		policy_to_attr(&s->policy, &resp->u.policy);
 		return IAS_STATUS_OK;
+	case IAS_ATTR_TRACE:
+		return trace_handle(s, req, p->from_lid, &resp->u.tres);
+	case IAS_ATTR_REPORT:
+		return report_serve_get(s, req->attr_mod, &resp->u.report);
 	default:
 		return IAS_STATUS_METHOD_ATTR_UNSUPP;
 	}
@@ -183,8 +210,10 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 		note_reject(p, why, &addr);
 		return 0;
 	}
-	if (ias_secmgt_init_response(&req, req.attr_id, &resp))
+	if (ias_secmgt_init_response(&req, req.attr_id == IAS_ATTR_TRACE ?
+				      IAS_ATTR_TRACE_RESULT : req.attr_id, &resp))
 		return 0;
+	p->from_lid = be16toh(addr.lid);
 	resp.status = serve(p, &req, &resp);
 	if (resp.status)
 		memset(&resp.u, 0, sizeof(resp.u));
@@ -202,6 +231,166 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	return 0;
 }
 
+/* The SM may assign the LID after the agent attached: read it again while
+ * it is still 0. */
+static void refresh_lid(struct mad_port *p)
+{
+	umad_port_t port;
+
+	if (!p || !p->attached || p->lid)
+		return;
+	if (umad_get_port(p->ca, p->portnum, &port) == 0) {
+		p->lid = (uint16_t)port.base_lid;
+		umad_release_port(&port);
+	}
+}
+
+/* ---- the agent's own requests --------------------------------------------- */
+
+static void req_free(struct mad_req *r)
+{
+	struct mad_port *p = r->p;
+	struct mad_req **pp;
+
+	for (pp = &p->reqs; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	p->npending--;
+	sd_event_source_disable_unref(r->timer);
+	free(r);
+}
+
+static int req_send(struct mad_req *r)
+{
+	struct mad_port *p = r->p;
+	ib_mad_addr_t addr;
+	int r2;
+
+	if (!p->attached)
+		return -ENODEV;
+	/* A fresh TID per try: a late answer to an earlier try is ignored. */
+	r->tid = ++p->next_tid ? p->next_tid : ++p->next_tid;
+	r->msg.tid = r->tid;
+	memset(p->cbuf, 0, umad_size() + IAS_MAD_SIZE);
+	r2 = ias_secmgt_encode(&r->msg, &p->kr, (uint64_t)sema_now_ms(), umad_get_mad(p->cbuf));
+	if (r2)
+		return r2;
+	r->nonce = r->msg.nonce;
+	umad_set_addr(p->cbuf, r->to.lid, 1, 0, QKEY_GSI);
+	if (r->to.has_gid) {
+		memset(&addr, 0, sizeof(addr));
+		addr.grh_present = 1;
+		addr.gid_index = (uint8_t)p->s->cfg.gid_index;
+		addr.hop_limit = HOP_LIMIT_GRH;
+		memcpy(addr.gid, r->to.gid, 16);
+		umad_set_grh(p->cbuf, &addr);
+	}
+	r->tries++;
+	if (umad_send(p->cli, p->cli_agent, p->cbuf, IAS_MAD_SIZE,
+		      (int)p->s->cfg.mad_timeout, 0) < 0)
+		log_debug("send to LID %u failed (try %u)", r->to.lid, r->tries);
+	return 0;
+}
+
+static int req_timeout(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct mad_req *r = arg;
+	struct sema *s = r->p->s;
+
+	(void)usec;
+	if (r->tries <= s->cfg.mad_retries && req_send(r) == 0) {
+		sd_event_source_set_time_relative(src, s->cfg.mad_timeout * 1000);
+		return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	}
+	log_info("LID %u did not answer %u tries", r->to.lid, r->tries);
+	r->done(s, r->ctx, &r->to, NULL);
+	req_free(r);
+	return 0;
+}
+
+int mad_port_request(struct mad_port *p, const struct mad_dest *to,
+		     const struct ias_secmgt_msg *req, mad_done_fn done, void *ctx)
+{
+	struct mad_req *r;
+	int rc;
+
+	if (!p || !p->attached)
+		return -ENODEV;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->p = p;
+	r->msg = *req;
+	r->to = *to;
+	r->done = done;
+	r->ctx = ctx;
+	rc = req_send(r);
+	if (rc == 0)
+		rc = sd_event_add_time_relative(p->s->ev, &r->timer, CLOCK_MONOTONIC,
+						p->s->cfg.mad_timeout * 1000, 1000, req_timeout, r);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	r->next = p->reqs;
+	p->reqs = r;
+	p->npending++;
+	return 0;
+}
+
+static int cli_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
+{
+	struct mad_port *p = arg;
+	struct ias_secmgt_msg resp;
+	enum ias_mad_reason why;
+	struct mad_req *r;
+	ib_mad_addr_t addr;
+	int len = IAS_MAD_SIZE;
+
+	(void)src;
+	(void)fd;
+	(void)revents;
+	if (umad_recv(p->cli, p->cbuf, &len, 0) < 0)
+		return 0;
+	if (umad_status(p->cbuf))
+		return 0;	/* our own send completing with an error or timeout */
+	memcpy(&addr, umad_get_mad_addr(p->cbuf), sizeof(addr));
+	why = ias_secmgt_decode(umad_get_mad(p->cbuf), (size_t)len, &p->kr, p->rp,
+				(uint64_t)sema_now_ms(), &resp);
+	if (why != IAS_MAD_OK) {
+		note_reject(p, why, &addr);
+		return 0;
+	}
+	if (resp.method != IAS_METHOD_GET_RESP && resp.method != IAS_METHOD_REPORT_RESP)
+		return 0;
+	for (r = p->reqs; r; r = r->next)
+		if (r->tid == (uint32_t)resp.tid && r->nonce == resp.echo_nonce)
+			break;
+	if (!r)
+		return 0;	/* late answer to an earlier try, or not ours */
+	r->done(p->s, r->ctx, &r->to, &resp);
+	req_free(r);
+	return 0;
+}
+
+uint64_t mad_port_guid(const struct mad_port *p)
+{
+	return p ? p->guid : 0;
+}
+
+uint16_t mad_port_lid(struct mad_port *p)
+{
+	refresh_lid(p);
+	return p ? p->lid : 0;
+}
+
+unsigned mad_port_pending(const struct mad_port *p)
+{
+	return p ? p->npending : 0;
+}
+
 static int register_class(int portid, int with_methods, int *agent)
 {
 	struct umad_reg_attr ra;
@@ -213,8 +402,9 @@ static int register_class(int portid, int with_methods, int *agent)
 	ra.mgmt_class_version = IAS_SECMGT_CLASS_VERSION;
 	ra.oui = IAS_SECMGT_OUI;
 	if (with_methods)
-		ra.method_mask[0] = (1ull << IAS_METHOD_GET) | (1ull << IAS_METHOD_SET) |
-				    (1ull << IAS_METHOD_REPORT);
+		/* Report requests are the manager's to serve, not the agent's:
+		 * the kernel allows one agent per method on a port. */
+		ra.method_mask[0] = (1ull << IAS_METHOD_GET) | (1ull << IAS_METHOD_SET);
 	r = umad_register2(portid, &ra, &id);
 	if (r)
 		return r < 0 ? r : -r;
@@ -298,6 +488,8 @@ static int try_attach(struct mad_port *p)
 	if (p->s->cfg.simulated_fabric && umad_register(p->srv, SMI_CLASS, 1, 0, NULL) < 0)
 		log_warn("could not register for the SM class under the simulator");
 	r = sd_event_add_io(p->s->ev, &p->srv_src, umad_get_fd(p->srv), EPOLLIN, srv_io, p);
+	if (r >= 0)
+		r = sd_event_add_io(p->s->ev, &p->cli_src, umad_get_fd(p->cli), EPOLLIN, cli_io, p);
 	if (r < 0) {
 		close_port(p);
 		return r;
@@ -370,6 +562,8 @@ void mad_port_stop(struct mad_port *p)
 {
 	if (!p)
 		return;
+	while (p->reqs)
+		req_free(p->reqs);
 	close_port(p);
 	sd_event_source_disable_unref(p->retry);
 	ias_keyring_wipe(&p->kr);
@@ -377,8 +571,9 @@ void mad_port_stop(struct mad_port *p)
 	free(p);
 }
 
-void mad_port_describe(const struct mad_port *p, char *buf, size_t len)
+void mad_port_describe(struct mad_port *p, char *buf, size_t len)
 {
+	refresh_lid(p);
 	if (!p || !p->attached)
 		snprintf(buf, len, "waiting for an RDMA port");
 	else

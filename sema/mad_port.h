@@ -9,12 +9,38 @@
 #define IAS_SEMA_MAD_PORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sema/sema.h"
 
+struct ias_secmgt_msg;
+
+/* Where a request goes: a LID, plus a GID when the fabric needs a GRH
+ * (RoCE: LID 0). */
+struct mad_dest {
+	uint16_t lid;
+	int has_gid;
+	uint8_t gid[16];
+};
+
+/* Called once per request: with the verified response, or with NULL when
+ * every try timed out. */
+typedef void (*mad_done_fn)(struct sema *s, void *ctx, const struct mad_dest *to,
+			    const struct ias_secmgt_msg *resp);
+
 int mad_port_start(struct sema *s, struct mad_port **out);
+/* Send an authenticated request (method, attribute and data taken from
+ * req); retried every mad_timeout up to mad_retries more times. 0, or
+ * -ENODEV when no port is attached, -errno otherwise (done is not called
+ * then). */
+int mad_port_request(struct mad_port *p, const struct mad_dest *to,
+		     const struct ias_secmgt_msg *req, mad_done_fn done, void *ctx);
+uint64_t mad_port_guid(const struct mad_port *p);
+uint16_t mad_port_lid(struct mad_port *p);
+/* Requests still waiting for an answer. */
+unsigned mad_port_pending(const struct mad_port *p);
 void mad_port_stop(struct mad_port *p);
-void mad_port_describe(const struct mad_port *p, char *buf, size_t len);
+void mad_port_describe(struct mad_port *p, char *buf, size_t len);
 /* Peers known (reachable = 0) or answering (reachable = 1). */
 unsigned mad_port_peers(const struct mad_port *p, int reachable);
 

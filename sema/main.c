@@ -22,6 +22,7 @@
 #include "sema/ctl_server.h"
 #include "sema/engine.h"
 #include "sema/policy.h"
+#include "sema/report.h"
 #include "sema/store.h"
 #include "sema/mad_port.h"
 
@@ -41,6 +42,13 @@ static const struct ias_cfg_opt sema_opts[] = {
 	IAS_CFG_B(T, simulated_fabric, "no",
 		  "accept simulated QP registrations (ibsim test bed only)"),
 	IAS_CFG_MS(T, port_retry, 100, 3600000, "5s", "how often to look for an RDMA port"),
+	IAS_CFG_MS(T, mad_timeout, 10, 60000, "300ms", "wait for an answer to a SecMgt request"),
+	IAS_CFG_U(T, mad_retries, 0, 20, "5", "SecMgt requests are sent again this many times"),
+	IAS_CFG_U(T, gid_index, 0, 255, "0", "source GID index for MADs that need a GRH (RoCE)"),
+	IAS_CFG_U(T, manager_lid, 0, 0xbfff, "0",
+		  "LID of the manager (sem) for reports (0: the source of its Set(Policy))"),
+	IAS_CFG_MS(T, report_retry, 100, 3600000, "5s",
+		   "how often to offer queued reports to the manager again"),
 	IAS_CFG_MS(T, kernel_scan_interval, 0, 3600000, "10s",
 		   "how often to re-read QP ownership from the kernel (0: only on demand)"),
 	IAS_CFG_MS(T, expiry_check_interval, 100, 60000, "1s", "how often to expire blocks"),
@@ -223,7 +231,9 @@ static int start(void)
 	    sd_event_add_time_relative(g.ev, &g.scan_timer, CLOCK_MONOTONIC,
 				       g.cfg.kernel_scan_interval * 1000, 0, on_scan, &g) < 0)
 		return -1;
-	r = mad_port_start(&g, &g.umad);
+	if (report_start(&g) < 0)
+		return -1;
+	r = mad_port_start(&g, &g.mad);
 	if (r) {
 		log_err("MAD port: %s", strerror(-r));
 		return -1;
@@ -234,7 +244,8 @@ static int start(void)
 
 static void stop(void)
 {
-	mad_port_stop(g.umad);
+	report_stop(&g);
+	mad_port_stop(g.mad);
 	sd_event_source_disable_unref(g.scan_timer);
 	sd_event_source_disable_unref(g.expiry_timer);
 	ctl_server_stop(g.ctl);

@@ -42,6 +42,11 @@ struct sema_config {
 	unsigned umad_port;
 	bool simulated_fabric;
 	uint64_t port_retry;		/* ms */
+	uint64_t mad_timeout;		/* ms per try */
+	unsigned mad_retries;
+	unsigned gid_index;		/* source GID for GRH (RoCE) */
+	unsigned manager_lid;		/* 0: learn it from Set(Policy) */
+	uint64_t report_retry;		/* ms */
 	uint64_t kernel_scan_interval;	/* ms, 0: only on demand */
 	uint64_t expiry_check_interval;	/* ms */
 	uint64_t replay_window;		/* ms */
@@ -67,6 +72,7 @@ struct sema_stats {
 	uint64_t mads_rejected;
 	uint64_t kernel_conflicts;
 	uint64_t requests_rejected;
+	uint64_t trace_unreachable;
 };
 
 struct sema {
@@ -76,7 +82,7 @@ struct sema {
 	struct ias_store *store;
 	struct qptable qps;
 	struct ctl_server *ctl;
-	struct mad_port *umad;
+	struct mad_port *mad;
 	struct sema_stats stats;
 	int64_t started_ms;
 	struct ias_key keys[IAS_KEYS_MAX];
@@ -85,6 +91,10 @@ struct sema {
 	int kernel_rdma;	/* 1 if rdma netlink answered at the last scan */
 	sd_event_source *expiry_timer;
 	sd_event_source *scan_timer;
+	sd_event_source *report_timer;
+	uint16_t manager_lid;	/* 0: not known yet */
+	int report_in_flight;
+	int report_warned;
 };
 
 int64_t sema_now_ms(void);

@@ -130,6 +130,24 @@ static const char *const migrations[] = {
 	"  value TEXT NOT NULL,"
 	"  updated_ms INTEGER NOT NULL"
 	");",
+	/* 2: the outbox of reports to the manager. seq is the rowid: 1, 2, ...
+	 * with no gaps, since rows are never deleted. */
+	"CREATE TABLE reports ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 4),"
+	"  incident TEXT NOT NULL DEFAULT '',"
+	"  block_id INTEGER NOT NULL DEFAULT 0,"
+	"  pid INTEGER NOT NULL DEFAULT 0,"
+	"  qp_count INTEGER NOT NULL DEFAULT 0,"
+	"  comm TEXT NOT NULL DEFAULT '',"
+	"  peer_lid INTEGER NOT NULL DEFAULT 0,"
+	"  peer_qpn INTEGER NOT NULL DEFAULT 0,"
+	"  event_ms INTEGER NOT NULL,"
+	"  delivered_ms INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX reports_undelivered ON reports (seq) WHERE delivered_ms = 0;"
+	"CREATE TRIGGER reports_no_delete BEFORE DELETE ON reports"
+	"  BEGIN SELECT RAISE(ABORT, 'reports are kept'); END;",
 };
 _Static_assert(ARRAY_SIZE(migrations) == IAS_STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -168,6 +186,11 @@ enum stmt_id {
 	S_ALERT_COUNT,
 	S_KV_SET,
 	S_KV_GET,
+	S_REPORT_INSERT,
+	S_REPORT_GET,
+	S_REPORT_LATEST,
+	S_REPORT_NEXT,
+	S_REPORT_DELIVERED,
 	S_COUNT
 };
 
@@ -239,6 +262,17 @@ static const char *const stmt_sql[S_COUNT] = {
 		" ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
 		" updated_ms = excluded.updated_ms",
 	[S_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+#define REPORT_COLS "seq, kind, incident, block_id, pid, qp_count, comm, peer_lid, peer_qpn," \
+	" event_ms, delivered_ms"
+	[S_REPORT_INSERT] =
+		"INSERT INTO reports (kind, incident, block_id, pid, qp_count, comm, peer_lid,"
+		" peer_qpn, event_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[S_REPORT_GET] = "SELECT " REPORT_COLS " FROM reports WHERE seq = ?1",
+	[S_REPORT_LATEST] = "SELECT " REPORT_COLS " FROM reports ORDER BY seq DESC LIMIT 1",
+	[S_REPORT_NEXT] =
+		"SELECT " REPORT_COLS " FROM reports WHERE delivered_ms = 0 ORDER BY seq LIMIT 1",
+	[S_REPORT_DELIVERED] =
+		"UPDATE reports SET delivered_ms = ?2 WHERE seq = ?1 AND delivered_ms = 0",
 };
 
 struct ias_store {
@@ -1532,6 +1566,108 @@ int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t ou
 	if (n)
 		memcpy(out, v, (size_t)n);
 	out[n] = '\0';
+out:
+	done(s);
+	return r;
+}
+
+/* ---- reports to the manager -------------------------------------------- */
+
+int ias_store_report_add(struct ias_store *st, struct ias_report_rec *rec)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (!st || !rec || rec->kind < 1 || rec->kind > 4)
+		return -EINVAL;
+	if ((r = check_text(st, "incident", rec->incident, sizeof(rec->incident), 0)) ||
+	    (r = check_text(st, "comm", rec->comm, sizeof(rec->comm), 0)))
+		return r;
+	s = stmt(st, S_REPORT_INSERT);
+	if ((r = bind_i64(st, s, 1, rec->kind)) || (r = bind_text(st, s, 2, rec->incident)) ||
+	    (r = bind_i64(st, s, 3, rec->block_id)) || (r = bind_i64(st, s, 4, rec->pid)) ||
+	    (r = bind_i64(st, s, 5, rec->qp_count)) || (r = bind_text(st, s, 6, rec->comm)) ||
+	    (r = bind_i64(st, s, 7, rec->peer_lid)) || (r = bind_i64(st, s, 8, rec->peer_qpn)) ||
+	    (r = bind_i64(st, s, 9, rec->event_ms)))
+		goto out;
+	r = step_done(st, s, "add report");
+	if (r == 0) {
+		rec->seq = sqlite3_last_insert_rowid(st->db);
+		rec->delivered_ms = 0;
+	}
+out:
+	done(s);
+	return r;
+}
+
+static int report_row(struct ias_store *st, sqlite3_stmt *s, struct ias_report_rec *out,
+		      const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return fail(st, -ENOENT, "%s: no such report", what);
+	if (rc != SQLITE_ROW)
+		return sq_fail(st, rc, what);
+	memset(out, 0, sizeof(*out));
+	out->seq = sqlite3_column_int64(s, 0);
+	out->kind = (uint8_t)sqlite3_column_int64(s, 1);
+	col_text(s, 2, out->incident, sizeof(out->incident));
+	out->block_id = sqlite3_column_int64(s, 3);
+	out->pid = (int32_t)sqlite3_column_int64(s, 4);
+	out->qp_count = (uint32_t)sqlite3_column_int64(s, 5);
+	col_text(s, 6, out->comm, sizeof(out->comm));
+	out->peer_lid = (uint16_t)sqlite3_column_int64(s, 7);
+	out->peer_qpn = (uint32_t)sqlite3_column_int64(s, 8);
+	out->event_ms = sqlite3_column_int64(s, 9);
+	out->delivered_ms = sqlite3_column_int64(s, 10);
+	return 0;
+}
+
+int ias_store_report_get(struct ias_store *st, int64_t seq, struct ias_report_rec *out)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (!st || !out || seq < 0)
+		return -EINVAL;
+	if (seq == 0) {
+		s = stmt(st, S_REPORT_LATEST);
+		r = report_row(st, s, out, "latest report");
+	} else {
+		s = stmt(st, S_REPORT_GET);
+		r = bind_i64(st, s, 1, seq);
+		if (r == 0)
+			r = report_row(st, s, out, "get report");
+	}
+	done(s);
+	return r;
+}
+
+int ias_store_report_next(struct ias_store *st, struct ias_report_rec *out)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (!st || !out)
+		return -EINVAL;
+	s = stmt(st, S_REPORT_NEXT);
+	r = report_row(st, s, out, "next undelivered report");
+	done(s);
+	return r;
+}
+
+int ias_store_report_delivered(struct ias_store *st, int64_t seq, int64_t when_ms)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (!st || seq <= 0)
+		return -EINVAL;
+	s = stmt(st, S_REPORT_DELIVERED);
+	if ((r = bind_i64(st, s, 1, seq)) || (r = bind_i64(st, s, 2, when_ms)))
+		goto out;
+	r = step_done(st, s, "report delivered");
 out:
 	done(s);
 	return r;

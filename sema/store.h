@@ -37,7 +37,7 @@
 
 /* Schema version this code writes; a database with a higher
  * PRAGMA user_version is refused by ias_store_open (-EPROTO). */
-#define IAS_STORE_SCHEMA_VERSION 1
+#define IAS_STORE_SCHEMA_VERSION 2
 #define IAS_STORE_DB_NAME "sema.db"
 
 /* Bounds of text passed as plain strings (bytes, NUL excluded). */
@@ -168,5 +168,28 @@ int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t ou
 int ias_store_begin(struct ias_store *st);
 int ias_store_commit(struct ias_store *st);
 int ias_store_rollback(struct ias_store *st);
+
+/* Reports to the manager: a durable outbox. seq runs 1, 2, 3, ... without
+ * gaps; nothing is deleted. kind: 1 block, 2 release, 3 unreachable, 4 hop
+ * (the SecMgt Report kinds). */
+struct ias_report_rec {
+	int64_t seq;
+	uint8_t kind;
+	char incident[32];
+	int64_t block_id;
+	int32_t pid;
+	uint32_t qp_count;
+	char comm[16];
+	uint16_t peer_lid;
+	uint32_t peer_qpn;
+	int64_t event_ms;
+	int64_t delivered_ms;	/* 0: not yet acknowledged by the manager */
+};
+int ias_store_report_add(struct ias_store *st, struct ias_report_rec *rec); /* sets seq */
+/* seq 0: the latest report. -ENOENT when there is none. */
+int ias_store_report_get(struct ias_store *st, int64_t seq, struct ias_report_rec *out);
+/* The oldest report not yet delivered; -ENOENT when all are. */
+int ias_store_report_next(struct ias_store *st, struct ias_report_rec *out);
+int ias_store_report_delivered(struct ias_store *st, int64_t seq, int64_t when_ms);
 
 #endif

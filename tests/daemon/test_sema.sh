@@ -136,6 +136,17 @@ check "allowlist list shows the entry" bash -c "'$IASCTL' --socket '$T/sema.sock
 check "allowlist remove" ctl allowlist remove exe "$T/app4"
 check "after removal it can be blocked" ctl report --pid "$VICTIM"
 
+# Joining an existing incident.
+victim app6
+j1=$(json report --pid "$VICTIM" --reason "first of two")
+INC=$(field "$j1" incident_id)
+victim app7
+j2=$(json report --pid "$VICTIM" --reason "second of two" --incident "$INC")
+check "report --incident adds the block to that incident" test "$(field "$j2" incident_id)" = "$INC"
+check "the incident shows both reports" bash -c "'$IASCTL' --socket '$T/sema.sock' incidents show '$INC' | grep -q 'second of two'"
+ctl report --pid "$VICTIM" --incident "" >/dev/null 2>&1
+check "report --incident with an empty id is a usage error (exit 2)" test $? -eq 2
+
 # Alerts and GetAttackPID through libias.
 victim app5
 "$TC" alert "$VICTIM" >"$T/alert.out" 2>&1

@@ -21,8 +21,18 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# /tmp must be writable, but a build tree (or the kernel cache) may live under
+# the host's /tmp: keep every host directory there visible at its own path
+# (read-only, like the rest of the host) on top of a fresh tmpfs.
+mkdir -p /run/host-tmp
+mount --bind /tmp /run/host-tmp
+mount -t tmpfs tmpfs /tmp
+for d in /run/host-tmp/*/; do
+	[ -d "$d" ] || continue
+	d=${d%/}
+	mkdir -p "/tmp/${d##*/}" && mount --bind "$d" "/tmp/${d##*/}"
+done
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 mkdir -p "$out"
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 iasout "$out"; then

@@ -8,17 +8,18 @@ KEYGEN=$top_builddir/common/ias-keygen
 
 # sema_setup DIR [extra config lines...]: key file and config under DIR.
 sema_setup() {
-	local dir=$1
+	local dir=$1 l k
 	shift
 	mkdir -p "$dir/state"
 	"$KEYGEN" "$dir/secmgt.keys" >/dev/null || return 1
 	{
-		echo "control_socket = $dir/sema.sock"
-		echo "state_dir = $dir/state"
-		echo "key_file = $dir/secmgt.keys"
-		echo "node_name = testnode"
-		echo "log_level = debug"
-		echo "port_retry = 60s"
+		# Defaults for a test agent; a line given by the caller wins.
+		for l in "control_socket = $dir/sema.sock" "state_dir = $dir/state" \
+			 "key_file = $dir/secmgt.keys" "node_name = ${SEMA_NODE_NAME:-testnode}" \
+			 "log_level = debug" "port_retry = 60s"; do
+			k=${l%% *}
+			printf '%s\n' "$@" | grep -q "^$k *=" || echo "$l"
+		done
 		for l in "$@"; do echo "$l"; done
 	} >"$dir/ias.conf"
 	export IAS_SOCKET=$dir/sema.sock

@@ -680,8 +680,55 @@ static void test_getters_and_names(void)
 	ok(1, "every attribute and op is named");
 }
 
+/* The manager's op and attributes (19, 76..87). */
+static void test_fabric_status(void)
+{
+	uint8_t fb[512];
+	struct ias_ctl_msg m;
+
+	ias_ctl_msg_init(&m, fb, sizeof(buf), IAS_CTL_REQUEST, IAS_CTL_OP_FABRIC_STATUS, 5, 0);
+	ias_ctl_msg_finish(&m);
+	is_int(ias_ctl_validate(fb, m.len), 0, "FABRIC_STATUS request without attributes");
+	ok(!ias_ctl_op_privileged(IAS_CTL_OP_FABRIC_STATUS), "FABRIC_STATUS is open to every user");
+	is_str(ias_ctl_op_name(IAS_CTL_OP_FABRIC_STATUS), "FABRIC_STATUS", "op 19 name");
+	ias_ctl_msg_init(&m, fb, sizeof(buf), IAS_CTL_REQUEST, IAS_CTL_OP_FABRIC_STATUS, 5, 0);
+	ias_ctl_put_u32(&m, IAS_CTL_A_LID, 3);
+	ias_ctl_msg_finish(&m);
+	is_int(ias_ctl_validate(fb, m.len), IAS_CTL_E_INVAL, "FABRIC_STATUS takes no attributes");
+
+	ias_ctl_msg_init(&m, fb, sizeof(buf), IAS_CTL_REPLY, IAS_CTL_OP_FABRIC_STATUS, 5, 0);
+	ias_ctl_put_str(&m, IAS_CTL_A_ROLE, "active");
+	ias_ctl_put_u32(&m, IAS_CTL_A_SM_LID, 1);
+	ias_ctl_put_u64(&m, IAS_CTL_A_SM_GUID, 0x100001);
+	ias_ctl_put_u64(&m, IAS_CTL_A_REPORTS, 9);
+	for (int i = 0; i < 2; i++) {
+		ias_ctl_nest_begin(&m, IAS_CTL_A_FABRIC_NODE);
+		ias_ctl_put_str(&m, IAS_CTL_A_NODE, "h2");
+		ias_ctl_put_u64(&m, IAS_CTL_A_NODE_GUID, 0x100002);
+		ias_ctl_put_u32(&m, IAS_CTL_A_LID, 3);
+		ias_ctl_put_str(&m, IAS_CTL_A_NODE_TYPE, "ca");
+		ias_ctl_put_u8(&m, IAS_CTL_A_AGENT, 1);
+		ias_ctl_put_u8(&m, IAS_CTL_A_REACHABLE, 1);
+		ias_ctl_put_u32(&m, IAS_CTL_A_POLICY_VERSION, 4);
+		ias_ctl_put_str(&m, IAS_CTL_A_POLICY_STATE, "current");
+		ias_ctl_put_u32(&m, IAS_CTL_A_BLOCKS_ACTIVE, 0);
+		ias_ctl_put_u64(&m, IAS_CTL_A_LAST_REPORT_MS, 0);
+		ias_ctl_nest_end(&m);
+	}
+	is_int(ias_ctl_msg_finish(&m), 0, "FABRIC_STATUS reply built");
+	is_int(ias_ctl_validate(fb, m.len), 0, "FABRIC_STATUS reply with two nodes is valid");
+	/* The LID of the second node cut to 2 bytes: wrong width. */
+	ias_ctl_msg_init(&m, fb, sizeof(buf), IAS_CTL_REPLY, IAS_CTL_OP_FABRIC_STATUS, 5, 0);
+	ias_ctl_nest_begin(&m, IAS_CTL_A_FABRIC_NODE);
+	ias_ctl_put_bytes(&m, IAS_CTL_A_LID, "\0\3", 2);
+	ias_ctl_nest_end(&m);
+	ias_ctl_msg_finish(&m);
+	is_int(ias_ctl_validate(fb, m.len), IAS_CTL_E_INVAL, "a 2-byte LID is refused");
+}
+
 int main(void)
 {
+	test_fabric_status();
 	test_round_trips();
 	test_header_fields();
 	test_malformed_header();

@@ -67,6 +67,9 @@ static const struct sample samples[] = {
 	{ "getresp-status", IAS_METHOD_GET_RESP, IAS_ATTR_STATUS, 0 },
 	{ "report", IAS_METHOD_REPORT, IAS_ATTR_REPORT, 0 },
 	{ "reportresp", IAS_METHOD_REPORT_RESP, IAS_ATTR_REPORT, 0 },
+	{ "get-report", IAS_METHOD_GET, IAS_ATTR_REPORT, 0 },
+	{ "getresp-report", IAS_METHOD_GET_RESP, IAS_ATTR_REPORT, 0 },
+	{ "getresp-report-notfound", IAS_METHOD_GET_RESP, IAS_ATTR_REPORT, IAS_STATUS_NOT_FOUND },
 	{ "getresp-notfound", IAS_METHOD_GET_RESP, IAS_ATTR_RELEASE, IAS_STATUS_NOT_FOUND },
 };
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))

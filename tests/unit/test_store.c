@@ -949,6 +949,71 @@ out:
 	ias_store_close(b);
 }
 
+static void test_reports(struct ias_store *st, const char *dir)
+{
+	struct ias_report_rec r, got;
+	int i;
+
+	is_int(ias_store_report_get(st, 0, &got), -ENOENT, "no latest report in an empty outbox");
+	is_int(ias_store_report_next(st, &got), -ENOENT, "nothing undelivered in an empty outbox");
+	for (i = 1; i <= 3; i++) {
+		memset(&r, 0, sizeof(r));
+		r.kind = (uint8_t)(i == 3 ? 3 : 1);
+		snprintf(r.incident, sizeof(r.incident), "I-abcdef-%d", i);
+		r.block_id = i;
+		r.pid = 100 + i;
+		r.qp_count = (uint32_t)i;
+		snprintf(r.comm, sizeof(r.comm), "app%d", i);
+		r.peer_lid = 7;
+		r.peer_qpn = 0x200 + (uint32_t)i;
+		r.event_ms = 1000 * i;
+		is_int(ias_store_report_add(st, &r), 0, "add a report");
+		is_int(r.seq, i, "report seqs run 1, 2, 3");
+	}
+	r.kind = 9;
+	is_int(ias_store_report_add(st, &r), -EINVAL, "an unknown report kind is refused");
+	is_int(ias_store_report_get(st, 0, &got), 0, "latest report");
+	is_int(got.seq, 3, "latest is seq 3");
+	is_int(ias_store_report_get(st, 2, &got), 0, "report by seq");
+	ok(got.kind == 1 && got.pid == 102 && got.qp_count == 2 && got.peer_qpn == 0x202 &&
+	   strcmp(got.comm, "app2") == 0 && strcmp(got.incident, "I-abcdef-2") == 0,
+	   "every field comes back");
+	is_int(ias_store_report_get(st, 4, &got), -ENOENT, "a seq not yet used: ENOENT");
+	is_int(ias_store_report_next(st, &got), 0, "oldest undelivered");
+	is_int(got.seq, 1, "is seq 1");
+	is_int(ias_store_report_delivered(st, 1, 5000), 0, "mark 1 delivered");
+	is_int(ias_store_report_next(st, &got), 0, "next undelivered");
+	is_int(got.seq, 2, "is seq 2");
+	is_int(ias_store_report_get(st, 1, &got), 0, "a delivered report is kept");
+	is_int(got.delivered_ms, 5000, "with its delivery time");
+	ok(raw_exec(dir, "DELETE FROM reports") != SQLITE_OK, "reports cannot be deleted");
+}
+
+static void test_upgrade_v1(void)
+{
+	const char *dir = newdir("v1");
+	struct ias_store *st = open_ok(dir, "db for the v1 upgrade");
+	struct ias_report_rec r;
+
+	if (!st)
+		return;
+	ias_store_close(st);
+	/* Make it a version-1 database: no outbox yet. */
+	is_int(raw_exec(dir, "DROP TRIGGER reports_no_delete; DROP TABLE reports;"
+			"PRAGMA user_version = 1"), SQLITE_OK, "craft a version-1 db");
+	st = open_ok(dir, "open a version-1 db");
+	if (!st)
+		return;
+	is_int(raw_int(dir, "PRAGMA user_version"), IAS_STORE_SCHEMA_VERSION,
+	       "version 1 is migrated to the current version");
+	memset(&r, 0, sizeof(r));
+	r.kind = 1;
+	r.event_ms = 1;
+	is_int(ias_store_report_add(st, &r), 0, "the migrated db has an outbox");
+	is_int(r.seq, 1, "starting at seq 1");
+	ias_store_close(st);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -975,6 +1040,7 @@ int main(void)
 		test_allow(st, dir);
 		test_alerts(st);
 		test_kv(st);
+		test_reports(st, dir);
 		test_transactions(st, dir);
 		ias_store_close(st);
 		test_persist(dir);
@@ -982,6 +1048,7 @@ int main(void)
 	test_filters();
 	test_long_text_read();
 	test_two_handles();
+	test_upgrade_v1();
 
 	cleanup();
 	return tap_done();

@@ -1,0 +1,312 @@
+/* sem: the IAS Security Manager, beside OpenSM.
+ *
+ * Start-up order (reversed at exit): logging, configuration, key file,
+ * store, fabric policy, view, reactor and signals, control socket, MAD
+ * port, readiness. A failure before readiness exits non-zero with one line
+ * saying why. The manager holds no truth of its own: its view is rebuilt
+ * from the agents (see docs/manager.md). */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "common/log.h"
+#include "sem/ctl.h"
+#include "sem/madio.h"
+#include "sem/sem.h"
+
+const char *const sem_level_names[] = { "basic", "sibling", "lca", "selinux", "zone", NULL };
+const char *const sem_mode_names[] = { "pause", "cut", "freeze", "kill", NULL };
+
+#define T struct sem_config
+static const struct ias_cfg_opt sem_opts[] = {
+	IAS_CFG_PATHNAME(T, control_socket, "/run/ias/sem.sock",
+			 "control socket (AF_UNIX SOCK_SEQPACKET)"),
+	IAS_CFG_PATHNAME(T, state_dir, "/var/lib/ias-sem", "directory of the manager's store sem.db"),
+	IAS_CFG_PATHNAME(T, key_file, "/etc/ias/secmgt.keys",
+			 "SecMgt MAD keys; owned by the manager's user (root), mode 0600"),
+	IAS_CFG_STR(T, node_name, NULL, "name of this node (default: host name)"),
+	IAS_CFG_STR(T, log_level, "info", "err, warning, notice, info or debug"),
+	IAS_CFG_STR(T, control_group, "ias", "group whose members may set the fabric policy"),
+	IAS_CFG_STR(T, umad_ca, NULL, "RDMA device for MADs (default: the first)"),
+	IAS_CFG_U(T, umad_port, 0, 254, "0", "port for MADs (0: the first active one)"),
+	IAS_CFG_STR(T, sm_guid, "auto",
+		    "port GUID of the SM this manager serves beside (auto: the local port's)"),
+	IAS_CFG_B(T, simulated_fabric, "no", "running under the ibsim simulator (test bed only)"),
+	IAS_CFG_MS(T, discovery_interval, 1000, 86400000, "30s", "how often to re-discover the fabric"),
+	IAS_CFG_MS(T, mad_timeout, 50, 60000, "1s", "how long to wait for an answer to a MAD"),
+	IAS_CFG_U(T, max_misses, 1, 100, "3", "unanswered requests in a row before an agent is unreachable"),
+	IAS_CFG_U(T, max_lid, 1, 49151, "1024",
+		  "highest LID asked for when the SA's NodeRecord table is unusable"),
+	IAS_CFG_MS(T, replay_window, 1000, 600000, "30s",
+		   "MAD timestamps further than this from our clock are refused"),
+	IAS_CFG_MS(T, port_retry, 100, 3600000, "5s", "how often to look for an RDMA port"),
+	IAS_CFG_U(T, max_clients, 1, 4096, "64", "control socket connections at most"),
+	IAS_CFG_E(T, level, sem_level_names, "basic",
+		  "initial fabric search level: basic, sibling, lca, selinux or zone"),
+	IAS_CFG_E(T, block_mode, sem_mode_names, "pause",
+		  "initial fabric block mode: pause, cut, freeze or kill"),
+	IAS_CFG_B(T, dry_run, "no", "initial fabric dry-run"),
+	IAS_CFG_MS(T, block_duration, 1000, 4294967295000ull, "1h", "initial duration of a first block"),
+	IAS_CFG_MS(T, block_duration_max, 1000, 4294967295000ull, "7d",
+		   "initial cap on escalated durations"),
+	IAS_CFG_U(T, escalation, 1, 100, "2", "duration factor for each repeat offence"),
+	IAS_CFG_U(T, hop_limit, 1, 255, "16", "trace hops at most"),
+	IAS_CFG_U(T, fanout_limit, 1, 255, "64", "trace MADs one hop sends at most"),
+};
+#undef T
+
+static struct sem g;
+
+int64_t sem_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sem_update_role(struct sem *s)
+{
+	uint64_t ours = s->our_sm_guid ? s->our_sm_guid : s->local_port_guid;
+	int active = ours && s->sm_guid && s->sm_guid == ours;
+	char st[160];
+
+	if (active == s->view.active)
+		return;
+	sem_view_set_active(&s->view, active);
+	if (active)
+		log_notice("our SM (0x%016llx) is the master: active, pushing policy version %u",
+			   (unsigned long long)ours, s->view.policy.policy_version);
+	else
+		log_notice("the master SM (LID %u, 0x%016llx) is not ours (0x%016llx): standby",
+			   s->sm_lid, (unsigned long long)s->sm_guid, (unsigned long long)ours);
+	snprintf(st, sizeof(st), "STATUS=%s, control socket %s", active ? "active" : "standby",
+		 s->cfg.control_socket);
+	sd_notify(0, st);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sem [OPTIONS]\n"
+		"IAS Security Manager: discovers the fabric's agents through the SA, sets\n"
+		"their policy, and collects their reports into fabric-wide incidents.\n\n"
+		"  -c, --config FILE     configuration file (default %s/ias/ias.conf)\n"
+		"  -s, --set KEY=VALUE   override one configuration key (repeatable)\n"
+		"  -f, --foreground      log to stderr in the foreground (sem never forks)\n"
+		"  -p, --print-config    print the effective configuration and exit\n"
+		"  -h, --help            this help\n"
+		"  -V, --version         print the version\n", IAS_SYSCONFDIR);
+}
+
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *arg)
+{
+	(void)arg;
+	log_notice("signal %u: stopping", si->ssi_signo);
+	sd_event_exit(sd_event_source_get_event(src), 0);
+	return 0;
+}
+
+static int load_config(const char *path, char **sets, int nsets, int path_given)
+{
+	char err[512], *end;
+	int i;
+
+	if (ias_cfg_defaults(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, err, sizeof(err)) ||
+	    ias_cfg_load_file(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, "sem", path,
+			      !path_given, err, sizeof(err))) {
+		fprintf(stderr, "sem: %s\n", err);
+		return -1;
+	}
+	for (i = 0; i < nsets; i++)
+		if (ias_cfg_set_arg(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, sets[i],
+				    err, sizeof(err))) {
+			fprintf(stderr, "sem: --set %s\n", err);
+			return -1;
+		}
+	if (!g.cfg.node_name[0] && gethostname(g.cfg.node_name, sizeof(g.cfg.node_name) - 1) < 0)
+		snprintf(g.cfg.node_name, sizeof(g.cfg.node_name), "manager");
+	if (ias_log_level_parse(g.cfg.log_level) < 0) {
+		fprintf(stderr, "sem: log_level: \"%s\" is not err, warning, notice, info or debug\n",
+			g.cfg.log_level);
+		return -1;
+	}
+	if (strcmp(g.cfg.sm_guid, "auto") != 0) {
+		errno = 0;
+		g.our_sm_guid = strtoull(g.cfg.sm_guid, &end, 0);
+		if (errno || *end || !g.our_sm_guid || g.cfg.sm_guid[0] == '-') {
+			fprintf(stderr, "sem: sm_guid: \"%s\" is neither auto nor a GUID\n", g.cfg.sm_guid);
+			return -1;
+		}
+	}
+	if (g.cfg.block_duration > g.cfg.block_duration_max) {
+		fprintf(stderr, "sem: block_duration exceeds block_duration_max\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void policy_from_config(struct ias_attr_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->policy_version = 1;
+	p->search_level = (uint8_t)g.cfg.level;
+	p->block_mode = (uint8_t)g.cfg.block_mode;
+	p->flags = g.cfg.dry_run ? IAS_POLICY_F_DRY_RUN : 0;
+	p->hop_limit = (uint8_t)g.cfg.hop_limit;
+	p->fanout_limit = (uint8_t)g.cfg.fanout_limit;
+	p->escalation_x100 = (uint16_t)(g.cfg.escalation * 100);
+	p->base_duration_s = (uint32_t)(g.cfg.block_duration / 1000);
+	p->max_duration_s = (uint32_t)(g.cfg.block_duration_max / 1000);
+}
+
+static int start(void)
+{
+	struct sem_policy_rec pr;
+	char err[512];
+	struct group *gr;
+	sigset_t ss;
+	int r, nfds;
+
+	r = ias_keyfile_load(g.cfg.key_file, geteuid(), g.keys, IAS_KEYS_MAX, &g.nkeys,
+			     err, sizeof(err));
+	if (r) {
+		log_err("refusing to start: %s", err);
+		return -1;
+	}
+	r = semstore_open(g.cfg.state_dir, &g.store, err, sizeof(err));
+	if (r) {
+		log_err("refusing to start: store: %s", err);
+		return -1;
+	}
+	/* The stored policy (set at run time) wins over the configured one. */
+	r = semstore_policy_get(g.store, &pr);
+	if (r == -ENOENT) {
+		memset(&pr, 0, sizeof(pr));
+		policy_from_config(&pr.p);
+		pr.updated_ms = sem_now_ms();
+		r = semstore_policy_put(g.store, &pr);
+	}
+	if (!r && sem_policy_check(&pr.p, err, sizeof(err)))
+		r = -EINVAL;
+	if (r) {
+		log_err("refusing to start: fabric policy: %s", r == -EINVAL ? err : semstore_errmsg(g.store));
+		return -1;
+	}
+	r = sem_view_init(&g.view, g.store, &pr.p);
+	if (r) {
+		log_err("refusing to start: loading the view: %s", semstore_errmsg(g.store));
+		return -1;
+	}
+	g.view.max_misses = g.cfg.max_misses;
+	gr = getgrnam(g.cfg.control_group);
+	g.control_gid = gr ? gr->gr_gid : (gid_t)-1;
+
+	r = sd_event_default(&g.ev);
+	if (r < 0) {
+		log_err("sd_event: %s", strerror(-r));
+		return -1;
+	}
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sd_event_add_signal(g.ev, NULL, SIGTERM, on_signal, &g);
+	sd_event_add_signal(g.ev, NULL, SIGINT, on_signal, &g);
+	sd_event_add_signal(g.ev, NULL, SIGHUP, on_signal, &g);
+
+	nfds = sd_listen_fds(1);
+	r = sem_ctl_start(&g, g.cfg.control_socket, nfds == 1 ? SD_LISTEN_FDS_START : -1, &g.ctl);
+	if (r) {
+		log_err("control socket %s: %s", g.cfg.control_socket, strerror(-r));
+		return -1;
+	}
+	r = sem_mad_start(&g, &g.mad);
+	if (r) {
+		log_err("MAD port: %s", strerror(-r));
+		return -1;
+	}
+	sd_event_set_watchdog(g.ev, 1);
+	return 0;
+}
+
+static void stop(void)
+{
+	sem_mad_stop(g.mad);
+	sem_ctl_stop(g.ctl);
+	sd_event_unref(g.ev);
+	sem_view_free(&g.view);
+	semstore_close(g.store);
+	ias_keys_wipe(g.keys, g.nkeys);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = IAS_SYSCONFDIR "/ias/ias.conf";
+	char **sets = calloc((size_t)argc + 1, sizeof(char *));
+	int c, nsets = 0, print = 0, path_given = 0, rc = 1;
+
+	if (!sets)
+		return 1;
+	while ((c = getopt_long(argc, argv, "c:s:fphV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; path_given = 1; break;
+		case 's': sets[nsets++] = optarg; break;
+		case 'f': break;
+		case 'p': print = 1; break;
+		case 'h': usage(stdout); free(sets); return 0;
+		case 'V': printf("sem %s\n", PACKAGE_VERSION); free(sets); return 0;
+		default: usage(stderr); free(sets); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sem: unexpected argument %s\n", argv[optind]);
+		free(sets);
+		return 2;
+	}
+	if (load_config(config, sets, nsets, path_given)) {
+		free(sets);
+		return 1;
+	}
+	free(sets);
+	if (print) {
+		ias_cfg_print(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, "sem", stdout);
+		return 0;
+	}
+	ias_log_init("sem", ias_log_level_parse(g.cfg.log_level));
+	g.started_ms = sem_now_ms();
+	if (start() == 0) {
+		char status[200];
+
+		snprintf(status, sizeof(status), "READY=1\nSTATUS=%s, control socket %s",
+			 g.view.active ? "active" : "standby", g.cfg.control_socket);
+		sd_notify(0, status);
+		log_notice("sem %s ready: control socket %s, state %s, policy version %u",
+			   PACKAGE_VERSION, g.cfg.control_socket, g.cfg.state_dir,
+			   g.view.policy.policy_version);
+		rc = sd_event_loop(g.ev) < 0;
+		sd_notify(0, "STOPPING=1");
+	}
+	stop();
+	return rc;
+}

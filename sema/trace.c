@@ -1,0 +1,296 @@
+/* See trace.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "sema/engine.h"
+#include "sema/mad_port.h"
+#include "sema/report.h"
+#include "sema/trace.h"
+
+struct trace_ctx {
+	char incident[32];
+	uint32_t local_qpn;
+	uint32_t remote_qpn;
+	uint8_t hop;
+};
+
+int incident_to_u64(const char *id, uint64_t *out)
+{
+	unsigned long long seq;
+	unsigned int tag;
+	int n = 0;
+
+	*out = 0;
+	if (sscanf(id, "I-%6x-%llu%n", &tag, &seq, &n) != 2 || id[n] != '\0' ||
+	    seq == 0 || seq >= (1ull << 40) || tag > 0xffffff)
+		return -EINVAL;
+	*out = (uint64_t)tag << 40 | seq;
+	return 0;
+}
+
+void incident_from_u64(uint64_t v, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "I-%06x-%llu", (unsigned)(v >> 40),
+		 (unsigned long long)(v & ((1ull << 40) - 1)));
+}
+
+static void event(struct sema *s, const char *incident, const char *kind, pid_t pid,
+		  uint32_t qpn, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void event(struct sema *s, const char *incident, const char *kind, pid_t pid,
+		  uint32_t qpn, const char *fmt, ...)
+{
+	struct ias_incident_event ev;
+	va_list ap;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.incident, sizeof(ev.incident), "%s", incident);
+	ev.ts_ms = sema_now_ms();
+	snprintf(ev.node, sizeof(ev.node), "%s", s->cfg.node_name);
+	ev.pid = pid;
+	ev.qpn = qpn;
+	snprintf(ev.kind, sizeof(ev.kind), "%s", kind);
+	va_start(ap, fmt);
+	vsnprintf(ev.text, sizeof(ev.text), fmt, ap);
+	va_end(ap);
+	if (ias_store_incident_event_add(s->store, &ev) < 0)
+		log_err("incident %s: event not recorded: %s", incident, ias_store_errmsg(s->store));
+}
+
+static const char *result_str(uint8_t r)
+{
+	switch (r) {
+	case IAS_TRESULT_BLOCKED: return "blocked";
+	case IAS_TRESULT_DUPLICATE: return "already blocked";
+	case IAS_TRESULT_NO_OWNER: return "no owner";
+	case IAS_TRESULT_ALLOWLISTED: return "on the never-block list";
+	case IAS_TRESULT_DRY_RUN: return "would block (dry-run)";
+	case IAS_TRESULT_HOP_LIMIT: return "hop limit reached";
+	default: return "error";
+	}
+}
+
+static void trace_done(struct sema *s, void *arg, const struct mad_dest *to,
+		       const struct ias_secmgt_msg *resp)
+{
+	struct trace_ctx *c = arg;
+	char hops[160] = "";
+	size_t used = 0;
+	unsigned i;
+
+	if (!resp) {
+		s->stats.trace_unreachable++;
+		event(s, c->incident, "unreachable", 0, c->local_qpn,
+		      "lid %u (qp 0x%x) did not answer the trace: %u tries", to->lid,
+		      c->remote_qpn, (unsigned)s->cfg.mad_retries + 1);
+		if (report_add(s, IAS_REPORT_UNREACHABLE, c->incident, 0, 0, 0, NULL, to->lid,
+			       c->remote_qpn) == 0)
+			report_kick(s);
+		log_warn("incident %s: LID %u unreachable", c->incident, to->lid);
+	} else if (resp->status) {
+		event(s, c->incident, "trace-result", 0, c->local_qpn,
+		      "lid %u refused the trace: MAD status 0x%04x", to->lid, resp->status);
+	} else {
+		const struct ias_attr_trace_result *r = &resp->u.tres;
+
+		for (i = 0; i < r->n_hops && used < sizeof(hops) - 24; i++)
+			used += (size_t)snprintf(hops + used, sizeof(hops) - used, "%slid %u/qp 0x%x",
+						 i ? ", " : "", r->hops[i].lid, r->hops[i].qpn);
+		event(s, c->incident, "trace-result", (pid_t)r->owner_pid, c->local_qpn,
+		      "lid %u qp 0x%x: %s PID %u, %u QP(s)%s%s", to->lid, c->remote_qpn,
+		      result_str(r->result), r->owner_pid, r->qps_blocked,
+		      r->n_hops ? "; traced on to " : "", hops);
+	}
+	free(c);
+}
+
+static int send_one(struct sema *s, const char *incident, uint64_t inc64,
+		    const struct qpt_entry *q, const struct mad_dest *to, uint32_t rqpn,
+		    uint8_t hop)
+{
+	struct ias_secmgt_msg m;
+	struct trace_ctx *c;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.method = IAS_METHOD_SET;
+	m.attr_id = IAS_ATTR_TRACE;
+	m.u.trace.incident_id = inc64;
+	m.u.trace.origin_guid = mad_port_guid(s->mad);
+	m.u.trace.sender_guid = mad_port_guid(s->mad);
+	m.u.trace.dest_qpn = rqpn;
+	m.u.trace.sender_qpn = q->qpn;
+	m.u.trace.hop_count = hop;
+	m.u.trace.hop_limit = (uint8_t)(s->policy.hop_limit > 255 ? 255 : s->policy.hop_limit);
+	m.u.trace.fanout_limit = (uint8_t)(s->policy.fanout_limit > 255 ? 255 : s->policy.fanout_limit);
+	m.u.trace.search_level = (uint8_t)s->policy.level;
+	m.u.trace.flags = s->policy.dry_run ? IAS_TRACE_F_DRY_RUN : 0;
+	m.u.trace.reason = hop == 1 ? IAS_TREASON_ATTACK_REPORTED : IAS_TREASON_TRACE_HOP;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->incident, sizeof(c->incident), "%s", incident);
+	c->local_qpn = q->qpn;
+	c->remote_qpn = rqpn;
+	c->hop = hop;
+	r = mad_port_request(s->mad, to, &m, trace_done, c);
+	if (r) {
+		event(s, incident, "unreachable", q->pid, q->qpn,
+		      "trace to lid %u qp 0x%x not sent: %s", to->lid, rqpn,
+		      r == -ENODEV ? "no RDMA port" : strerror(-r));
+		free(c);
+		return r;
+	}
+	event(s, incident, "trace-out", q->pid, q->qpn, "trace to lid %u qp 0x%x (hop %u)",
+	      to->lid, rqpn, hop);
+	if (report_add(s, IAS_REPORT_HOP, incident, 0, q->pid, 0, NULL, to->lid, rqpn) == 0)
+		report_kick(s);
+	return 0;
+}
+
+static int dest_known(uint32_t lid, const uint8_t *gid)
+{
+	static const uint8_t zero[16];
+
+	return lid != 0 || memcmp(gid, zero, 16) != 0;
+}
+
+static void dest_of(struct mad_dest *to, uint32_t lid, const uint8_t *gid)
+{
+	static const uint8_t zero[16];
+
+	memset(to, 0, sizeof(*to));
+	to->lid = (uint16_t)lid;
+	if (lid == 0 && memcmp(gid, zero, 16) != 0) {
+		to->has_gid = 1;
+		memcpy(to->gid, gid, 16);
+	}
+}
+
+unsigned trace_out(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
+		   uint32_t except_qpn, struct ias_hop *hops, unsigned maxhops)
+{
+	unsigned sent = 0, limit = (unsigned)s->policy.fanout_limit;
+	uint64_t inc64;
+	size_t i;
+
+	if (incident_to_u64(incident, &inc64) || hop > s->policy.hop_limit)
+		return 0;
+	for (i = 0; i < s->qps.n && sent < limit; i++) {
+		const struct qpt_entry *q = &s->qps.e[i];
+		struct mad_dest to;
+		unsigned d;
+
+		if (q->pid != pid || q->qpn == except_qpn)
+			continue;
+		if (q->has_remote && dest_known(q->remote_lid, q->remote_gid)) {
+			dest_of(&to, q->remote_lid, q->remote_gid);
+			if (send_one(s, incident, inc64, q, &to, q->remote_qpn, hop) == 0) {
+				if (sent < maxhops) {
+					hops[sent].lid = to.lid;
+					hops[sent].qpn = q->remote_qpn;
+				}
+				sent++;
+			}
+		}
+		/* UD: every recent destination. */
+		for (d = 0; d < q->ndest && sent < limit; d++) {
+			if (!dest_known(q->dest[d].lid, q->dest[d].gid))
+				continue;
+			dest_of(&to, q->dest[d].lid, q->dest[d].gid);
+			if (send_one(s, incident, inc64, q, &to, q->dest[d].qpn, hop) == 0) {
+				if (sent < maxhops) {
+					hops[sent].lid = to.lid;
+					hops[sent].qpn = q->dest[d].qpn;
+				}
+				sent++;
+			}
+		}
+	}
+	if (sent >= limit)
+		log_notice("incident %s: fan-out limit %u reached for PID %d", incident, limit,
+			   (int)pid);
+	return sent;
+}
+
+uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t from_lid,
+		      struct ias_attr_trace_result *res)
+{
+	const struct ias_attr_trace *t = &req->u.trace;
+	struct report_req rq = { 0 };
+	struct ias_block_rec rec;
+	struct qpt_entry *q;
+	char incident[32], reason[128], actor[48], msg[256];
+	struct ias_hop hops[IAS_TRACE_MAX_HOPS];
+	unsigned nhops = 0, i;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	res->incident_id = t->incident_id;
+	res->responder_guid = mad_port_guid(s->mad);
+	incident_from_u64(t->incident_id, incident, sizeof(incident));
+	if (t->hop_count == 0 || t->hop_count > t->hop_limit) {
+		res->result = IAS_TRESULT_HOP_LIMIT;
+		return IAS_STATUS_OK;
+	}
+	if (s->kernel_rdma)
+		engine_kernel_scan(s);
+	q = qpt_find_qpn(&s->qps, t->dest_qpn);
+	if (!q || q->pid <= 0) {
+		res->result = IAS_TRESULT_NO_OWNER;
+		event(s, incident, "trace-in", 0, t->dest_qpn,
+		      "trace from lid %u for qp 0x%x: no process owns it", from_lid, t->dest_qpn);
+		return IAS_STATUS_OK;
+	}
+	snprintf(reason, sizeof(reason), "trace from lid %u/qp 0x%x (hop %u)", from_lid,
+		 t->sender_qpn, t->hop_count);
+	snprintf(actor, sizeof(actor), "mad:lid %u", from_lid);
+	rq.pid = q->pid;
+	rq.reason = reason;
+	rq.origin = "trace";
+	rq.actor = actor;
+	rq.incident = incident;
+	res->owner_pid = (uint32_t)q->pid;
+	event(s, incident, "trace-in", q->pid, t->dest_qpn, "trace from lid %u qp 0x%x (hop %u)",
+	      from_lid, t->sender_qpn, t->hop_count);
+	r = engine_report(s, &rq, &rec, msg, sizeof(msg));
+	switch (r) {
+	case 0:
+		res->result = rec.simulated ? IAS_TRESULT_DRY_RUN : IAS_TRESULT_BLOCKED;
+		break;
+	case 1:
+		res->result = IAS_TRESULT_DUPLICATE;
+		res->qps_blocked = rec.nqps;
+		return IAS_STATUS_OK;
+	case -EACCES:
+		res->result = IAS_TRESULT_ALLOWLISTED;
+		event(s, incident, "refused", q->pid, t->dest_qpn, "%s", msg);
+		return IAS_STATUS_OK;
+	case -ESRCH:
+		res->result = IAS_TRESULT_NO_OWNER;
+		return IAS_STATUS_OK;
+	default:
+		res->result = IAS_TRESULT_ERROR;
+		return IAS_STATUS_OK;
+	}
+	res->qps_blocked = rec.nqps;
+	for (i = 0; i < rec.nqps && i < IAS_TRACE_MAX_QPNS; i++)
+		res->qpns[i] = rec.qpns[i];
+	res->n_qpns = (uint8_t)i;
+	if (rec.nqps > IAS_TRACE_MAX_QPNS)
+		res->flags |= IAS_TRESULT_F_TRUNCATED;
+	if ((unsigned)t->hop_count + 1 <= t->hop_limit)
+		nhops = trace_out(s, incident, q->pid, (uint8_t)(t->hop_count + 1), t->dest_qpn,
+				  hops, IAS_TRACE_MAX_HOPS);
+	for (i = 0; i < nhops && i < IAS_TRACE_MAX_HOPS; i++)
+		res->hops[i] = hops[i];
+	res->n_hops = (uint8_t)i;
+	if (nhops > IAS_TRACE_MAX_HOPS)
+		res->flags |= IAS_TRESULT_F_TRUNCATED;
+	return IAS_STATUS_OK;
+}

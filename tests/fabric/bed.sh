@@ -1,0 +1,518 @@
+# Simulated-fabric bed: ibsim + OpenSM + one sema per compute node, each
+# compute node in its own PID and mount namespace. Source this file (after
+# tests/lib/tap.sh if you speak TAP); see docs/fabric-bed.md.
+#
+#   bed_why_not                      print why the bed cannot run here; 1 if so
+#   bed_init [--sem] NODE...         new bed: topology, key file, configs
+#   bed_start                        ibsim, OpenSM (MASTER, LIDs), sem, agents
+#   bed_lid NODE                     the LID of NODE's port
+#   bed_iasctl NODE ARGS...          iasctl on NODE (inside its namespaces)
+#   bed_node_run NODE CMD...         run CMD inside NODE's namespaces
+#   bed_spawn NODE NAME CMD...       start CMD in the background on NODE;
+#                                    output in $BED/NODE/NAME.out
+#   bed_spawn_pid NODE NAME          its PID as NODE sees it
+#   bed_wait_for FILE REGEX [SECS]   wait until FILE has a line matching REGEX
+#   bed_probe ARGS...                secmgt_probe from the "probe" HCA
+#   bed_console CMD...               an ibsim console command
+#   bed_agent_stop NODE [SIGNAL]     stop NODE's agent (TERM, or e.g. KILL)
+#   bed_agent_start NODE             start NODE's agent again
+#   bed_sem_start [--fresh]          (re)start the manager (--sem beds); wait
+#                                    until it is active
+#   bed_sem_stop [SIGNAL]            stop the manager
+#   bed_semctl ARGS...               iasctl --manager against the bed's sem
+#   bed_sem_lid, bed_sm_guid         the manager's LID, OpenSM's port GUID
+#   bed_cleanup                      stop everything (also run by the EXIT trap)
+#
+# Every process the bed starts carries IAS_FABRIC_BED=<id> in its environment;
+# bed_cleanup (and the next bed_init, for beds whose owner died) kills every
+# process carrying its id, so nothing outlives the bed. Each bed has its own
+# ibsim socket name, so beds may run side by side.
+#
+# Needs top_builddir (make check sets it); top_srcdir optional.
+
+: "${top_builddir:?top_builddir is not set}"
+BED_UMAD2SIM=${BED_UMAD2SIM:-/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so}
+BED_SHIM=$top_builddir/tests/fabric/.libs/libiasumadfd.so
+BED_SEMA=$top_builddir/sema/sema
+BED_IASCTL=$top_builddir/sema/iasctl
+BED_TC=$top_builddir/tests/daemon/ias_testclient
+BED_KEYGEN=$top_builddir/common/ias-keygen
+BED_PROBE=$top_builddir/tests/fabric/secmgt_probe
+BED_SEM=$top_builddir/sem/sem
+BED_VERBOSE=${BED_VERBOSE:-0}
+
+BED=
+BED_ID=
+BED_NODES=
+BED_WITH_SEM=0
+BED_SEM_UP=0
+BED_BARE=
+
+bed_say() { printf '# bed: %s\n' "$*" >&2; }
+
+bed_why_not() {
+	local t
+	if [ "$(id -u)" -ne 0 ]; then echo "needs root (PID/mount namespaces)"; return 1; fi
+	for t in ibsim opensm unshare nsenter mkfifo; do
+		command -v "$t" >/dev/null 2>&1 || { echo "$t not installed (ibsim-utils, opensm, util-linux)"; return 1; }
+	done
+	[ -r "$BED_UMAD2SIM" ] || { echo "umad2sim not found at $BED_UMAD2SIM (ibsim-utils)"; return 1; }
+	for t in "$BED_SEMA" "$BED_IASCTL" "$BED_TC" "$BED_KEYGEN" "$BED_PROBE" "$BED_SHIM"; do
+		[ -e "$t" ] || { echo "$t not built (make check TESTS=)"; return 1; }
+	done
+	unshare --pid --fork --mount-proc true 2>/dev/null ||
+		{ echo "cannot create PID namespaces here"; return 1; }
+	return 0
+}
+
+# Kill every process whose environment carries IAS_FABRIC_BED=$1, except us.
+bed_sweep() {
+	local id=$1 p env left=0
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = "$$" ] || [ "$p" = "${BASHPID:-$$}" ] && continue
+		env=$(tr '\0' '\n' 2>/dev/null <"/proc/$p/environ") 2>/dev/null || continue
+		case "$env" in *"IAS_FABRIC_BED=$id"*)
+			kill -KILL "$p" 2>/dev/null && left=$((left + 1));;
+		esac
+	done
+	[ "$left" -eq 0 ] || bed_say "swept $left stray process(es) of bed $id"
+}
+
+# Beds whose owning shell died (killed -9, ...) are swept and removed.
+bed_sweep_orphans() {
+	local d owner
+	for d in "${TMPDIR:-/tmp}"/ias-fabric.*; do
+		[ -f "$d/owner.pid" ] || continue
+		owner=$(cat "$d/owner.pid")
+		kill -0 "$owner" 2>/dev/null && continue
+		bed_sweep "$(basename "$d")"
+		rm -rf "$d"
+	done
+}
+
+# bed_init [--sem] [--bare NODE]... NODE...: node names are [a-z0-9]+, at
+# most 7 nodes (ibsim allows 10 clients: OpenSM, sem, agents, and one tool at
+# a time). A --bare node gets its namespaces but no agent (bed_spawn_sim can
+# run a request-serving tool there instead).
+bed_init() {
+	local n i port
+	BED_WITH_SEM=0
+	BED_BARE=
+	while :; do
+		case "${1:-}" in
+		--sem) BED_WITH_SEM=1; shift;;
+		--bare) BED_BARE="$BED_BARE $2"; shift 2;;
+		*) break;;
+		esac
+	done
+	set -- $BED_BARE "$@"
+	[ $# -ge 1 ] && [ $# -le 7 ] || { bed_say "bed_init: 1..7 nodes"; return 1; }
+	bed_sweep_orphans
+	BED=$(mktemp -d "${TMPDIR:-/tmp}/ias-fabric.XXXXXX") || return 1
+	BED_ID=$(basename "$BED")
+	echo "$$" >"$BED/owner.pid"
+	BED_NODES="$*"
+	trap bed_cleanup EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	# One switch "sw" (OpenSM runs on its port 0); HCAs "sem", "probe" (test
+	# tools) and the compute nodes, each on its own switch port. OpenSM is
+	# not on an HCA: umad2sim crashes a client that receives a MAD of a class
+	# it never registered, and the manager sends SecMgt probes to every
+	# channel adapter (SMPs and SA queries to the switch are harmless).
+	{
+		echo "Switch 16 \"sw\""
+		port=1
+		for n in sem probe $BED_NODES; do
+			echo "[$port] \"$n\"[1]"
+			port=$((port + 1))
+		done
+		echo
+		port=1
+		for n in sem probe $BED_NODES; do
+			printf 'Hca 1 "%s"\n[1] "sw"[%d]\n\n' "$n" "$port"
+			port=$((port + 1))
+		done
+	} >"$BED/topology"
+	"$BED_KEYGEN" "$BED/secmgt.keys" >/dev/null || return 1
+	mkdir -p "$BED/sm"
+	# OpenSM must not query the agents' SMInfo: umad2sim crashes a client
+	# that receives a MAD before it has opened its umad port.
+	printf 'ignore_other_sm TRUE\nforce_log_flush TRUE\n' >"$BED/sm/opensm.conf"
+	for n in $BED_NODES; do
+		case "$n" in sm|sem|probe|sw|*[!a-z0-9]*) bed_say "bad node name $n"; return 1;; esac
+		mkdir -p "$BED/$n/state"
+		cat >"$BED/$n/ias.conf" <<-EOF
+		control_socket = /run/ias/sema.sock
+		state_dir = $BED/$n/state
+		key_file = $BED/secmgt.keys
+		node_name = $n
+		simulated_fabric = yes
+		log_level = debug
+		port_retry = 500ms
+		kernel_scan_interval = 0
+		EOF
+	done
+	i=0
+	for n in $BED_NODES; do i=$((i + 1)); done
+	[ "$BED_VERBOSE" = 0 ] || bed_say "bed $BED: nodes $BED_NODES"
+}
+
+bed_wait_for() {
+	local file=$1 re=$2 secs=${3:-10} i
+	for i in $(seq 1 $((secs * 10))); do
+		grep -Eq "$re" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+bed_start() {
+	local n i
+	mkfifo "$BED/ibsim.in" || return 1
+	# ibsim reads console commands from the FIFO; a holder keeps it open so
+	# ibsim never sees end-of-file.
+	(cd "$BED" && exec env IAS_FABRIC_BED="$BED_ID" sleep infinity >"$BED/ibsim.in") &
+	echo $! >"$BED/holder.pid"
+	(cd "$BED" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" \
+		ibsim ${BED_IBSIM_OPTS:-} -s topology <"$BED/ibsim.in" >"$BED/ibsim.log" 2>&1) &
+	echo $! >"$BED/ibsim.pid"
+	bed_wait_for "$BED/ibsim.log" 'Network simulator ready' 10 ||
+		{ bed_say "ibsim did not start"; cat "$BED/ibsim.log" >&2; return 1; }
+	bed_node_create sm 0 || return 1
+	(cd "$BED/sm" && exec env OSM_CACHE_DIR="$BED/sm" IAS_FABRIC_BED="$BED_ID" \
+		IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sw LD_PRELOAD="$BED_UMAD2SIM" \
+		nsenter -t "$(cat "$BED/sm/init.pid")" -m -p -- \
+		opensm -F "$BED/sm/opensm.conf" -f "$BED/sm/opensm.log" >"$BED/sm/opensm.out" 2>&1) &
+	echo $! >"$BED/sm/opensm.pid"
+	bed_wait_for "$BED/sm/opensm.log" 'Entering MASTER state' 20 &&
+		bed_wait_for "$BED/sm/opensm.log" 'SUBNET UP' 20 ||
+		{ bed_say "OpenSM did not reach MASTER / SUBNET UP"; tail -20 "$BED/sm/opensm.log" >&2; return 1; }
+	bed_node_create probe 1 || return 1
+	if [ "$BED_WITH_SEM" = 1 ] && [ -x "$BED_SEM" ]; then
+		bed_node_create sem 2 || return 1
+		bed_sem_start || bed_say "sem did not start; going on without it"
+	fi
+	i=3
+	for n in $BED_NODES; do
+		bed_node_create "$n" "$i" || return 1
+		i=$((i + 1))
+	done
+	for n in $BED_NODES; do
+		case " $BED_BARE " in *" $n "*) continue;; esac
+		bed_agent_start "$n" || return 1
+	done
+}
+
+# bed_node_create NAME INDEX: the node's namespaces. PID 1 is a small shell
+# that mounts a private tmpfs on /run/ias and reaps orphans. --kill-child: if
+# unshare dies, so does the namespace (and with PID 1 every process in it).
+# umad2sim names its sockets after the client's PID and ibsim tells clients
+# apart by PID, so every namespace that hosts simulator clients starts its
+# PIDs in a range of its own (INDEX * pid_max / 11).
+bed_node_create() {
+	local n=$1 idx=$2 u i c base
+	base=$(( idx * $(cat /proc/sys/kernel/pid_max) / 11 ))
+	[ "$base" -ge 300 ] || base=300
+	mkdir -p /run/ias "$BED/$n"
+	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" BED_PID_BASE="$base" unshare --pid --fork \
+		--mount-proc --mount --propagation private --kill-child \
+		bash -c 'mount -t tmpfs -o mode=0755 ias-run /run/ias || exit 1
+			 echo "$BED_PID_BASE" >/proc/sys/kernel/ns_last_pid || exit 1
+			 echo up >node.up
+			 while :; do sleep 3600 & wait $!; done' >"$BED/$n/init.log" 2>&1) &
+	u=$!
+	echo "$u" >"$BED/$n/unshare.pid"
+	for i in $(seq 1 50); do
+		c=$(cat "/proc/$u/task/$u/children" 2>/dev/null)
+		c=${c%% *}
+		[ -n "$c" ] && [ -f "$BED/$n/node.up" ] && break
+		c=
+		sleep 0.1
+	done
+	[ -n "$c" ] || { bed_say "node $n: namespace did not come up"; cat "$BED/$n/init.log" >&2; return 1; }
+	echo "$c" >"$BED/$n/init.pid"
+}
+
+bed_node_run() {
+	local n=$1
+	shift
+	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IAS_SOCKET=/run/ias/sema.sock \
+		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- "$@")
+}
+
+bed_iasctl() {
+	local n=$1
+	shift
+	bed_node_run "$n" "$BED_IASCTL" --socket /run/ias/sema.sock "$@"
+}
+
+bed_agent_start() {
+	local n=$1 i try l
+	# umad2sim crashes a client that receives a MAD before it has opened its
+	# umad port (docs/fabric-bed.md, problem 1). With a manager on the bed,
+	# its probes of every channel adapter can hit that window: an agent that
+	# dies before attaching is started again (after one MAD to its LID, so
+	# that ibsim drops the dead client).
+	for try in 1 2 3; do
+		: >"$BED/$n/agent.started"
+		(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
+			SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
+			nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- \
+			"$BED_SEMA" --foreground --config "$BED/$n/ias.conf" >>"$BED/$n/sema.log" 2>&1) &
+		echo $! >"$BED/$n/agent.pid"
+		for i in $(seq 1 100); do
+			if bed_iasctl "$n" status 2>/dev/null | grep -Eq 'Port: .* lid [1-9]'; then
+				return 0
+			fi
+			kill -0 "$(cat "$BED/$n/agent.pid")" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$(cat "$BED/$n/agent.pid")" 2>/dev/null && break	# alive, not attached
+		[ "$BED_SEM_UP" = 1 ] || break
+		l=$(cat "$BED/$n/lid" 2>/dev/null)
+		[ -n "$l" ] || l=$(bed_semctl fabric status 2>/dev/null | awk -v n="$n" '$1 == n { print $2 }')
+		bed_say "agent on $n died before attaching (try $try); starting it again"
+		wait "$(cat "$BED/$n/agent.pid")" 2>/dev/null
+		[ -n "$l" ] && bed_probe -t 200 --linger 0 "$l" cpi >/dev/null 2>&1
+	done
+	bed_say "agent on $n did not attach to the simulated port; log follows"
+	sed 's/^/#   /' "$BED/$n/sema.log" >&2
+	return 1
+}
+
+# The agent runs as a child of nsenter; signal the agent itself.
+bed_agent_pid_host() {
+	local n=$1 p
+	p=$(cat "$BED/$n/agent.pid" 2>/dev/null) || return 1
+	p=$(cat "/proc/$p/task/$p/children" 2>/dev/null)
+	p=${p%% *}
+	[ -n "$p" ] && echo "$p"
+}
+
+bed_agent_stop() {
+	local n=$1 sig=${2:-TERM} p w i
+	w=$(cat "$BED/$n/agent.pid" 2>/dev/null) || return 0
+	p=$(bed_agent_pid_host "$n")
+	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$w" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$w" 2>/dev/null
+	wait "$w" 2>/dev/null
+	rm -f "$BED/$n/agent.pid"
+	# ibsim forgets a client only when it notices the client is gone: after a
+	# hard kill, a MAD to the node's LID makes it drop the dead client so
+	# that the node's request-serving slot can be taken again.
+	if [ "$sig" = KILL ] || [ "$sig" = 9 ]; then
+		bed_probe -t 200 --linger 0 "$(bed_lid "$n")" cpi >/dev/null 2>&1
+	fi
+	return 0
+}
+
+bed_lid() {
+	local n=$1 l
+	l=$(cat "$BED/$n/lid" 2>/dev/null)
+	if [ -z "$l" ]; then
+		l=$(bed_iasctl "$n" status 2>/dev/null | sed -n 's/.*Port: .* lid \([0-9]*\).*/\1/p')
+		[ -n "$l" ] && [ "$l" != 0 ] && echo "$l" >"$BED/$n/lid"
+	fi
+	[ -n "$l" ] && echo "$l"
+}
+
+bed_spawn() {
+	local n=$1 name=$2
+	shift 2
+	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" \
+		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- \
+		env IAS_SOCKET=/run/ias/sema.sock "$@" >"$BED/$n/$name.out" 2>&1) &
+	echo $! >"$BED/$n/$name.pid"
+}
+
+# bed_spawn_sim NODE NAME CMD...: like bed_spawn, as the node's
+# request-serving simulator client (for tools on --bare nodes).
+bed_spawn_sim() {
+	local n=$1 name=$2
+	shift 2
+	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
+		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
+		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- "$@" >"$BED/$n/$name.out" 2>&1) &
+	echo $! >"$BED/$n/$name.pid"
+}
+
+# bed_has_trace NODE: 0 if NODE's agent serves Set(Trace) (answers anything
+# but "method/attribute not supported").
+bed_has_trace() {
+	local out
+	out=$(bed_probe -t 2000 "$(bed_lid "$1")" trace dest=0xfffffe sender_qpn=0xfffffd \
+		incident=0x7e57 hop_limit=1 2>/dev/null)
+	case "$out" in
+	*"status=0x000c"*|*timeout*|"") return 1;;
+	*) return 0;;
+	esac
+}
+
+# The spawned process's PID inside its node's PID namespace.
+bed_spawn_pid() {
+	local n=$1 name=$2 w c i
+	w=$(cat "$BED/$n/$name.pid") || return 1
+	for i in $(seq 1 50); do
+		c=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
+		c=${c%% *}
+		[ -n "$c" ] && break
+		sleep 0.1
+	done
+	[ -n "$c" ] || return 1
+	awk '/^NSpid:/ { print $NF }' "/proc/$c/status"
+}
+
+bed_spawn_stop() {
+	local n=$1 name=$2 w c
+	w=$(cat "$BED/$n/$name.pid" 2>/dev/null) || return 0
+	c=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
+	c=${c%% *}
+	[ -n "$c" ] && kill -TERM "$c" 2>/dev/null
+	kill -TERM "$w" 2>/dev/null
+	wait "$w" 2>/dev/null
+	return 0
+}
+
+bed_probe() {
+	(cd "$BED/probe" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST=probe \
+		LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" nsenter -t "$(cat "$BED/probe/init.pid")" -m -p -- \
+		"$BED_PROBE" -k "$BED/secmgt.keys" "$@")
+}
+
+bed_console() {
+	echo "$*" >"$BED/ibsim.in"
+}
+
+# bed_sm_guid: the port GUID OpenSM bound to (from its log).
+bed_sm_guid() {
+	sed -n 's/.*binding to port GUID \(0x[0-9a-fA-F]*\).*/\1/p' "$BED/sm/opensm.log" | head -1
+}
+
+# bed_sem_start [--fresh]: start the manager on its own HCA "sem" (the
+# simulator has one request-serving client per node), serving beside the
+# bed's OpenSM (sm_guid = OpenSM's port GUID, so it is the active manager).
+# --fresh empties its state dir first. Waits for its control socket.
+BED_SEM_DISCOVERY=${BED_SEM_DISCOVERY:-1s}
+bed_sem_start() {
+	local guid i
+	[ "${1:-}" = --fresh ] && rm -rf "$BED/sem/state"
+	mkdir -p "$BED/sem/state"
+	guid=$(bed_sm_guid)
+	[ -n "$guid" ] || { bed_say "sem: OpenSM's port GUID not found in its log"; return 1; }
+	cat >"$BED/sem/ias.conf" <<-EOF
+	control_socket = $BED/sem/sem.sock
+	state_dir = $BED/sem/state
+	key_file = $BED/secmgt.keys
+	node_name = sem
+	simulated_fabric = yes
+	sm_guid = $guid
+	discovery_interval = $BED_SEM_DISCOVERY
+	mad_timeout = 300ms
+	port_retry = 500ms
+	log_level = debug
+	EOF
+	BED_SEM_UP=0
+	rm -f "$BED/sem/sem.sock"
+	(cd "$BED/sem" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sem \
+		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
+		nsenter -t "$(cat "$BED/sem/init.pid")" -m -p -- "$BED_SEM" --foreground \
+		--config "$BED/sem/ias.conf" >>"$BED/sem/sem.log" 2>&1) &
+	echo $! >"$BED/sem/sem.pid"
+	for i in $(seq 1 100); do
+		kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null || break
+		if bed_semctl fabric status 2>/dev/null | grep -q '^Manager: active'; then
+			BED_SEM_UP=1
+			return 0
+		fi
+		sleep 0.1
+	done
+	bed_say "sem did not become the active manager; log follows"
+	tail -20 "$BED/sem/sem.log" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# bed_sem_stop [SIGNAL]: stop the manager (TERM, or e.g. KILL).
+bed_sem_stop() {
+	local sig=${1:-TERM} w p i
+	w=$(cat "$BED/sem/sem.pid" 2>/dev/null) || return 0
+	p=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
+	p=${p%% *}
+	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$w" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$w" 2>/dev/null
+	wait "$w" 2>/dev/null
+	rm -f "$BED/sem/sem.pid"
+	BED_SEM_UP=0
+	# As for agents: a MAD to the node makes ibsim drop a hard-killed client.
+	if [ "$sig" = KILL ] || [ "$sig" = 9 ]; then
+		bed_probe -t 200 --linger 0 "$(bed_sem_lid)" cpi >/dev/null 2>&1
+	fi
+	return 0
+}
+
+# bed_semctl ARGS...: iasctl --manager against the bed's sem.
+bed_semctl() {
+	"$BED_IASCTL" --socket "$BED/sem/sem.sock" "$@"
+}
+
+# The manager's LID (from its own status).
+bed_sem_lid() {
+	local l
+	l=$(cat "$BED/sem/lid" 2>/dev/null)
+	if [ -z "$l" ]; then
+		l=$(sed -n 's/.*SecMgt manager on .* (LID \([0-9]*\),.*/\1/p' "$BED/sem/sem.log" | tail -1)
+		[ -n "$l" ] && [ "$l" != 0 ] && echo "$l" >"$BED/sem/lid"
+	fi
+	[ -n "$l" ] && echo "$l"
+}
+
+bed_dump_logs() {
+	local n
+	[ -n "$BED" ] && [ -d "$BED" ] || return 0
+	for n in $BED_NODES; do
+		echo "# ---- $n/sema.log (last 30 lines)"
+		tail -30 "$BED/$n/sema.log" 2>/dev/null | sed 's/^/#   /'
+	done
+}
+
+bed_cleanup() {
+	[ -n "$BED" ] && [ -d "$BED" ] || return 0
+	trap - EXIT
+	# The shell reports each killed background job on stderr; not news.
+	bed_cleanup_quiet 2>/dev/null
+	if [ -n "${IAS_FABRIC_KEEP:-}" ]; then
+		bed_say "kept $BED"
+	else
+		rm -rf "$BED"
+	fi
+	BED=
+}
+
+bed_cleanup_quiet() {
+	local n p
+	for n in $BED_NODES; do
+		[ -f "$BED/$n/agent.pid" ] && bed_agent_stop "$n" TERM
+	done
+	for p in "$BED"/*/*.pid "$BED"/sem/sem.pid "$BED"/sm/opensm.pid; do
+		[ -f "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null
+	done
+	sleep 0.2
+	for p in "$BED"/*/unshare.pid; do
+		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
+	done
+	for p in "$BED/ibsim.pid" "$BED/holder.pid"; do
+		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
+	done
+	bed_sweep "$BED_ID"
+	wait
+}
