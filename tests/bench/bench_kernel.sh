@@ -13,7 +13,7 @@ if [ "${1:-}" = --guest ]; then
 	B=$2 N=$3
 	KQP=$B/tests/kernel/kqp_dump PRE=$B/verbs_ext/.libs/libias-preload.so
 	IASCTL=$B/sema/iasctl
-	d=/tmp/a; mkdir -p $d/state
+	d=/run/iasbench; mkdir -p $d/state
 	"$B/common/ias-keygen" $d/secmgt.keys >/dev/null
 	printf 'control_socket = %s\nstate_dir = %s\nkey_file = %s\nblock_duration = 0\nkernel_scan_interval = 1s\n' \
 		$d/sema.sock $d/state $d/secmgt.keys >$d/ias.conf

@@ -36,7 +36,7 @@ if [ "${1:-}" = --guest ]; then
 
 	# node i: a PID+mount namespace (held by a sleeping PID 1) and an agent.
 	for i in 0 1 2; do
-		d=/tmp/n$i
+		d=/run/iaskt/n$i
 		mkdir -p $d/state
 		"$KEYGEN" $d/secmgt.keys >/dev/null
 		cat >$d/ias.conf <<-EOF
@@ -57,9 +57,9 @@ if [ "${1:-}" = --guest ]; then
 		done
 	done
 	nsr() { local i=$1; shift; nsenter -t "${NS[i]}" -p -m -- "$@"; }
-	ctl() { local i=$1; shift; nsr "$i" "$IASCTL" --socket /tmp/n$i/sema.sock "$@"; }
+	ctl() { local i=$1; shift; nsr "$i" "$IASCTL" --socket /run/iaskt/n$i/sema.sock "$@"; }
 	for i in 0 1 2; do
-		nsr $i "$SEMA" --foreground --config /tmp/n$i/ias.conf >/tmp/n$i/sema.log 2>&1 &
+		nsr $i "$SEMA" --foreground --config /run/iaskt/n$i/ias.conf >/run/iaskt/n$i/sema.log 2>&1 &
 	done
 	up=0
 	for _ in $(seq 1 100); do
@@ -72,7 +72,7 @@ if [ "${1:-}" = --guest ]; then
 
 	# The chain. node1 serves both links; node2 runs without libias.
 	g0=$IAS_GID6_0 g1=$IAS_GID6_1 g2=$IAS_GID6_2
-	lib() { local i=$1; shift; nsr "$i" env LD_PRELOAD="$PRE" IAS_SOCKET=/tmp/n$i/sema.sock IAS_PAUSE=wait "$@"; }
+	lib() { local i=$1; shift; nsr "$i" env LD_PRELOAD="$PRE" IAS_SOCKET=/run/iaskt/n$i/sema.sock IAS_PAUSE=wait "$@"; }
 	pp="ibv_rc_pingpong -e -n 1000000000 -s 1024"
 	lib 1 $pp -d rxe1 -g "$g1" -p 18515 >/tmp/s1.log 2>&1 &
 	lib 1 $pp -d rxe1 -g "$g1" -p 18516 >/tmp/s2.log 2>&1 &
@@ -213,7 +213,7 @@ if [ "${1:-}" = --guest ]; then
 	chk "the release of a cut says it cannot resume" [ -n "$note" ]
 
 	for i in 0 1 2; do
-		grep -E 'error|warn' /tmp/n$i/sema.log | head -5 | sed "s/^/# n$i sema: /"
+		grep -E 'error|warn' /run/iaskt/n$i/sema.log | head -5 | sed "s/^/# n$i sema: /"
 	done
 	exit 0
 fi
