@@ -6,7 +6,8 @@
 #  - time to stop: ReportAttack -> last change of the paused QP's send PSN
 #    (rdma netlink, polled every 20 ms), N runs; median and max.
 # Usage (from the build directory): ../tests/bench/bench_kernel.sh [N]
-# Not part of the test suite.
+# Not part of the test suite. Status: its first runs here did not complete
+# (the guest run timed out); it needs debugging before its figures count.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ "${1:-}" = --guest ]; then
@@ -21,7 +22,7 @@ if [ "${1:-}" = --guest ]; then
 	for _ in $(seq 1 100); do "$IASCTL" --socket $d/sema.sock status >/dev/null 2>&1 && break; sleep 0.1; done
 	export IAS_SOCKET=$d/sema.sock
 	g=$IAS_GID6_0
-	ms() { date +%s%N | awk '{ printf "%d", $1 / 1000000 }'; }
+	ms() { echo $(( $(date +%s%N) / 1000000 )); }
 	pair() { # PRELOAD-or-empty PORT -> wall ms of the client
 		local port=$2 t0 t1
 		env ${1:+LD_PRELOAD=$1} ibv_rc_pingpong -d rxe0 -g "$g" -n 100 -p "$port" >/dev/null 2>&1 &
@@ -63,7 +64,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 N=${1:-7}
 bdir=$(pwd)
-out=$("$here/../kernel/guest.sh" run --nodes 1 --timeout 600 -- "$here/bench_kernel.sh" --guest "$bdir" "$N") || {
+out=$("$here/../kernel/guest.sh" run --nodes 1 --timeout 600 -- "$here/bench_kernel.sh" --guest "$bdir" "$N" 2>&1) || {
 	echo "bench run failed"; echo "$out"; exit 1; }
 med() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 mx() { sort -n | tail -1; }
