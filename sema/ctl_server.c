@@ -24,6 +24,7 @@
 #include "sema/policy.h"
 #include "sema/procinfo.h"
 #include "sema/trace.h"
+#include "sema/report.h"
 #include "sema/mad_port.h"
 
 #define MAX_GROUPS 64
@@ -228,9 +229,20 @@ static int op_report(struct req *x)
 	rq.incident = incident[0] ? incident : NULL;
 	rq.override = ov;
 	rq.origin = strcmp(x->cl->comm, "iasctl") == 0 ? "manual" : "analyzer";
+	/* The block and its first traces in one durable commit; the traces
+	 * leave before it, enforcement and the reply after it. */
+	if (ias_store_begin(s->store) < 0)
+		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	r = engine_report(s, &rq, &rec, x->msg, sizeof(x->msg));
 	if (r == 0)
 		trace_out(s, rec.incident, rq.pid, 1, 0, NULL, 0);
+	if (ias_store_commit(s->store) < 0) {
+		ias_store_rollback(s->store);
+		engine_apply_deferred(s, false);
+		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+	}
+	engine_apply_deferred(s, true);
+	report_kick(s);
 	switch (r) {
 	case 0:
 	case 1:

@@ -236,6 +236,38 @@ static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, str
 		snprintf(rec->mechanism, sizeof(rec->mechanism), "none");
 }
 
+/* Blocks recorded inside a caller's transaction are enforced only once that
+ * transaction is durable (engine_apply_deferred); the agent runs one
+ * reactor, so a small fixed list is enough. */
+#define DEFER_MAX 64
+static struct {
+	pid_t pid;
+	struct plan plan;
+} deferred[DEFER_MAX];
+static unsigned ndeferred;
+
+static void apply_block(struct sema *s, pid_t pid, const struct plan *p);
+
+static void apply_or_defer(struct sema *s, pid_t pid, const struct plan *p)
+{
+	if (!ias_store_in_transaction(s->store) || ndeferred == DEFER_MAX) {
+		apply_block(s, pid, p);
+		return;
+	}
+	deferred[ndeferred].pid = pid;
+	deferred[ndeferred].plan = *p;
+	ndeferred++;
+}
+
+void engine_apply_deferred(struct sema *s, bool committed)
+{
+	unsigned i;
+
+	for (i = 0; committed && i < ndeferred; i++)
+		apply_block(s, deferred[i].pid, &deferred[i].plan);
+	ndeferred = 0;
+}
+
 static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 {
 	size_t i;
@@ -502,7 +534,7 @@ new_incident:
 	/* Recorded: now act. */
 	s->stats.blocks_total++;
 	if (!out->simulated)
-		apply_block(s, rq->pid, &plan);
+		apply_or_defer(s, rq->pid, &plan);
 	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);
 	log_notice("%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
 		   out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
@@ -699,4 +731,15 @@ void engine_qp_appeared(struct sema *s, struct qpt_entry *q)
 
 	if (q->pid > 0)
 		ias_store_blocks_foreach(s->store, &f, appeared_cb, &a);
+}
+
+int engine_blocked(struct sema *s, pid_t pid)
+{
+	struct ias_block_filter f = { .pid = pid };
+	struct ias_block_rec rec;
+	struct find_active fa = { .out = &rec };
+
+	if (ias_store_blocks_foreach(s->store, &f, find_active_cb, &fa) < 0)
+		return 0;
+	return fa.found;
 }

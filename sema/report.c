@@ -76,7 +76,10 @@ void report_kick(struct sema *s)
 	struct ias_secmgt_msg m;
 	struct mad_dest to;
 
-	if (s->report_in_flight || !s->manager_lid || !s->mad)
+	/* Only what is durable may leave: a report offered before its
+	 * transaction commits could be lost with it, and its seq reused. */
+	if (s->report_in_flight || !s->manager_lid || !s->mad ||
+	    ias_store_in_transaction(s->store))
 		return;
 	if (ias_store_report_next(s->store, &r) < 0)
 		return;

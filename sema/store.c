@@ -1672,3 +1672,8 @@ out:
 	done(s);
 	return r;
 }
+
+int ias_store_in_transaction(const struct ias_store *st)
+{
+	return st && st->depth > 0;
+}
