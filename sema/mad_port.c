@@ -44,7 +44,8 @@ struct mad_port {
 	char ca[UMAD_CA_NAME_LEN];
 	int portnum;
 	uint16_t lid;
-	uint64_t guid;
+	uint64_t guid;		/* port GUID */
+	uint64_t node_guid;
 	int attached;
 	int warned;
 	struct ias_keyring kr;
@@ -109,7 +110,7 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 		resp->u.cpi.role = IAS_ROLE_AGENT;
 		resp->u.cpi.resp_time_value = 18;	/* ~1 s */
 		resp->u.cpi.cap_mask = IAS_CAP_STATUS | IAS_CAP_POLICY;
-		resp->u.cpi.node_guid = p->guid;
+		resp->u.cpi.node_guid = p->node_guid;
 		snprintf(resp->u.cpi.node_desc, sizeof(resp->u.cpi.node_desc), "%s",
 			 s->cfg.node_name);
 		return IAS_STATUS_OK;
@@ -122,7 +123,7 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 		    ias_store_blocks_foreach(s->store, &all, count_blocks_cb, &ntotal) < 0 ||
 		    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0)
 			return IAS_STATUS_INTERNAL;
-		resp->u.status.node_guid = p->guid;
+		resp->u.status.node_guid = p->node_guid;
 		resp->u.status.uptime_s = (uint64_t)(sema_now_ms() - s->started_ms) / 1000;
 		resp->u.status.active_blocks = nactive;
 		resp->u.status.total_blocks = ntotal;
@@ -380,6 +381,11 @@ uint64_t mad_port_guid(const struct mad_port *p)
 	return p ? p->guid : 0;
 }
 
+uint64_t mad_port_node_guid(const struct mad_port *p)
+{
+	return p ? p->node_guid : 0;
+}
+
 uint16_t mad_port_lid(struct mad_port *p)
 {
 	refresh_lid(p);
@@ -452,6 +458,7 @@ static int pick_port(struct mad_port *p)
 			p->portnum = fallback;
 			p->lid = (uint16_t)port->base_lid;
 			p->guid = be64toh(port->port_guid);
+			p->node_guid = be64toh(ca.node_guid);
 			umad_release_ca(&ca);
 			return 0;
 		}

@@ -18,7 +18,7 @@ static void fill_attr(struct sema *s, const struct ias_report_rec *r, struct ias
 	a->seq = (uint64_t)r->seq;
 	if (r->incident[0])
 		incident_to_u64(r->incident, &a->incident_id);
-	a->node_guid = mad_port_guid(s->mad);
+	a->node_guid = mad_port_node_guid(s->mad);
 	a->event_time_ms = (uint64_t)r->event_ms;
 	a->block_id = (uint64_t)r->block_id;
 	a->kind = r->kind;

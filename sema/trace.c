@@ -121,8 +121,8 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 	m.method = IAS_METHOD_SET;
 	m.attr_id = IAS_ATTR_TRACE;
 	m.u.trace.incident_id = inc64;
-	m.u.trace.origin_guid = mad_port_guid(s->mad);
-	m.u.trace.sender_guid = mad_port_guid(s->mad);
+	m.u.trace.origin_guid = mad_port_node_guid(s->mad);
+	m.u.trace.sender_guid = mad_port_node_guid(s->mad);
 	m.u.trace.dest_qpn = rqpn;
 	m.u.trace.sender_qpn = q->qpn;
 	m.u.trace.hop_count = hop;
@@ -232,7 +232,7 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 
 	memset(res, 0, sizeof(*res));
 	res->incident_id = t->incident_id;
-	res->responder_guid = mad_port_guid(s->mad);
+	res->responder_guid = mad_port_node_guid(s->mad);
 	incident_from_u64(t->incident_id, incident, sizeof(incident));
 	if (t->hop_count == 0 || t->hop_count > t->hop_limit) {
 		res->result = IAS_TRESULT_HOP_LIMIT;
