@@ -9,6 +9,7 @@
 #include <infiniband/umad.h>
 
 #include "common/log.h"
+#include "common/umadport.h"
 #include "mad_defs/secmgt.h"
 #include "sema/policy.h"
 #include "sema/store.h"
@@ -420,51 +421,17 @@ static int register_class(int portid, int with_methods, int *agent)
 
 static int pick_port(struct mad_port *p)
 {
-	char cas[8][UMAD_CA_NAME_LEN];
-	int n, i, j;
+	struct ias_umad_port up;
+	int r = ias_umad_pick_port(p->s->cfg.umad_ca, p->s->cfg.umad_port, &up);
 
-	if (p->s->cfg.umad_ca[0]) {
-		snprintf(cas[0], sizeof(cas[0]), "%s", p->s->cfg.umad_ca);
-		n = 1;
-	} else {
-		n = umad_get_cas_names(cas, 8);
-		if (n <= 0)
-			return -ENODEV;
-	}
-	for (i = 0; i < n; i++) {
-		umad_ca_t ca;
-		int fallback = 0;
-
-		if (umad_get_ca(cas[i], &ca) < 0)
-			continue;
-		for (j = 1; j <= ca.numports && j < UMAD_CA_MAX_PORTS; j++) {
-			umad_port_t *port = ca.ports[j];
-
-			if (!port)
-				continue;
-			if (p->s->cfg.umad_port && (unsigned)j != p->s->cfg.umad_port)
-				continue;
-			if (!fallback)
-				fallback = j;
-			if (port->state == 4) {	/* ACTIVE */
-				fallback = j;
-				break;
-			}
-		}
-		if (fallback) {
-			umad_port_t *port = ca.ports[fallback];
-
-			snprintf(p->ca, sizeof(p->ca), "%s", cas[i]);
-			p->portnum = fallback;
-			p->lid = (uint16_t)port->base_lid;
-			p->guid = be64toh(port->port_guid);
-			p->node_guid = be64toh(ca.node_guid);
-			umad_release_ca(&ca);
-			return 0;
-		}
-		umad_release_ca(&ca);
-	}
-	return -ENODEV;
+	if (r)
+		return r;
+	snprintf(p->ca, sizeof(p->ca), "%s", up.ca);
+	p->portnum = up.port;
+	p->lid = up.lid;
+	p->guid = up.port_guid;
+	p->node_guid = up.node_guid;
+	return 0;
 }
 
 static int try_attach(struct mad_port *p)
