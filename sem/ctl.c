@@ -239,7 +239,7 @@ static const char *kind_name(uint8_t k)
 static int event_cb(const struct sem_report_rec *r, void *arg)
 {
 	struct ctlsrv_req *x = arg;
-	char node[80], text[160], peer[80];
+	char node[80], text[160], peer[80] = "?";
 	struct sem_node *pn;
 
 	node_name(sem_of(x), r->r.node_guid, node, sizeof(node));
@@ -261,6 +261,9 @@ static int event_cb(const struct sem_report_rec *r, void *arg)
 		ias_ctl_put_u32(x->rep, IAS_CTL_A_QPN, r->r.peer_qpn);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_KIND, kind_name(r->r.kind));
 	ias_ctl_put_str(x->rep, IAS_CTL_A_TEXT, text);
+	if ((r->r.kind == IAS_REPORT_HOP || r->r.kind == IAS_REPORT_UNREACHABLE) &&
+	    strcmp(peer, "?") != 0)
+		ias_ctl_put_str(x->rep, IAS_CTL_A_PEER_NODE, peer);
 	ias_ctl_nest_end(x->rep);
 	return x->rep->err ? 1 : 0;
 }
