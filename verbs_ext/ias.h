@@ -82,13 +82,28 @@ struct ias_qp_order {
 	uint32_t qpn;
 	char device[64];
 	char action[16]; /* "pause", "cut" or "resume" */
+	int result;      /* what carrying it out gave: 0 done, < 0 negative errno
+			  * (-ENOENT: not a QP this process created through
+			  * libias or the interposer), IAS_ORDER_NOT_APPLIED */
 };
-/* The registration connection's fd (POLLIN when an order may be waiting),
- * or a negative errno if not connected. */
+#define IAS_ORDER_NOT_APPLIED 1 /* IAS_ORDERS=manual: left to the caller */
+
+/* libias carries orders out itself, at once, from a background thread it
+ * starts at the first registration (see libias(3): IAS_ORDERS, IAS_PAUSE,
+ * IAS_PAUSE_SQD). These report what was done. */
+/* A descriptor that is POLLIN while ias_poll_orders() has something,
+ * or a negative errno. */
 int ias_orders_fd(void);
-/* Take one pending order without waiting: 1 got one, 0 none, < 0 error.
- * This release only reports orders; it applies nothing. */
+/* Take one order (already carried out unless IAS_ORDERS=manual) without
+ * waiting: 1 got one, 0 none, < 0 error. */
 int ias_poll_orders(struct ias_qp_order *o);
+/* Carry out one order on a QP of this process: pause (new posts fail with
+ * EAGAIN, or wait with IAS_PAUSE=wait), cut (QP to ERR, posts fail with
+ * EPERM) or resume. 0 or a negative errno (-ENOENT unknown QP, -EPERM resume
+ * or pause of a cut QP, -EINVAL unknown action, or ibv_modify_qp's error). */
+int ias_apply_order(const struct ias_qp_order *o);
+/* 0 running, 1 paused, 2 cut, -ENOENT not a QP libias knows by pointer. */
+int ias_qp_blocked(const struct ibv_qp *qp);
 
 /* Text for any value these functions return. */
 const char *ias_strerror(int err);

@@ -9,4 +9,37 @@ struct ias_client;
 /* Take the socket out of the client (the client keeps no fd afterwards). */
 int ias_client_detach(struct ias_client *c);
 
+/* ---- enforce.c: per-QP orders inside the process --------------------- */
+#include <stddef.h>
+#include <stdint.h>
+#include <infiniband/verbs.h>
+
+/* Hook the QP's context (post_send/post_recv wrappers) and track the QP so
+ * that orders naming it can be carried out. 0 or negative errno. */
+int ias_int_track_qp(struct ibv_qp *qp);
+void ias_int_untrack_qp(struct ibv_qp *qp);
+int ias_int_qp_known(const struct ibv_qp *qp);
+
+/* A UD destination seen on a tracked UD QP, waiting to be told to the agent. */
+struct ias_int_dest {
+	uint32_t qpn;
+	char device[64];
+	uint32_t rqpn, dlid;
+	uint8_t dgid[16];
+};
+void ias_int_note_ah(struct ibv_ah *ah, const struct ibv_ah_attr *attr);
+void ias_int_forget_ah(struct ibv_ah *ah);
+/* fn is called (under an internal lock: it must only wake someone) when a
+ * new destination is queued. */
+void ias_int_set_dest_notify(void (*fn)(void));
+size_t ias_int_take_dests(struct ias_int_dest *out, size_t cap);
+
+struct ias_qp_info;
+/* Describe a QP as the agent wants it (ibv_query_qp for the remote end). */
+void ias_int_qp_info(struct ibv_qp *qp, struct ias_qp_info *i);
+
+void ias_int_atfork_prepare(void);
+void ias_int_atfork_parent(void);
+void ias_int_atfork_child(void);
+
 #endif

@@ -1,10 +1,13 @@
 /* libias: the IAS verbs (report, fetch, release, alerts), QP registration
  * over one long-lived per-process connection, and QP orders. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -271,8 +274,14 @@ static struct ias_client *reg;
 static pid_t reg_pid;
 static int reg_err;
 static int reg_warned;
+static int reg_lost;	/* a connection was lost: register everything again */
 static struct ias_qp_info *known;
 static size_t nknown, capknown;
+
+#define ORD_BATCH 16
+static int collect_orders_locked(struct ias_qp_order *out, int cap);
+static void apply_and_queue(struct ias_qp_order *o, int n);
+static void orders_start(void);
 
 static void put_info(struct ias_ctl_msg *m, const struct ias_qp_info *i, bool full)
 {
@@ -369,6 +378,8 @@ static int reg_connect(uint8_t *reply, bool replay)
 	if (rc)
 		return rc;
 	reg_pid = getpid();
+	replay = replay || reg_lost;
+	reg_lost = 0;
 	for (k = 0; replay && k < nknown; k++) {
 		ias_ctl_msg_init(&m, rq, sizeof(rq), IAS_CTL_REQUEST, IAS_CTL_OP_QP_REGISTER, 0, 0);
 		put_info(&m, &known[k], true);
@@ -395,6 +406,9 @@ static int reg_call(struct ias_ctl_msg *req)
 
 	if (!reply)
 		return -ENOMEM;
+	struct ias_qp_order got[ORD_BATCH];
+	int n = 0;
+
 	pthread_mutex_lock(&reg_lock);
 	rc = reg_connect(reply, false);
 	if (rc == 0) {
@@ -408,8 +422,13 @@ static int reg_call(struct ias_ctl_msg *req)
 		}
 	}
 	reg_note(rc);
+	/* Orders that arrived while the reply was awaited were queued in the
+	 * client, where the order thread's poll() cannot see them. */
+	if (reg)
+		n = collect_orders_locked(got, ORD_BATCH);
 	pthread_mutex_unlock(&reg_lock);
 	free(reply);
+	apply_and_queue(got, n);
 	return rc;
 }
 
@@ -482,7 +501,7 @@ int ias_registration_error(void)
 
 /* ---- verbs wrappers ---------------------------------------------------- */
 
-static void qp_info(struct ibv_qp *qp, struct ias_qp_info *i)
+void ias_int_qp_info(struct ibv_qp *qp, struct ias_qp_info *i)
 {
 	struct ibv_qp_init_attr init;
 	struct ibv_qp_attr at;
@@ -511,11 +530,16 @@ static void qp_info(struct ibv_qp *qp, struct ias_qp_info *i)
 int ias_register_qp(struct ibv_qp *qp)
 {
 	struct ias_qp_info i;
+	int rc;
 
 	if (!qp)
 		return -EINVAL;
-	qp_info(qp, &i);
-	return ias_register_qp_info(&i);
+	/* Track first: an order may follow the registration at once. */
+	(void)ias_int_track_qp(qp);
+	ias_int_qp_info(qp, &i);
+	rc = ias_register_qp_info(&i);
+	orders_start();
+	return rc;
 }
 
 struct ibv_qp *ias_create_qp(struct ibv_pd *pd, struct ibv_qp_init_attr *attr, pid_t pid)
@@ -542,7 +566,7 @@ int ias_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr, int attr_mask)
 	int rc = ibv_modify_qp(qp, attr, attr_mask);
 
 	if (rc == 0 && (attr_mask & IBV_QP_STATE)) {
-		qp_info(qp, &i);
+		ias_int_qp_info(qp, &i);
 		i.qp_state = (uint8_t)attr->qp_state;
 		(void)ias_update_qp(&i);
 	}
@@ -559,10 +583,250 @@ int ias_destroy_qp(struct ibv_qp *qp)
 	qpn = qp->qp_num;
 	snprintf(dev, sizeof(dev), "%s", ibv_get_device_name(qp->context->device));
 	(void)ias_unregister_qp(qpn, dev);
+	ias_int_untrack_qp(qp);
 	return ibv_destroy_qp(qp);
 }
 
-/* ---- orders ------------------------------------------------------------ */
+/* ---- orders ------------------------------------------------------------
+ *
+ * Orders are carried out by a background thread, started at the first
+ * registration of a QP by pointer (or by ias_orders_fd()). It sleeps in
+ * poll() on the registration connection and on a wake-up eventfd, so it
+ * costs nothing while no order comes; when one comes it is applied at once,
+ * whatever the application is doing (even if it never calls libias again).
+ * Orders that arrive while another thread awaits a reply are picked up by
+ * that thread (reg_call) and applied there. Each applied order is queued
+ * (bounded) for ias_poll_orders(), and counted on an eventfd in semaphore
+ * mode that ias_orders_fd() returns. The thread also tells the agent about
+ * new UD destinations and reconnects (registering every QP again) when the
+ * agent restarts. IAS_ORDERS=manual: no thread and nothing applied; orders
+ * are only reported, as in earlier releases. */
+
+#define RING 64
+static pthread_mutex_t ord_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ias_qp_order ring[RING];
+static unsigned ring_head, ring_n;
+static int note_fd = -1;	/* EFD_SEMAPHORE: one count per queued order */
+static int wake_fd = -1;	/* wakes the thread: new UD destination, reconnect */
+static int thr_state;		/* 0 not started, 1 running, -1 could not start */
+static pid_t thr_pid;
+static int atfork_done;
+
+static int manual_mode(void)
+{
+	const char *v = getenv("IAS_ORDERS");
+
+	return v && strcmp(v, "manual") == 0;
+}
+
+/* reg_lock held. Takes up to cap orders from the connection without
+ * waiting. A lost connection is dropped (and marked for re-registration). */
+static int collect_orders_locked(struct ias_qp_order *out, int cap)
+{
+	struct ias_ctl_attr a;
+	struct ias_ctl_hdr h;
+	struct ias_rd r;
+	uint8_t *buf;
+	size_t len;
+	int n = 0, rc;
+
+	if (!reg || reg_pid != getpid())
+		return 0;
+	buf = malloc(IAS_CTL_MAX_MSG);
+	if (!buf)
+		return 0;
+	while (n < cap) {
+		rc = ias_client_event(reg, buf, IAS_CTL_MAX_MSG, &len, 0);
+		if (rc == -ECONNRESET) {
+			ias_client_close(reg);
+			reg = NULL;
+			reg_lost = 1;
+		}
+		if (rc <= 0)
+			break;
+		if (ias_ctl_parse_hdr(buf, len, &h, &r) != 0 || h.op != IAS_CTL_EV_QP_ORDER)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		while (ias_ctl_next(&r, &a) == 1) {
+			if (a.type == IAS_CTL_A_QPN)
+				ias_ctl_get_u32(&a, &out[n].qpn);
+			else if (a.type == IAS_CTL_A_DEVICE)
+				ias_ctl_get_str(&a, out[n].device, sizeof(out[n].device));
+			else if (a.type == IAS_CTL_A_ACTION)
+				ias_ctl_get_str(&a, out[n].action, sizeof(out[n].action));
+		}
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+/* No lock held: applying may call ibv_modify_qp, which the interposer
+ * reports to the agent through reg_call. */
+static void apply_and_queue(struct ias_qp_order *o, int n)
+{
+	uint64_t one = 1;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		o[k].result = manual_mode() ? IAS_ORDER_NOT_APPLIED : ias_apply_order(&o[k]);
+		if (o[k].result < 0 && getenv("IAS_DEBUG"))
+			fprintf(stderr, "libias: order %s QP 0x%x on %s: %s\n", o[k].action,
+				o[k].qpn, o[k].device, ias_strerror(o[k].result));
+		pthread_mutex_lock(&ord_lock);
+		if (ring_n == RING) { /* drop the oldest report, never the order */
+			ring_head = (ring_head + 1) % RING;
+			ring_n--;
+		} else if (note_fd >= 0) {
+			(void)!write(note_fd, &one, sizeof(one));
+		}
+		ring[(ring_head + ring_n++) % RING] = o[k];
+		pthread_mutex_unlock(&ord_lock);
+	}
+}
+
+static void wake_thread(void)
+{
+	uint64_t one = 1;
+
+	if (wake_fd >= 0)
+		(void)!write(wake_fd, &one, sizeof(one));
+}
+
+/* Tell the agent about UD destinations the post wrappers saw. */
+static void send_dests(void)
+{
+	struct ias_int_dest d[16];
+	struct ias_qp_info i;
+	size_t n, k;
+
+	while ((n = ias_int_take_dests(d, 16)) > 0)
+		for (k = 0; k < n; k++) {
+			memset(&i, 0, sizeof(i));
+			i.qpn = d[k].qpn;
+			memcpy(i.device, d[k].device, sizeof(i.device));
+			i.qp_type = IBV_QPT_UD;
+			i.qp_state = IBV_QPS_RTS;
+			i.has_remote = 1;
+			i.remote_lid = d[k].dlid;
+			memcpy(i.remote_gid, d[k].dgid, 16);
+			i.remote_qpn = d[k].rqpn;
+			(void)ias_update_qp(&i);
+		}
+}
+
+static void *order_thread(void *arg)
+{
+	struct ias_qp_order got[ORD_BATCH];
+	struct pollfd p[2];
+	uint64_t v;
+	uint8_t *reply;
+	int n, fd;
+
+	(void)arg;
+	reply = malloc(IAS_CTL_MAX_MSG);
+	if (!reply)
+		return NULL;
+	for (;;) {
+		pthread_mutex_lock(&reg_lock);
+		/* Lost the agent: reconnect (and register again) once a second. */
+		if (!reg && reg_lost && nknown)
+			(void)reg_connect(reply, true);
+		fd = reg && reg_pid == getpid() ? ias_client_fd(reg) : -1;
+		pthread_mutex_unlock(&reg_lock);
+		p[0].fd = wake_fd;
+		p[0].events = POLLIN;
+		p[1].fd = fd;
+		p[1].events = POLLIN;
+		if (poll(p, 2, fd < 0 ? 1000 : -1) < 0)
+			continue;
+		if (p[0].revents & POLLIN)
+			(void)!read(wake_fd, &v, sizeof(v));
+		send_dests();
+		pthread_mutex_lock(&reg_lock);
+		n = collect_orders_locked(got, ORD_BATCH);
+		pthread_mutex_unlock(&reg_lock);
+		apply_and_queue(got, n);
+	}
+	return NULL;
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&reg_lock);
+	pthread_mutex_lock(&ord_lock);
+	ias_int_atfork_prepare();
+}
+
+static void fork_parent(void)
+{
+	ias_int_atfork_parent();
+	pthread_mutex_unlock(&ord_lock);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* The child has no order thread and must not share the parent's eventfds
+ * or connection; it starts its own at its first registration. */
+static void fork_child(void)
+{
+	ias_int_atfork_child();
+	if (note_fd >= 0)
+		close(note_fd);
+	if (wake_fd >= 0)
+		close(wake_fd);
+	note_fd = wake_fd = -1;
+	thr_state = 0;
+	ring_n = 0;
+	pthread_mutex_unlock(&ord_lock);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Start the order thread once per process (idempotent, thread-safe). */
+static void orders_start(void)
+{
+	pthread_attr_t at;
+	sigset_t all, old;
+	pthread_t t;
+
+	if (manual_mode())
+		return;
+	pthread_mutex_lock(&ord_lock);
+	if (thr_state != 0 && thr_pid == getpid())
+		goto out;
+	if (!atfork_done) {
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		atfork_done = 1;
+	}
+	thr_state = -1;
+	thr_pid = getpid();
+	if (note_fd < 0)
+		note_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+	if (wake_fd < 0)
+		wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (note_fd < 0 || wake_fd < 0)
+		goto out;
+	/* The application's signals are for its own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 64 * 1024);
+	if (pthread_create(&t, &at, order_thread, NULL) == 0) {
+		thr_state = 1;
+		pthread_setname_np(t, "ias-orders");
+	}
+	pthread_attr_destroy(&at);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ring_n && note_fd >= 0) { /* orders queued before the thread existed */
+		uint64_t k = ring_n;
+
+		(void)!write(note_fd, &k, sizeof(k));
+	}
+out:
+	pthread_mutex_unlock(&ord_lock);
+	if (thr_state == 1)
+		ias_int_set_dest_notify(wake_thread);
+}
 
 int ias_orders_fd(void)
 {
@@ -573,54 +837,41 @@ int ias_orders_fd(void)
 		return -ENOMEM;
 	pthread_mutex_lock(&reg_lock);
 	rc = reg_connect(reply, true);
-	if (rc == 0)
+	if (rc == 0 && manual_mode())
 		rc = ias_client_fd(reg);
 	pthread_mutex_unlock(&reg_lock);
 	free(reply);
+	if (rc < 0 || manual_mode())
+		return rc;
+	orders_start();
+	pthread_mutex_lock(&ord_lock);
+	rc = thr_state == 1 ? note_fd : -EAGAIN;
+	pthread_mutex_unlock(&ord_lock);
 	return rc;
 }
 
 int ias_poll_orders(struct ias_qp_order *o)
 {
-	struct ias_ctl_attr a;
-	struct ias_ctl_hdr h;
-	struct ias_rd r;
-	uint8_t *buf;
-	size_t len;
-	int rc;
+	struct ias_qp_order got[ORD_BATCH];
+	uint64_t v;
+	int n, rc = 0;
 
 	memset(o, 0, sizeof(*o));
-	buf = malloc(IAS_CTL_MAX_MSG);
-	if (!buf)
-		return -ENOMEM;
+	/* Whatever waits on the connection first (without a thread, this is
+	 * the only way orders get in). */
 	pthread_mutex_lock(&reg_lock);
-	if (!reg || reg_pid != getpid()) {
-		rc = 0; /* no connection, so no orders */
-		goto out;
-	}
-	for (;;) {
-		rc = ias_client_event(reg, buf, IAS_CTL_MAX_MSG, &len, 0);
-		if (rc == -ECONNRESET) {
-			ias_client_close(reg); /* reconnect on the next registration */
-			reg = NULL;
-		}
-		if (rc <= 0)
-			goto out;
-		ias_ctl_parse_hdr(buf, len, &h, &r);
-		if (h.op == IAS_CTL_EV_QP_ORDER)
-			break;
-	}
-	while (ias_ctl_next(&r, &a) == 1) {
-		if (a.type == IAS_CTL_A_QPN)
-			ias_ctl_get_u32(&a, &o->qpn);
-		else if (a.type == IAS_CTL_A_DEVICE)
-			ias_ctl_get_str(&a, o->device, sizeof(o->device));
-		else if (a.type == IAS_CTL_A_ACTION)
-			ias_ctl_get_str(&a, o->action, sizeof(o->action));
-	}
-	rc = 1;
-out:
+	n = collect_orders_locked(got, ORD_BATCH);
 	pthread_mutex_unlock(&reg_lock);
-	free(buf);
+	apply_and_queue(got, n);
+	pthread_mutex_lock(&ord_lock);
+	if (ring_n) {
+		*o = ring[ring_head];
+		ring_head = (ring_head + 1) % RING;
+		ring_n--;
+		if (note_fd >= 0)
+			(void)!read(note_fd, &v, sizeof(v));
+		rc = 1;
+	}
+	pthread_mutex_unlock(&ord_lock);
 	return rc;
 }

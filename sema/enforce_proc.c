@@ -1,0 +1,519 @@
+/* Process-level blocking from outside: cgroup v2 freezer, rdma cgroup cap,
+ * SIGSTOP fallback, kill. See enforce_proc.h and docs/blocking-mechanisms.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sema/enforce_proc.h"
+
+#define DEF_ROOT "/sys/fs/cgroup"
+
+struct note {
+	char *buf;
+	size_t cap, used;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void say(struct note *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (!n->buf || !n->cap)
+		return;
+	if (n->used && n->used + 3 < n->cap) {
+		memcpy(n->buf + n->used, "; ", 3);
+		n->used += 2;
+	}
+	if (n->used + 1 >= n->cap)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(n->buf + n->used, n->cap - n->used, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		n->used = (size_t)w < n->cap - n->used ? n->used + (size_t)w : n->cap - 1;
+}
+
+static const char *root_of(const struct eproc_cfg *c)
+{
+	return c && c->cgroup_root && *c->cgroup_root ? c->cgroup_root : DEF_ROOT;
+}
+
+/* root + rel + "/" + file into out. */
+static int path3(char *out, size_t len, const char *root, const char *rel, const char *file)
+{
+	int w = snprintf(out, len, "%s%s%s%s", root, rel[0] == '/' ? "" : "/", rel,
+			 file ? file : "");
+
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	size_t n = strlen(text);
+	ssize_t w;
+	int fd, rc = 0;
+
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, text, n);
+	if (w < 0)
+		rc = -errno;
+	else if ((size_t)w != n)
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+int eproc_cgroup_of(const char *text, char *out, size_t outlen)
+{
+	const char *p = text, *e;
+	size_t n;
+
+	while (p && *p) {
+		e = strchr(p, '\n');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if (n >= 3 && strncmp(p, "0::", 3) == 0) {
+			if (n - 3 >= outlen)
+				return -ENAMETOOLONG;
+			memcpy(out, p + 3, n - 3);
+			out[n - 3] = '\0';
+			return out[0] == '/' ? 0 : -ENOENT;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+static int safe_path(const char *s)
+{
+	if (!*s || strstr(s, "..") || strpbrk(s, " \t\n"))
+		return 0;
+	return 1;
+}
+
+static int safe_id(const char *id)
+{
+	const char *p;
+
+	if (!id || !*id || strlen(id) > 64)
+		return 0;
+	for (p = id; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '_' && *p != '.' && *p != '-')
+			return 0;
+	return 1;
+}
+
+/* The process's cgroup and a new (or existing) block cgroup for it. */
+static int prepare(const struct eproc_cfg *c, pid_t pid, const char *id, struct eproc_block *b,
+		   struct note *n)
+{
+	char path[1024], text[4096], parent[512];
+	const char *root = root_of(c);
+	const char *slash;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (read_file(path, text, sizeof(text)) < 0)
+		return -ESRCH;
+	rc = eproc_cgroup_of(text, b->origin, sizeof(b->origin));
+	if (rc) {
+		say(n, "process %d has no cgroup v2 membership", (int)pid);
+		return rc;
+	}
+	if (!safe_path(b->origin)) {
+		say(n, "cgroup path of %d not usable: %s", (int)pid, b->origin);
+		return -EINVAL;
+	}
+	/* Already in one of our block cgroups (a second block): reuse it. */
+	slash = strrchr(b->origin, '/');
+	if (slash && strncmp(slash + 1, "ias-block-", 10) == 0) {
+		snprintf(b->cgroup, sizeof(b->cgroup), "%s", b->origin);
+		b->origin[slash - b->origin] = '\0';
+		if (!b->origin[0])
+			snprintf(b->origin, sizeof(b->origin), "/");
+		return 0;
+	}
+	if (c && c->block_parent && *c->block_parent) {
+		if (!safe_path(c->block_parent))
+			return -EINVAL;
+		snprintf(parent, sizeof(parent), "%s%s", c->block_parent[0] == '/' ? "" : "/",
+			 c->block_parent);
+	} else {
+		snprintf(parent, sizeof(parent), "%s", b->origin);
+	}
+	rc = snprintf(b->cgroup, sizeof(b->cgroup), "%s/ias-block-%s",
+		      strcmp(parent, "/") == 0 ? "" : parent, id);
+	if (rc < 0 || (size_t)rc >= sizeof(b->cgroup))
+		return -ENAMETOOLONG;
+	if (path3(path, sizeof(path), root, parent, NULL) == 0 && mkdir(path, 0755) < 0 &&
+	    errno != EEXIST)
+		return -errno; /* the configured parent cannot be made */
+	if (path3(path, sizeof(path), root, b->cgroup, NULL))
+		return -ENAMETOOLONG;
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		say(n, "cannot create cgroup %s: %s", b->cgroup, strerror(-rc));
+		b->cgroup[0] = '\0';
+		return rc;
+	}
+	return 0;
+}
+
+static int move_to(const char *root, const char *cg, pid_t pid)
+{
+	char path[1024], num[32];
+	int rc = path3(path, sizeof(path), root, cg, "/cgroup.procs");
+
+	if (rc)
+		return rc;
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	return write_file(path, num);
+}
+
+/* Wait (bounded) until cgroup.events says "frozen 1". */
+static int wait_frozen(const char *root, const char *cg)
+{
+	char path[1024], text[512];
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	if (path3(path, sizeof(path), root, cg, "/cgroup.events"))
+		return -ENAMETOOLONG;
+	for (i = 0; i < 100; i++) {
+		if (read_file(path, text, sizeof(text)) < 0)
+			return -errno;
+		if (strstr(text, "frozen 1"))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Enable the rdma controller for the children of rel, and of each of its
+ * ancestors on the way down from the root. */
+static int enable_rdma(const char *root, const char *rel)
+{
+	char path[1024], prefix[512];
+	size_t i, len = strlen(rel);
+	int rc = 0;
+
+	for (i = 0; i <= len && rc == 0; i++) {
+		if (i < len && rel[i] != '/')
+			continue;
+		if (i == 0)
+			snprintf(prefix, sizeof(prefix), "/");
+		else
+			snprintf(prefix, sizeof(prefix), "%.*s", (int)i, rel);
+		if (path3(path, sizeof(path), root, prefix, "/cgroup.subtree_control"))
+			return -ENAMETOOLONG;
+		rc = write_file(path, "+rdma");
+		if (i == 0 && len == 1)
+			break;
+	}
+	return rc;
+}
+
+/* rdma.max of the block cgroup to zero, for every device listed. */
+static int cap_rdma(const char *root, struct eproc_block *b, struct note *n)
+{
+	char path[1024], text[4096], line[256], parent[512], *p, *e, *slash;
+	int rc, devs = 0;
+
+	if (path3(path, sizeof(path), root, b->cgroup, "/rdma.max"))
+		return -ENAMETOOLONG;
+	if (access(path, F_OK) != 0) {
+		/* Enable the controller for the parent's children. */
+		snprintf(parent, sizeof(parent), "%s", b->cgroup);
+		slash = strrchr(parent, '/');
+		if (slash)
+			*slash = '\0';
+		rc = enable_rdma(root, parent[0] ? parent : "/");
+		if (rc) {
+			say(n, "rdma cap not set: cannot enable the rdma controller in %s: %s%s",
+			    parent[0] ? parent : "/", strerror(-rc),
+			    rc == -EBUSY ? " (that cgroup has other processes)" : "");
+			return rc;
+		}
+	}
+	if (read_file(path, text, sizeof(text)) < 0) {
+		rc = -errno;
+		say(n, "rdma cap not set: %s unreadable: %s", path, strerror(-rc));
+		return rc;
+	}
+	for (p = text; *p; p = e) {
+		size_t len;
+
+		e = strchr(p, '\n');
+		len = e ? (size_t)(e - p) : strlen(p);
+		e = e ? e + 1 : p + len;
+		if (!len || len >= 64)
+			continue;
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, " \n"), p);
+		if (!line[0])
+			continue;
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 " hca_handle=0 hca_object=0");
+		rc = write_file(path, line);
+		if (rc) {
+			say(n, "rdma cap on %.*s failed: %s", (int)strcspn(line, " "), line,
+			    strerror(-rc));
+			return rc;
+		}
+		devs++;
+	}
+	if (!devs) {
+		say(n, "rdma cap not set: no RDMA device listed in %s/rdma.max", b->cgroup);
+		return -ENODEV;
+	}
+	b->did |= EPROC_RDMA_CAP;
+	say(n, "capped new RDMA objects in %s (hca_handle=0 hca_object=0 on %d device%s)",
+	    b->cgroup, devs, devs == 1 ? "" : "s");
+	return 0;
+}
+
+static int stop_fallback(pid_t pid, struct eproc_block *b, struct note *n, const char *why)
+{
+	if (kill(pid, SIGSTOP) < 0) {
+		int rc = -errno;
+
+		say(n, "cgroup freezer unavailable (%s) and SIGSTOP to %d failed: %s", why,
+		    (int)pid, strerror(-rc));
+		return rc;
+	}
+	b->did |= EPROC_SIGSTOP;
+	say(n, "cgroup freezer unavailable (%s): sent SIGSTOP to %d instead "
+	    "(weaker: any process of the same user can send SIGCONT)", why, (int)pid);
+	return 0;
+}
+
+static int do_block(const struct eproc_cfg *c, pid_t pid, const char *id, bool freeze,
+		    bool rdma, struct eproc_block *b, char *note, size_t notelen)
+{
+	struct note n = { note, notelen, 0 };
+	const char *root = root_of(c);
+	char path[1024];
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	if (note && notelen)
+		note[0] = '\0';
+	b->pid = pid;
+	if (pid <= 1 || !safe_id(id))
+		return -EINVAL;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return -ESRCH;
+	if (path3(path, sizeof(path), root, "/", "cgroup.controllers") || access(path, F_OK)) {
+		rc = -ENOENT;
+		if (freeze)
+			return stop_fallback(pid, b, &n, "no cgroup v2 hierarchy");
+		say(&n, "rdma cap not set: no cgroup v2 hierarchy at %s", root);
+		return rc;
+	}
+	rc = prepare(c, pid, id, b, &n);
+	if (rc == -ESRCH)
+		return rc;
+	if (rc == 0) {
+		rc = move_to(root, b->cgroup, pid);
+		if (rc == -ESRCH)
+			return rc;
+		if (rc == 0) {
+			b->did |= EPROC_MOVED;
+			say(&n, "moved %d from cgroup %s to %s", (int)pid, b->origin, b->cgroup);
+		} else {
+			say(&n, "cannot move %d into %s: %s", (int)pid, b->cgroup, strerror(-rc));
+		}
+	}
+	if (rc) {
+		if (freeze)
+			return stop_fallback(pid, b, &n, strerror(-rc));
+		return rc;
+	}
+	if (rdma)
+		(void)cap_rdma(root, b, &n); /* a freeze does not depend on it */
+	if (!freeze)
+		return b->did & EPROC_RDMA_CAP ? 0 : -EOPNOTSUPP;
+	if (path3(path, sizeof(path), root, b->cgroup, "/cgroup.freeze"))
+		return -ENAMETOOLONG;
+	rc = write_file(path, "1");
+	if (rc)
+		return stop_fallback(pid, b, &n, "cgroup.freeze not writable");
+	b->did |= EPROC_FROZEN;
+	rc = wait_frozen(root, b->cgroup);
+	if (rc == 0)
+		say(&n, "froze %s (cgroup.freeze=1; cgroup.events says frozen)", b->cgroup);
+	else
+		say(&n, "froze %s (cgroup.freeze=1), but it did not report frozen yet: %s",
+		    b->cgroup, strerror(-rc));
+	return 0;
+}
+
+int eproc_freeze(const struct eproc_cfg *c, pid_t pid, const char *id, bool rdma_cap,
+		 struct eproc_block *b, char *note, size_t notelen)
+{
+	return do_block(c, pid, id, true, rdma_cap, b, note, notelen);
+}
+
+int eproc_rdma_cap(const struct eproc_cfg *c, pid_t pid, const char *id,
+		   struct eproc_block *b, char *note, size_t notelen)
+{
+	return do_block(c, pid, id, false, true, b, note, notelen);
+}
+
+int eproc_kill(pid_t pid, struct eproc_block *b, char *note, size_t notelen)
+{
+	struct note n = { note, notelen, 0 };
+	int rc = 0;
+
+	if (note && notelen)
+		note[0] = '\0';
+	if (pid <= 1)
+		return -EINVAL;
+	if (kill(pid, SIGKILL) < 0) {
+		rc = -errno;
+		say(&n, "SIGKILL to %d failed: %s", (int)pid, strerror(-rc));
+		return rc;
+	}
+	if (b) {
+		b->pid = pid;
+		b->did |= EPROC_KILLED;
+	}
+	say(&n, "sent SIGKILL to %d", (int)pid);
+	return 0;
+}
+
+int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
+		  size_t notelen)
+{
+	struct note n = { note, notelen, 0 };
+	const char *root = root_of(c);
+	char path[1024], back[512], *slash;
+	int rc, first = 0, alive;
+
+	if (note && notelen)
+		note[0] = '\0';
+	alive = b->pid > 1 && !(kill(b->pid, 0) < 0 && errno == ESRCH);
+	if (b->did & EPROC_KILLED)
+		say(&n, "process %d was killed: nothing to undo", (int)b->pid);
+	if (b->did & EPROC_SIGSTOP) {
+		if (!alive)
+			say(&n, "process %d is gone: nothing to continue", (int)b->pid);
+		else if (kill(b->pid, SIGCONT) == 0)
+			say(&n, "sent SIGCONT to %d", (int)b->pid);
+		else {
+			first = -errno;
+			say(&n, "SIGCONT to %d failed: %s", (int)b->pid, strerror(-first));
+		}
+		if (first == 0)
+			b->did &= ~(unsigned)EPROC_SIGSTOP;
+	}
+	if (b->did & EPROC_FROZEN) {
+		rc = path3(path, sizeof(path), root, b->cgroup, "/cgroup.freeze");
+		if (rc == 0)
+			rc = write_file(path, "0");
+		if (rc == 0 || rc == -ENOENT) {
+			say(&n, rc ? "cgroup %s is gone: nothing to thaw" : "thawed %s (cgroup.freeze=0)",
+			    b->cgroup);
+			b->did &= ~(unsigned)EPROC_FROZEN;
+		} else {
+			first = first ? first : rc;
+			say(&n, "cannot thaw %s: %s", b->cgroup, strerror(-rc));
+		}
+	}
+	if (b->did & EPROC_MOVED) {
+		if (!alive) {
+			say(&n, "process %d is gone: not moved back", (int)b->pid);
+			b->did &= ~(unsigned)EPROC_MOVED;
+		} else {
+			rc = move_to(root, b->origin, b->pid);
+			snprintf(back, sizeof(back), "%s", b->origin);
+			if (rc == -ENOENT) { /* the origin is gone: the block's parent */
+				snprintf(back, sizeof(back), "%s", b->cgroup);
+				slash = strrchr(back, '/');
+				if (slash)
+					*slash = '\0';
+				if (!back[0])
+					snprintf(back, sizeof(back), "/");
+				rc = move_to(root, back, b->pid);
+			}
+			if (rc == 0) {
+				say(&n, "moved %d back to cgroup %s", (int)b->pid, back);
+				b->did &= ~(unsigned)EPROC_MOVED;
+			} else {
+				first = first ? first : rc;
+				say(&n, "cannot move %d back to %s: %s", (int)b->pid, back,
+				    strerror(-rc));
+			}
+		}
+	}
+	if (b->cgroup[0] && !(b->did & (EPROC_MOVED | EPROC_FROZEN))) {
+		if (path3(path, sizeof(path), root, b->cgroup, NULL) == 0 && rmdir(path) == 0) {
+			say(&n, "removed cgroup %s%s", b->cgroup,
+			    b->did & EPROC_RDMA_CAP ? " (and with it the rdma cap)" : "");
+			b->did &= ~(unsigned)EPROC_RDMA_CAP;
+			b->cgroup[0] = '\0';
+		} else if (errno != ENOENT) {
+			say(&n, "cgroup %s left in place: %s", b->cgroup, strerror(errno));
+		} else {
+			b->did &= ~(unsigned)EPROC_RDMA_CAP;
+			b->cgroup[0] = '\0';
+		}
+	}
+	if (!n.used)
+		say(&n, "nothing to undo");
+	return first;
+}
+
+int eproc_format(const struct eproc_block *b, char *out, size_t outlen)
+{
+	int w = snprintf(out, outlen, "pid=%d did=%u cg=%s from=%s", (int)b->pid, b->did,
+			 b->cgroup[0] ? b->cgroup : "-", b->origin[0] ? b->origin : "-");
+
+	return w < 0 || (size_t)w >= outlen ? -EINVAL : 0;
+}
+
+int eproc_parse(const char *text, struct eproc_block *b)
+{
+	char cg[512], from[512];
+	int pid, used = 0;
+	unsigned did;
+
+	memset(b, 0, sizeof(*b));
+	if (sscanf(text, "pid=%d did=%u cg=%511s from=%511s%n", &pid, &did, cg, from, &used) != 4 ||
+	    text[used] != '\0' || pid <= 1 || did > 31)
+		return -EINVAL;
+	if ((strcmp(cg, "-") && (cg[0] != '/' || !safe_path(cg))) ||
+	    (strcmp(from, "-") && (from[0] != '/' || !safe_path(from))))
+		return -EINVAL;
+	b->pid = pid;
+	b->did = did;
+	snprintf(b->cgroup, sizeof(b->cgroup), "%s", strcmp(cg, "-") ? cg : "");
+	snprintf(b->origin, sizeof(b->origin), "%s", strcmp(from, "-") ? from : "");
+	return 0;
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Kernel test: blocking that really stops RDMA traffic, on the QEMU + soft-RoCE
+# bed, in one guest boot.
+#
+# Three nodes (rxe0..rxe2 on a bridge, IPv6 GIDs), each in its own PID and
+# mount namespace with its own agent (sema). The paper's chain
+#   node0 process  <-RC->  node1 process(es)  <-RC->  node2 process
+# carries continuous traffic (ibv_rc_pingpong with events). node0 and node1
+# run under libias-preload.so (IAS_PAUSE=wait); node2's process does not use
+# libias at all. Traffic is measured by the kernel: each QP's send PSN from
+# rdma netlink (kqp_dump -a) must stop moving after the block and move again
+# after release.
+#  1. ReportAttack on every node (see the note printed: the cross-node trace
+#     is not on main yet, so each node's agent is told directly);
+#     node0/node1 QPs are paused through libias, node2's process is found
+#     through the kernel and stopped at process level;
+#  2. release on every node: traffic resumes;
+#  3. sema/enforce_proc on real cgroups (eproc_tool): cgroup v2 freeze stops
+#     the traffic, release thaws and moves the process back; the rdma cap
+#     makes a new process in that cgroup unable to open the device;
+#  4. cut: the QP goes to ERR, and the release says it cannot resume.
+# The host part turns "RESULT ok|not_ok NAME" lines into TAP.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NRESULTS=30
+
+if [ "${1:-}" = --guest ]; then
+	B=$2
+	SEMA=$B/sema/sema IASCTL=$B/sema/iasctl KEYGEN=$B/common/ias-keygen
+	KQP=$B/tests/kernel/kqp_dump EPT=$B/tests/kernel/eproc_tool
+	PRE=$B/verbs_ext/.libs/libias-preload.so
+	res() { echo "RESULT $1 $2"; }
+	chk() { local n=$1; shift; if "$@"; then res ok "$n"; else res not_ok "$n"; fi; }
+	now() { local u; read -r u _ </proc/uptime; echo "$u"; }
+	declare -a NS
+
+	# node i: a PID+mount namespace (held by a sleeping PID 1) and an agent.
+	for i in 0 1 2; do
+		d=/run/iaskt/n$i
+		mkdir -p $d/state
+		"$KEYGEN" $d/secmgt.keys >/dev/null
+		cat >$d/ias.conf <<-EOF
+		control_socket = $d/sema.sock
+		state_dir = $d/state
+		key_file = $d/secmgt.keys
+		node_name = n$i
+		umad_ca = rxe$i
+		log_level = debug
+		kernel_scan_interval = 1s
+		block_duration = 0
+		EOF
+		unshare --pid --fork --mount-proc sleep 100000 &
+		holder=$!
+		for _ in $(seq 1 50); do
+			NS[i]=$(pgrep -P $holder sleep) && break
+			sleep 0.1
+		done
+	done
+	nsr() { local i=$1; shift; nsenter -t "${NS[i]}" -p -m -- "$@"; }
+	ctl() { local i=$1; shift; nsr "$i" "$IASCTL" --socket /run/iaskt/n$i/sema.sock "$@"; }
+	for i in 0 1 2; do
+		nsr $i "$SEMA" --foreground --config /run/iaskt/n$i/ias.conf >/run/iaskt/n$i/sema.log 2>&1 &
+	done
+	up=0
+	for _ in $(seq 1 100); do
+		up=0
+		for i in 0 1 2; do ctl $i status >/dev/null 2>&1 && up=$((up + 1)); done
+		[ $up -eq 3 ] && break
+		sleep 0.2
+	done
+	chk "three agents up, each in its own PID namespace" [ $up -eq 3 ]
+
+	# The chain. node1 serves both links; node2 runs without libias.
+	g0=$IAS_GID6_0 g1=$IAS_GID6_1 g2=$IAS_GID6_2
+	lib() { local i=$1; shift; nsr "$i" env LD_PRELOAD="$PRE" IAS_SOCKET=/run/iaskt/n$i/sema.sock IAS_PAUSE=wait "$@"; }
+	pp="ibv_rc_pingpong -e -n 1000000000 -s 1024"
+	lib 1 $pp -d rxe1 -g "$g1" -p 18515 >/tmp/s1.log 2>&1 &
+	lib 1 $pp -d rxe1 -g "$g1" -p 18516 >/tmp/s2.log 2>&1 &
+	listening() { grep -q ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+	for _ in $(seq 1 100); do listening 18515 && listening 18516 && break; sleep 0.2; done
+	lib 0 $pp -d rxe0 -g "$g0" -p 18515 localhost >/tmp/c0.log 2>&1 &
+	nsr 2 $pp -d rxe2 -g "$g2" -p 18516 localhost >/tmp/c2.log 2>&1 &
+	for _ in $(seq 1 150); do
+		[ "$("$KQP" | awk '$5 == "RC" && $6 == "RTS"' | wc -l)" -ge 4 ] && break
+		sleep 0.2
+	done
+	# "dev lqpn sq_psn" of every RC QP, from the root namespace.
+	psns() { "$KQP" -a | awk -v d="${ONLY:-}" '$5 == "RC" && (d == "" || $1 == d) { print $1, $3, $8 }' | sort; }
+	qps=$(psns)
+	sed 's/^/# chain QP (dev lqpn sq_psn): /' <<<"$qps"
+	chk "four RC QPs in RTS (two links)" [ "$(wc -l <<<"$qps")" -eq 4 ]
+	# Every QP's PSN moves within the deadline.
+	moving() {
+		local a b n
+		a=$(psns)
+		for _ in $(seq 1 40); do
+			sleep 0.25
+			b=$(psns)
+			n=$(printf '%s\n%s\n' "$a" "$b" | awk '{ k = $1 "/" $2
+				if (k in v) { if (v[k] != $3) c++ } else v[k] = $3 } END { print c + 0 }')
+			[ "$n" -ge 4 ] && return 0
+		done
+		return 1
+	}
+	# No QP's PSN moves over 1.5 s, reached within the deadline.
+	still() {
+		local a b t
+		for t in $(seq 1 40); do
+			a=$(psns)
+			sleep 1.5
+			b=$(psns)
+			[ "$a" = "$b" ] && return 0
+		done
+		return 1
+	}
+	chk "traffic flows on all four QPs" moving
+
+	pid_in() { nsr "$1" pgrep -f "$2"; }
+	p0=$(pid_in 0 "ibv_rc_pingpong.*rxe0")
+	p1=$(pid_in 1 "ibv_rc_pingpong.*rxe1" | tr '\n' ' ')
+	p2=$(pid_in 2 "ibv_rc_pingpong.*rxe2")
+	echo "# pids in their namespaces: node0 $p0, node1 $p1, node2 $p2"
+	reg0() { ctl 0 -o json qps list | grep -q '"source": *"[^"]*libias'; }
+	chk "node0's agent has the libias registration of its QP" reg0
+	reg2() { ctl 2 -o json qps list | grep -q '"source": *"kernel"'; }
+	chk "node2's agent knows its QP from the kernel only" reg2
+	echo "# NOTE: the cross-node trace is not on main yet: ReportAttack is sent to every node's own agent"
+	t0=$(now)
+	ok_rep=0
+	ctl 0 report --pid "$p0" --reason chain-test >/dev/null && ok_rep=$((ok_rep + 1))
+	for p in $p1; do ctl 1 report --pid "$p" --reason chain-test >/dev/null && ok_rep=$((ok_rep + 1)); done
+	ctl 2 report --pid "$p2" --reason chain-test >/dev/null && ok_rep=$((ok_rep + 1))
+	chk "ReportAttack accepted on every node (4 processes)" [ $ok_rep -eq 4 ]
+	chk "traffic stopped on every chain QP" still
+	echo "# report -> traffic still: $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s (upper bound, includes 1.5 s of observation)"
+	m0=$(ctl 0 -o json blocks list)
+	m2=$(ctl 2 -o json blocks list)
+	echo "# node0 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m0")"
+	echo "# node2 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m2")"
+	chk "node0: per-QP pause through libias" grep -q '"mechanism": *"pause(1)' <<<"$m0"
+	chk "node2 (no libias): stopped at process level" grep -q '"mechanism": *"[^"]*freeze' <<<"$m2"
+	gp2=$(pgrep -f "^ibv_rc_pingpong.*rxe2")
+	chk "node2's process is stopped (state T)" grep -q '^State:.*T' /proc/"$gp2"/status
+	gp0=$(pgrep -f "^ibv_rc_pingpong.*rxe0")
+	chk "node0's process is not stopped (only its QP is paused)" \
+		bash -c "! grep -q '^State:.*T' /proc/$gp0/status"
+	still_again() { local a; a=$(psns); sleep 2; [ "$a" = "$(psns)" ]; }
+	chk "traffic stays stopped" still_again
+
+	rel=0
+	ctl 0 blocks release --pid "$p0" >/dev/null && rel=$((rel + 1))
+	for p in $p1; do ctl 1 blocks release --pid "$p" >/dev/null && rel=$((rel + 1)); done
+	ctl 2 blocks release --pid "$p2" >/dev/null && rel=$((rel + 1))
+	chk "release accepted on every node" [ $rel -eq 4 ]
+	chk "after release, traffic flows again on all four QPs" moving
+	note=$(ctl 0 -o json blocks list --all | grep -o '"release_note": *"[^"]*"' | head -1)
+	echo "# node0 $note"
+	chk "node0's release note says the QP was resumed" grep -q 'resumed 1 QP' <<<"$note"
+
+	# sema/enforce_proc on real cgroups, on node2's process (root namespace PID).
+	chk "cgroup v2 freezer present" [ -e /sys/fs/cgroup/cgroup.controllers ]
+	out=$("$EPT" freeze "$gp2" t1 2>&1)
+	st=$(head -1 <<<"$out")
+	echo "# eproc freeze: $(sed -n 2p <<<"$out")"
+	chk "enforce_proc freeze: moved and frozen by cgroup" grep -q 'did=3 ' <<<"$st"
+	chk "the process is in ias-block-t1" grep -q '^0::/ias-block-t1$' /proc/"$gp2"/cgroup
+	chk "cgroup.events says frozen" grep -q 'frozen 1' /sys/fs/cgroup/ias-block-t1/cgroup.events
+	# Only node2's QP: the node0-node1 link keeps running.
+	ONLY=rxe2
+	chk "node2's traffic stopped under the cgroup freeze" still
+	sig=$(kill -CONT "$gp2" 2>&1; sleep 1; psns)
+	chk "SIGCONT does not undo a cgroup freeze" [ "$sig" = "$(sleep 1; psns)" ]
+	ONLY=
+	out=$("$EPT" release "$st" 2>&1)
+	echo "# eproc release: $(sed -n 2p <<<"$out")"
+	chk "enforce_proc release succeeded" [ "$(head -1 <<<"$out" | sed 's/.*did=\([0-9]*\).*/\1/')" = 0 ]
+	chk "the process is back in its cgroup" grep -q '^0::/$' /proc/"$gp2"/cgroup
+	chk "the block cgroup is gone" [ ! -e /sys/fs/cgroup/ias-block-t1 ]
+	chk "traffic flows again after the thaw" moving
+
+	# rdma cap: a process placed in the capped cgroup cannot open the device.
+	sleep 1000 &
+	sp=$!
+	out=$("$EPT" cap "$sp" t2 2>&1)
+	st=$(head -1 <<<"$out")
+	echo "# eproc cap: $(sed -n 2p <<<"$out")"
+	chk "enforce_proc rdma cap set" grep -q 'did=9 ' <<<"$st"
+	cat /sys/fs/cgroup/ias-block-t2/rdma.max 2>/dev/null | sed 's/^/# rdma.max: /'
+	sh -c 'echo $$ >/sys/fs/cgroup/ias-block-t2/cgroup.procs; exec ibv_devinfo -d rxe0' >/tmp/cap.log 2>&1
+	chk "a process in the capped cgroup cannot open the device" [ $? -ne 0 ]
+	sed 's/^/# capped ibv_devinfo: /' /tmp/cap.log | head -3
+	kill "$sp"
+	"$EPT" release "$st" >/dev/null 2>&1
+	ibv_devinfo -d rxe0 >/dev/null 2>&1
+	chk "outside the cap the device opens" [ $? -eq 0 ]
+
+	# cut (irreversible): node0's QP to ERR; the release note says so.
+	ctl 0 policy set block_mode=cut >/dev/null
+	ctl 0 report --pid "$p0" --reason cut-test >/dev/null
+	cut_err() {
+		local n
+		for _ in $(seq 1 40); do
+			n=$("$KQP" | awk -v p="$gp0" '$5 == "RC" && $7 == p { print $6 }')
+			[ "$n" = ERR ] || [ -z "$n" ] && return 0
+			sleep 0.25
+		done
+		return 1
+	}
+	chk "cut: node0's QP went to ERR (or its process closed it)" cut_err
+	ctl 0 blocks release --pid "$p0" >/dev/null
+	note=$(ctl 0 -o json blocks list --all | grep -o '"release_note": *"[^"]*"' | grep -m1 'cannot resume')
+	echo "# node0 $note"
+	chk "the release of a cut says it cannot resume" [ -n "$note" ]
+
+	for i in 0 1 2; do
+		grep -E 'error|warn' /run/iaskt/n$i/sema.log | head -5 | sed "s/^/# n$i sema: /"
+	done
+	exit 0
+fi
+
+# Host part.
+# shellcheck source=../lib/tap.sh
+. "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
+bdir=$(cd "${top_builddir:-$here/../../build}" 2>/dev/null && pwd)
+for f in tests/kernel/kqp_dump tests/kernel/eproc_tool sema/sema sema/iasctl \
+	verbs_ext/.libs/libias-preload.so; do
+	[ -e "$bdir/$f" ] || skip_all "$f not built"
+done
+reason=$("$here/guest.sh" check) || skip_all "kernel bed unavailable: $reason"
+"$here/guest.sh" prepare || skip_all "kernel bed: guest.sh prepare failed"
+
+start=$(date +%s.%N)
+out=$("$here/guest.sh" run --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
+	"$here/test_block_chain.sh" --guest "$bdir")
+rc=$?
+end=$(date +%s.%N)
+diag "guest run (boot + test + poweroff): $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
+check "guest run completed (status $rc)" [ "$rc" -eq 0 ]
+while IFS= read -r line; do
+	case $line in
+	"RESULT ok "*) ok "${line#RESULT ok }" ;;
+	"RESULT not_ok "*) not_ok "${line#RESULT not_ok }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done <<<"$out"
+n=$(grep -c '^RESULT ' <<<"$out")
+check "guest reported all $NRESULTS results (got $n)" [ "$n" -eq "$NRESULTS" ]
+tap_done

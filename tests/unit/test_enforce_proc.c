@@ -1,0 +1,225 @@
+/* sema/enforce_proc: parsing of /proc/PID/cgroup, the text form of a block,
+ * argument checks, the SIGSTOP fallback and kill on a real child process,
+ * and the cgroup steps against a fake cgroup tree in a temporary directory
+ * (the real cgroup v2 freezer and rdma controller are exercised in the
+ * kernel bed: tests/kernel/test_block_chain.sh). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sema/enforce_proc.h"
+#include "tests/unit/tap.h"
+
+static char tmp[256];
+
+static void put(const char *rel, const char *text)
+{
+	char p[1024];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s%s", tmp, rel);
+	f = fopen(p, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static char *get(const char *rel)
+{
+	static char buf[1024];
+	char p[1024];
+	FILE *f;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	snprintf(p, sizeof(p), "%s%s", tmp, rel);
+	f = fopen(p, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static void mkdirs(const char *rel)
+{
+	char p[1024], *s;
+
+	snprintf(p, sizeof(p), "%s%s", tmp, rel);
+	for (s = p + strlen(tmp) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+}
+
+static pid_t child(void)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		for (;;)
+			pause();
+	}
+	return p;
+}
+
+int main(void)
+{
+	struct eproc_cfg cfg = { 0 };
+	struct eproc_block b, b2;
+	char out[512], note[1024], self[512], text[4096], rel[1024], num[32];
+	int st, have_v2;
+	FILE *f;
+	size_t n;
+	pid_t p;
+
+	/* parsing */
+	is_int(eproc_cgroup_of("12:pids:/\n1:name=systemd:/x\n0::/user.slice/a.service\n", out,
+			       sizeof(out)), 0, "cgroup_of: v2 line found among v1 lines");
+	is_str(out, "/user.slice/a.service", "cgroup_of: the path");
+	is_int(eproc_cgroup_of("0::/\n", out, sizeof(out)), 0, "cgroup_of: root cgroup");
+	is_str(out, "/", "cgroup_of: \"/\"");
+	is_int(eproc_cgroup_of("4:memory:/x\n", out, sizeof(out)), -ENOENT, "cgroup_of: v1 only");
+	is_int(eproc_cgroup_of("", out, sizeof(out)), -ENOENT, "cgroup_of: empty");
+	is_int(eproc_cgroup_of("0::/abcdef", out, 4), -ENAMETOOLONG, "cgroup_of: too long");
+	is_int(eproc_cgroup_of("0::relative\n", out, sizeof(out)), -ENOENT, "cgroup_of: not absolute");
+
+	memset(&b, 0, sizeof(b));
+	b.pid = 4242;
+	b.did = EPROC_MOVED | EPROC_FROZEN | EPROC_RDMA_CAP;
+	snprintf(b.cgroup, sizeof(b.cgroup), "/system.slice/x.service/ias-block-7");
+	snprintf(b.origin, sizeof(b.origin), "/system.slice/x.service");
+	is_int(eproc_format(&b, out, sizeof(out)), 0, "format");
+	is_str(out, "pid=4242 did=11 cg=/system.slice/x.service/ias-block-7 from=/system.slice/x.service",
+	       "format: text");
+	is_int(eproc_parse(out, &b2), 0, "parse");
+	ok(b2.pid == b.pid && b2.did == b.did && !strcmp(b2.cgroup, b.cgroup) &&
+	   !strcmp(b2.origin, b.origin), "parse(format(b)) == b");
+	is_int(eproc_parse("pid=99 did=4 cg=- from=-", &b2), 0, "parse: SIGSTOP only");
+	ok(b2.cgroup[0] == '\0' && b2.origin[0] == '\0' && b2.did == EPROC_SIGSTOP, "...no cgroup");
+	is_int(eproc_parse("pid=99 did=3 cg=/a/../b from=/a", &b2), -EINVAL, "parse: '..' refused");
+	is_int(eproc_parse("pid=1 did=2 cg=/a from=/", &b2), -EINVAL, "parse: pid 1 refused");
+	is_int(eproc_parse("pid=9 did=64 cg=/a from=/", &b2), -EINVAL, "parse: unknown bits refused");
+	is_int(eproc_parse("pid=9 did=2 cg=a from=/", &b2), -EINVAL, "parse: relative path refused");
+	is_int(eproc_parse("pid=9 did=2 cg=/a from=/ x", &b2), -EINVAL, "parse: trailing junk refused");
+
+	/* arguments */
+	snprintf(tmp, sizeof(tmp), "/tmp/ias-eproc-XXXXXX");
+	if (!mkdtemp(tmp))
+		tap_skip_all("no temporary directory");
+	cfg.cgroup_root = tmp;
+	is_int(eproc_freeze(&cfg, 1, "x", false, &b, note, sizeof(note)), -EINVAL, "pid 1 refused");
+	is_int(eproc_freeze(&cfg, getpid(), "../x", false, &b, note, sizeof(note)), -EINVAL,
+	       "id with a slash refused");
+	p = child();
+	kill(p, SIGKILL);
+	waitpid(p, &st, 0);
+	is_int(eproc_freeze(&cfg, p, "x", false, &b, note, sizeof(note)), -ESRCH,
+	       "a process that is gone: -ESRCH");
+
+	/* No cgroup v2 hierarchy at the root: SIGSTOP, and the note says so. */
+	p = child();
+	is_int(eproc_freeze(&cfg, p, "t0", false, &b, note, sizeof(note)), 0,
+	       "fallback freeze returns 0");
+	is_int((int)b.did, EPROC_SIGSTOP, "fallback: SIGSTOP recorded");
+	ok(strstr(note, "SIGSTOP") && strstr(note, "unavailable"), "fallback note: %s", note);
+	ok(waitpid(p, &st, WUNTRACED) == p && WIFSTOPPED(st), "the process is stopped");
+	is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release of the fallback");
+	ok(strstr(note, "SIGCONT") != NULL, "release note: %s", note);
+	ok(waitpid(p, &st, WCONTINUED) == p && WIFCONTINUED(st), "the process continued");
+	is_int((int)b.did, 0, "nothing left to undo");
+	kill(p, SIGKILL);
+	waitpid(p, &st, 0);
+
+	/* A fake cgroup tree: the steps and what they write. */
+	f = fopen("/proc/self/cgroup", "r");
+	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	have_v2 = eproc_cgroup_of(text, self, sizeof(self)) == 0;
+	if (have_v2) {
+		put("/cgroup.controllers", "rdma\n");
+		put("/cgroup.subtree_control", "");
+		snprintf(rel, sizeof(rel), "%s/ias-block-t1", strcmp(self, "/") ? self : "");
+		mkdirs(rel);
+		snprintf(out, sizeof(out), "%s/cgroup.procs", strcmp(self, "/") ? self : "");
+		put(out, "");
+		snprintf(out, sizeof(out), "%s/cgroup.procs", rel);
+		put(out, "");
+		snprintf(out, sizeof(out), "%s/cgroup.freeze", rel);
+		put(out, "0\n");
+		snprintf(out, sizeof(out), "%s/cgroup.events", rel);
+		put(out, "populated 1\nfrozen 1\n");
+		snprintf(out, sizeof(out), "%s/rdma.max", rel);
+		put(out, "rxe0 hca_handle=max hca_object=max\n");
+		p = child();
+		snprintf(num, sizeof(num), "%d", (int)p);
+		is_int(eproc_freeze(&cfg, p, "t1", true, &b, note, sizeof(note)), 0,
+		       "freeze through the (fake) cgroup tree");
+		is_int((int)b.did, EPROC_MOVED | EPROC_FROZEN | EPROC_RDMA_CAP,
+		       "moved, frozen and capped");
+		is_str(b.cgroup, rel, "block cgroup is a child of the process's cgroup");
+		is_str(b.origin, self, "origin recorded");
+		snprintf(out, sizeof(out), "%s/cgroup.procs", rel);
+		is_str(get(out), num, "the PID was written to the block cgroup's cgroup.procs");
+		snprintf(out, sizeof(out), "%s/cgroup.freeze", rel);
+		is_str(get(out), "1", "cgroup.freeze = 1");
+		snprintf(out, sizeof(out), "%s/rdma.max", rel);
+		is_str(get(out), "rxe0 hca_handle=0 hca_object=0", "rdma.max capped to 0");
+		ok(strstr(note, "moved") && strstr(note, "froze") && strstr(note, "capped"),
+		   "note: %s", note);
+		is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release");
+		snprintf(out, sizeof(out), "%s/cgroup.freeze", rel);
+		is_str(get(out), "0", "cgroup.freeze = 0");
+		snprintf(out, sizeof(out), "%s/cgroup.procs", strcmp(self, "/") ? self : "");
+		is_str(get(out), num, "the PID was written back to its origin's cgroup.procs");
+		ok(strstr(note, "thawed") && strstr(note, "moved") && strstr(note, "back"),
+		   "release note: %s", note);
+		ok(!(b.did & (EPROC_MOVED | EPROC_FROZEN)), "moved/frozen undone");
+		kill(p, SIGKILL);
+		waitpid(p, &st, 0);
+
+		/* A configured parent ("ias.slice"): made if missing. */
+		cfg.block_parent = "ias.slice";
+		p = child();
+		mkdirs("/ias.slice/ias-block-t2");
+		put("/ias.slice/ias-block-t2/cgroup.procs", "");
+		put("/ias.slice/ias-block-t2/cgroup.freeze", "0");
+		put("/ias.slice/ias-block-t2/cgroup.events", "frozen 1\n");
+		is_int(eproc_freeze(&cfg, p, "t2", false, &b, note, sizeof(note)), 0,
+		       "freeze into ias.slice");
+		is_str(b.cgroup, "/ias.slice/ias-block-t2", "block cgroup under ias.slice");
+		is_int((int)b.did, EPROC_MOVED | EPROC_FROZEN, "moved and frozen, no rdma cap asked");
+		kill(p, SIGKILL);
+		waitpid(p, &st, 0);
+		is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release after the process died");
+		ok(strstr(note, "gone") != NULL, "release note says the process is gone: %s", note);
+		cfg.block_parent = NULL;
+	} else {
+		tap_diag("no cgroup v2 line in /proc/self/cgroup: fake-tree checks not run");
+	}
+
+	/* kill */
+	p = child();
+	memset(&b, 0, sizeof(b));
+	is_int(eproc_kill(p, &b, note, sizeof(note)), 0, "kill");
+	ok(waitpid(p, &st, 0) == p && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	   "the process was killed");
+	ok(b.did == EPROC_KILLED && strstr(note, "SIGKILL"), "kill recorded: %s", note);
+	is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release of a kill");
+	ok(strstr(note, "nothing to undo") != NULL, "release note: %s", note);
+	snprintf(text, sizeof(text), "rm -rf '%s'", tmp);
+	if (system(text) != 0)
+		tap_diag("could not remove the temporary directory");
+	return tap_done();
+}
