@@ -48,6 +48,11 @@ static const struct ias_cfg_opt sema_opts[] = {
 		  "LID of the manager (sem) for reports (0: the source of its Set(Policy))"),
 	IAS_CFG_MS(T, report_retry, 100, 3600000, "5s",
 		   "how often to offer queued reports to the manager again"),
+	IAS_CFG_PATHNAME(T, cgroup_root, "/sys/fs/cgroup", "the cgroup v2 mount (freeze, rdma cap)"),
+	IAS_CFG_STR(T, block_cgroup_parent, NULL,
+		    "where frozen processes' cgroups are made, relative to cgroup_root "
+		    "(default: under the process's own cgroup)"),
+	IAS_CFG_B(T, rdma_cap, "yes", "a frozen process may also create no new RDMA objects"),
 	IAS_CFG_MS(T, kernel_scan_interval, 0, 3600000, "10s",
 		   "how often to re-read QP ownership from the kernel (0: only on demand)"),
 	IAS_CFG_MS(T, expiry_check_interval, 100, 60000, "1s", "how often to expire blocks"),
