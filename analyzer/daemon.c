@@ -12,9 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <selinux/selinux.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +23,7 @@
 #include <systemd/sd-event.h>
 
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "analyzer/daemon.h"
 #include "analyzer/incidents.h"
@@ -708,37 +707,13 @@ static void disconnect(const char *why)
 
 /* ---- start-up -------------------------------------------------------------- */
 
-static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *arg)
-{
-	log_notice("signal %u: stopping", si->ssi_signo);
-	sd_event_exit(sd_event_source_get_event(src), 0);
-	return 0;
-}
-
-static int load_config(const char *path, char **sets, int nsets, int path_given)
+/* After the common loading (common/daemon.c). */
+static int check_config(void)
 {
 	struct az_window w = { 0 };
 	char err[512], lv[64];
 	unsigned i;
-	int k;
 
-	if (ias_cfg_defaults(az_opts, IAS_CFG_NOPTS(az_opts), &g.cfg, err, sizeof(err)) ||
-	    ias_cfg_load_file(az_opts, IAS_CFG_NOPTS(az_opts), &g.cfg, "analyzer", path,
-			      !path_given, err, sizeof(err))) {
-		fprintf(stderr, "ias-analyzer: %s\n", err);
-		return -1;
-	}
-	for (k = 0; k < nsets; k++)
-		if (ias_cfg_set_arg(az_opts, IAS_CFG_NOPTS(az_opts), &g.cfg, sets[k], err,
-				    sizeof(err))) {
-			fprintf(stderr, "ias-analyzer: --set %s\n", err);
-			return -1;
-		}
-	if (ias_log_level_parse(g.cfg.log_level) < 0) {
-		fprintf(stderr, "ias-analyzer: log_level: \"%s\" is not err, warning, notice, info "
-			"or debug\n", g.cfg.log_level);
-		return -1;
-	}
 	if (ias_level_parse(g.cfg.level, &g.levels)) {
 		fprintf(stderr, "ias-analyzer: level: \"%s\" is not basic, sibling, lca, selinux, "
 			"zone or a comma-separated list of the last four\n", g.cfg.level);
@@ -764,7 +739,6 @@ static int load_config(const char *path, char **sets, int nsets, int path_given)
 
 static int start(void)
 {
-	sigset_t ss;
 	int r;
 
 	if ((g.levels & IAS_LEVEL_SELINUX) && is_selinux_enabled() <= 0) {
@@ -782,15 +756,7 @@ static int start(void)
 		log_err("sd_event: %s", strerror(-r));
 		return -1;
 	}
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (sd_event_add_signal(g.ev, NULL, SIGTERM, on_signal, NULL) < 0 ||
-	    sd_event_add_signal(g.ev, NULL, SIGINT, on_signal, NULL) < 0 ||
-	    sd_event_add_signal(g.ev, NULL, SIGHUP, on_signal, NULL) < 0) {
+	if (ias_daemon_signals(g.ev) < 0) {
 		log_err("cannot install signal handlers");
 		return -1;
 	}
@@ -827,46 +793,23 @@ static void stop(void)
 
 int az_daemon_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "set", required_argument, NULL, 's' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct ias_daemon d = {
+		.name = "ias-analyzer",
+		.arg_name = "ias-analyzer: daemon",
+		.section = "analyzer",
+		.usage = usage,
+		.opts = az_opts,
+		.nopts = IAS_CFG_NOPTS(az_opts),
+		.cfg = &g.cfg,
+		.log_level = g.cfg.log_level,
+		.check = check_config,
 	};
-	const char *config = IAS_SYSCONFDIR "/ias/ias.conf";
-	char **sets = calloc((size_t)argc + 1, sizeof(char *));
-	int c, nsets = 0, print = 0, path_given = 0, rc = 1;
+	int rc = ias_daemon_setup(&d, argc, argv);
 	char lv[64];
 
-	if (!sets)
-		return 1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:fph", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; path_given = 1; break;
-		case 's': sets[nsets++] = optarg; break;
-		case 'f': break;
-		case 'p': print = 1; break;
-		case 'h': usage(stdout); free(sets); return 0;
-		default: usage(stderr); free(sets); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "ias-analyzer: daemon: unexpected argument %s\n", argv[optind]);
-		free(sets);
-		return 2;
-	}
-	if (load_config(config, sets, nsets, path_given)) {
-		free(sets);
-		return 1;
-	}
-	free(sets);
-	if (print) {
-		ias_cfg_print(az_opts, IAS_CFG_NOPTS(az_opts), &g.cfg, "analyzer", stdout);
-		return 0;
-	}
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	ias_log_init("ias-analyzer", ias_log_level_parse(g.cfg.log_level));
 	if (start() == 0) {
 		sd_notify(0, "READY=1");

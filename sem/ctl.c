@@ -1,66 +1,28 @@
-/* See ctl.h. Every datagram is validated (ias_ctl_validate_msg), must be a
- * request, passes the authorisation check for privileged ops (root or the
- * control group, from SO_PEERCRED/SO_PEERGROUPS), then reaches its handler;
- * every request gets exactly one reply. */
+/* See ctl.h. The manager's handlers; the transport (validation order,
+ * authorisation from SO_PEERCRED/SO_PEERGROUPS against the control group,
+ * dispatch, exactly one reply per request) is sema/ctlsrv.c, shared with the
+ * agent. */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "sema/ctlproto.h"
+#include "sema/ctlsrv.h"
 #include "sem/ctl.h"
 #include "sem/madio.h"
 
-#define MAX_GROUPS 64
-
-struct client {
-	struct sem_ctl *ctl;
-	struct client *next;
-	int fd;
-	sd_event_source *src;
-	struct ucred cred;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-};
-
 struct sem_ctl {
-	struct sem *s;
-	int fd, owns_path;
-	char path[108];
-	sd_event_source *src;
-	struct client *clients;
-	unsigned nclients;
-	uint8_t in[IAS_CTL_MAX_MSG + 1];
-	uint8_t out[IAS_CTL_MAX_MSG];
+	struct ctlsrv *srv;
 };
 
-struct req {
-	struct sem *s;
-	struct client *cl;
-	struct ias_ctl_hdr h;
-	struct ias_rd attrs;
-	struct ias_ctl_msg *rep;
-	char msg[IAS_CTL_MESSAGE_MAX + 1];
-};
-
-__attribute__((format(printf, 3, 4)))
-static int fail(struct req *x, int status, const char *fmt, ...)
+static struct sem *sem_of(const struct ctlsrv_req *x)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
-	va_end(ap);
-	return status;
+	return x->ctx;
 }
 
 static void node_name(struct sem *s, uint64_t guid, char *out, size_t len)
@@ -99,9 +61,9 @@ static unsigned count_agents(struct sem *s, int reachable)
 	return k;
 }
 
-static int op_status(struct req *x)
+static int op_status(struct ctlsrv_req *x)
 {
-	struct sem *s = x->s;
+	struct sem *s = sem_of(x);
 	char port[128], ver[64];
 
 	sem_mad_describe(s->mad, port, sizeof(port));
@@ -131,9 +93,9 @@ static const char *type_name(uint8_t t)
 	}
 }
 
-static int op_fabric_status(struct req *x)
+static int op_fabric_status(struct ctlsrv_req *x)
 {
-	struct sem *s = x->s;
+	struct sem *s = sem_of(x);
 	uint64_t total = 0;
 	size_t i;
 
@@ -149,7 +111,7 @@ static int op_fabric_status(struct req *x)
 
 		if (semstore_report_span(s->store, n->rec.guid, &maxseq, &cnt) ||
 		    semstore_report_last_ms(s->store, n->rec.guid, &last))
-			return fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(s->store));
+			return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(s->store));
 		total += cnt;
 		if (n->push_status)
 			pst = "refused";
@@ -227,13 +189,13 @@ static int inc_cb(const struct sem_report_rec *r, void *arg)
 	return 0;
 }
 
-static void put_incident(struct req *x, const struct inc *i)
+static void put_incident(struct ctlsrv_req *x, const struct inc *i)
 {
 	char id[40], node[80];
 	int released = i->blocks && i->releases >= i->blocks;
 
 	sem_incident_str(i->id, id, sizeof(id));
-	node_name(x->s, i->origin, node, sizeof(node));
+	node_name(sem_of(x), i->origin, node, sizeof(node));
 	ias_ctl_put_str(x->rep, IAS_CTL_A_INCIDENT_ID, id);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_ORIGIN, "fabric");
 	ias_ctl_put_str(x->rep, IAS_CTL_A_NODE, node);
@@ -243,16 +205,16 @@ static void put_incident(struct req *x, const struct inc *i)
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_CLOSED_MS, released ? (uint64_t)i->closed : 0);
 }
 
-static int op_incidents_list(struct req *x)
+static int op_incidents_list(struct ctlsrv_req *x)
 {
 	struct incs a = { 0 };
 	size_t k;
 	int r;
 
-	r = semstore_reports_foreach(x->s->store, 0, inc_cb, &a);
+	r = semstore_reports_foreach(sem_of(x)->store, 0, inc_cb, &a);
 	if (r) {
 		free(a.v);
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(x->s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(sem_of(x)->store));
 	}
 	for (k = 0; k < a.n; k++) {
 		ias_ctl_nest_begin(x->rep, IAS_CTL_A_INCIDENT);
@@ -276,13 +238,13 @@ static const char *kind_name(uint8_t k)
 
 static int event_cb(const struct sem_report_rec *r, void *arg)
 {
-	struct req *x = arg;
-	char node[80], text[160], peer[80];
+	struct ctlsrv_req *x = arg;
+	char node[80], text[160], peer[80] = "?";
 	struct sem_node *pn;
 
-	node_name(x->s, r->r.node_guid, node, sizeof(node));
+	node_name(sem_of(x), r->r.node_guid, node, sizeof(node));
 	if (r->r.kind == IAS_REPORT_HOP || r->r.kind == IAS_REPORT_UNREACHABLE) {
-		pn = sem_view_by_lid(&x->s->view, r->r.peer_lid);
+		pn = sem_view_by_lid(&sem_of(x)->view, r->r.peer_lid);
 		snprintf(peer, sizeof(peer), "%s", pn ? pn->rec.name : "?");
 		snprintf(text, sizeof(text), "%s %s (LID %u) qp 0x%x",
 			 r->r.kind == IAS_REPORT_HOP ? "traced to" : "no answer from", peer,
@@ -299,11 +261,14 @@ static int event_cb(const struct sem_report_rec *r, void *arg)
 		ias_ctl_put_u32(x->rep, IAS_CTL_A_QPN, r->r.peer_qpn);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_KIND, kind_name(r->r.kind));
 	ias_ctl_put_str(x->rep, IAS_CTL_A_TEXT, text);
+	if ((r->r.kind == IAS_REPORT_HOP || r->r.kind == IAS_REPORT_UNREACHABLE) &&
+	    strcmp(peer, "?") != 0)
+		ias_ctl_put_str(x->rep, IAS_CTL_A_PEER_NODE, peer);
 	ias_ctl_nest_end(x->rep);
 	return x->rep->err ? 1 : 0;
 }
 
-static int op_incident_show(struct req *x)
+static int op_incident_show(struct ctlsrv_req *x)
 {
 	char id[IAS_CTL_INCIDENT_ID_MAX + 1] = "";
 	struct incs a = { 0 };
@@ -313,31 +278,31 @@ static int op_incident_show(struct req *x)
 
 	while (ias_ctl_next(&x->attrs, &at) > 0)
 		if (at.type == IAS_CTL_A_INCIDENT_ID && ias_ctl_get_str(&at, id, sizeof(id)))
-			return fail(x, IAS_CTL_E_INVAL, "bad incident id");
+			return ctlsrv_fail(x, IAS_CTL_E_INVAL, "bad incident id");
 	if (sem_incident_parse(id, &inc) || !inc)
-		return fail(x, IAS_CTL_E_INVAL, "incident ids look like I-0a1b2c-17");
-	r = semstore_reports_foreach(x->s->store, inc, inc_cb, &a);
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "incident ids look like I-0a1b2c-17");
+	r = semstore_reports_foreach(sem_of(x)->store, inc, inc_cb, &a);
 	if (r || !a.n) {
 		free(a.v);
 		if (r)
-			return fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(x->s->store));
-		return fail(x, IAS_CTL_E_NOENT, "no report of incident %s", id);
+			return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(sem_of(x)->store));
+		return ctlsrv_fail(x, IAS_CTL_E_NOENT, "no report of incident %s", id);
 	}
 	ias_ctl_nest_begin(x->rep, IAS_CTL_A_INCIDENT);
 	put_incident(x, &a.v[0]);
 	free(a.v);
-	r = semstore_reports_foreach(x->s->store, inc, event_cb, x);
+	r = semstore_reports_foreach(sem_of(x)->store, inc, event_cb, x);
 	if (r < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(x->s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(sem_of(x)->store));
 	ias_ctl_nest_end(x->rep);
 	return 0;
 }
 
 /* ---- policy -------------------------------------------------------------- */
 
-static int op_policy_show(struct req *x)
+static int op_policy_show(struct ctlsrv_req *x)
 {
-	put_policy(x->rep, &x->s->view.policy);
+	put_policy(x->rep, &sem_of(x)->view.policy);
 	return 0;
 }
 
@@ -351,9 +316,9 @@ static int lookup(const char *const *names, const char *v)
 	return -1;
 }
 
-static int op_policy_set(struct req *x)
+static int op_policy_set(struct ctlsrv_req *x)
 {
-	struct sem *s = x->s;
+	struct sem *s = sem_of(x);
 	struct ias_attr_policy p = s->view.policy;
 	struct sem_policy_rec rec;
 	struct ias_ctl_attr a, in;
@@ -372,10 +337,10 @@ static int op_policy_set(struct req *x)
 			case IAS_CTL_A_LEVEL:
 			case IAS_CTL_A_BLOCK_MODE:
 				if (ias_ctl_get_str(&in, name, sizeof(name)))
-					return fail(x, IAS_CTL_E_INVAL, "bad name");
+					return ctlsrv_fail(x, IAS_CTL_E_INVAL, "bad name");
 				idx = lookup(in.type == IAS_CTL_A_LEVEL ? sem_level_names : sem_mode_names, name);
 				if (idx < 0)
-					return fail(x, IAS_CTL_E_INVAL, "%s: unknown value %s",
+					return ctlsrv_fail(x, IAS_CTL_E_INVAL, "%s: unknown value %s",
 						    ias_ctl_attr_name(in.type), name);
 				if (in.type == IAS_CTL_A_LEVEL)
 					p.search_level = (uint8_t)idx;
@@ -397,12 +362,12 @@ static int op_policy_set(struct req *x)
 					p.max_duration_s = v;
 				} else if (in.type == IAS_CTL_A_ESCALATION) {
 					if (v < 1 || v > 100)
-						return fail(x, IAS_CTL_E_INVAL, "escalation must be 1..100");
+						return ctlsrv_fail(x, IAS_CTL_E_INVAL, "escalation must be 1..100");
 					p.escalation_x100 = (uint16_t)(v * 100);
 				} else if (in.type == IAS_CTL_A_HOP_LIMIT ||
 					   in.type == IAS_CTL_A_FANOUT_LIMIT) {
 					if (v < 1 || v > 255)
-						return fail(x, IAS_CTL_E_INVAL, "%s must be 1..255 fabric-wide",
+						return ctlsrv_fail(x, IAS_CTL_E_INVAL, "%s must be 1..255 fabric-wide",
 							    ias_ctl_attr_name(in.type));
 					if (in.type == IAS_CTL_A_HOP_LIMIT)
 						p.hop_limit = (uint8_t)v;
@@ -420,7 +385,7 @@ static int op_policy_set(struct req *x)
 	rec.p = p;
 	rec.updated_ms = sem_now_ms();
 	if (semstore_policy_put(s->store, &rec))
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(s->store));
 	sem_view_set_policy(&s->view, &p);
 	log_notice("fabric policy version %u set by uid %u (PID %d)%s", p.policy_version,
 		   (unsigned)x->cl->cred.uid, (int)x->cl->cred.pid,
@@ -429,10 +394,7 @@ static int op_policy_set(struct req *x)
 	return 0;
 }
 
-static const struct {
-	uint16_t op;
-	int (*fn)(struct req *x);
-} handlers[] = {
+static const struct ctlsrv_handler handlers[] = {
 	{ IAS_CTL_OP_STATUS, op_status },
 	{ IAS_CTL_OP_FABRIC_STATUS, op_fabric_status },
 	{ IAS_CTL_OP_INCIDENTS_LIST, op_incidents_list },
@@ -441,209 +403,28 @@ static const struct {
 	{ IAS_CTL_OP_POLICY_SET, op_policy_set },
 };
 
-/* ---- transport ----------------------------------------------------------- */
-
-static int privileged(const struct client *cl, gid_t gid)
-{
-	int i;
-
-	if (cl->cred.uid == 0)
-		return 1;
-	if (gid == (gid_t)-1)
-		return 0;
-	if (cl->cred.gid == gid)
-		return 1;
-	for (i = 0; i < cl->ngroups; i++)
-		if (cl->groups[i] == gid)
-			return 1;
-	return 0;
-}
-
-static void reply_error(struct client *cl, uint16_t op, uint32_t seq, int status, const char *msg)
-{
-	int n = ias_ctl_build_error(cl->ctl->out, sizeof(cl->ctl->out), op, seq, status, msg);
-
-	if (n > 0)
-		send(cl->fd, cl->ctl->out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-static void handle(struct client *cl, size_t len)
-{
-	struct sem_ctl *c = cl->ctl;
-	struct ias_ctl_msg rep;
-	struct req x;
-	size_t i;
-	int st;
-
-	memset(&x, 0, sizeof(x));
-	x.s = c->s;
-	x.cl = cl;
-	if (len > IAS_CTL_MAX_MSG) {
-		ias_ctl_parse_hdr(c->in, IAS_CTL_HDR_LEN, &x.h, NULL);
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_TOOBIG, "request larger than 65536 bytes");
-		return;
-	}
-	st = ias_ctl_validate_msg(c->in, len, x.msg, sizeof(x.msg));
-	ias_ctl_parse_hdr(c->in, len, &x.h, &x.attrs);
-	if (st) {
-		reply_error(cl, x.h.op, x.h.seq, st, x.msg[0] ? x.msg : ias_ctl_strerror(st));
-		return;
-	}
-	if (x.h.kind != IAS_CTL_REQUEST) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL, "only requests are accepted");
-		return;
-	}
-	if (ias_ctl_op_privileged(x.h.op) && !privileged(cl, c->s->control_gid)) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_PERM,
-			    "this request needs root or membership of the manager's control group");
-		return;
-	}
-	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].op == x.h.op)
-			break;
-	if (i == sizeof(handlers) / sizeof(handlers[0])) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL,
-			    "op not served by the manager (ask the node's agent)");
-		return;
-	}
-	ias_ctl_msg_init(&rep, c->out, sizeof(c->out), IAS_CTL_REPLY, x.h.op, x.h.seq, 0);
-	x.rep = &rep;
-	st = handlers[i].fn(&x);
-	if (st) {
-		reply_error(cl, x.h.op, x.h.seq, st, x.msg[0] ? x.msg : ias_ctl_strerror(st));
-		return;
-	}
-	if (ias_ctl_msg_finish(&rep)) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_TOOBIG, "the reply does not fit in one message");
-		return;
-	}
-	send(cl->fd, rep.buf, rep.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-static void client_close(struct client *cl)
-{
-	struct client **pp;
-
-	for (pp = &cl->ctl->clients; *pp; pp = &(*pp)->next)
-		if (*pp == cl) {
-			*pp = cl->next;
-			break;
-		}
-	cl->ctl->nclients--;
-	sd_event_source_disable_unref(cl->src);
-	close(cl->fd);
-	free(cl);
-}
-
-static int client_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
-{
-	struct client *cl = arg;
-	ssize_t n;
-
-	(void)src;
-	if (revents & EPOLLIN) {
-		n = recv(fd, cl->ctl->in, sizeof(cl->ctl->in), MSG_DONTWAIT | MSG_TRUNC);
-		if (n > 0) {
-			handle(cl, (size_t)n);
-			return 0;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-	}
-	client_close(cl);
-	return 0;
-}
-
-static int listen_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
-{
-	struct sem_ctl *c = arg;
-	struct client *cl;
-	socklen_t len;
-	int cfd;
-
-	(void)src;
-	(void)revents;
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
-		return 0;
-	if (c->nclients >= c->s->cfg.max_clients || !(cl = calloc(1, sizeof(*cl)))) {
-		close(cfd);
-		return 0;
-	}
-	cl->ctl = c;
-	cl->fd = cfd;
-	len = sizeof(cl->cred);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cl->cred, &len) < 0) {
-		close(cfd);
-		free(cl);
-		return 0;
-	}
-	len = sizeof(cl->groups);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERGROUPS, cl->groups, &len) == 0)
-		cl->ngroups = (int)(len / sizeof(gid_t));
-	if (sd_event_add_io(c->s->ev, &cl->src, cfd, EPOLLIN, client_io, cl) < 0) {
-		close(cfd);
-		free(cl);
-		return 0;
-	}
-	cl->next = c->clients;
-	c->clients = cl;
-	c->nclients++;
-	return 0;
-}
-
-static int make_socket(const char *path, int *out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
-	char *slash;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 64) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	*out = fd;
-	return 0;
-}
+/* ---- transport: sema/ctlsrv.c --------------------------------------------- */
 
 int sem_ctl_start(struct sem *s, const char *path, int listen_fd, struct sem_ctl **out)
 {
+	struct ctlsrv_conf conf = {
+		.ev = s->ev,
+		.ctx = s,
+		.handlers = handlers,
+		.nhandlers = sizeof(handlers) / sizeof(handlers[0]),
+		.control_gid = s->control_gid,
+		.max_clients = s->cfg.max_clients,
+		.perm_msg = "this request needs root or membership of the manager's control group",
+		.unknown_op_msg = "op not served by the manager (ask the node's agent)",
+		.reply_toobig_msg = "the reply does not fit in one message",
+	};
 	struct sem_ctl *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
 		return -ENOMEM;
-	c->s = s;
-	c->fd = listen_fd;
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	if (c->fd < 0) {
-		r = make_socket(path, &c->fd);
-		if (r) {
-			free(c);
-			return r;
-		}
-		c->owns_path = 1;
-	}
-	r = sd_event_add_io(s->ev, &c->src, c->fd, EPOLLIN, listen_io, c);
-	if (r < 0) {
-		close(c->fd);
+	r = ctlsrv_start(&conf, path, listen_fd, &c->srv);
+	if (r) {
 		free(c);
 		return r;
 	}
@@ -655,11 +436,6 @@ void sem_ctl_stop(struct sem_ctl *c)
 {
 	if (!c)
 		return;
-	while (c->clients)
-		client_close(c->clients);
-	sd_event_source_disable_unref(c->src);
-	close(c->fd);
-	if (c->owns_path)
-		unlink(c->path);
+	ctlsrv_stop(c->srv);
 	free(c);
 }

@@ -7,6 +7,7 @@
 #include <infiniband/umad.h>
 
 #include "common/log.h"
+#include "common/umadport.h"
 #include "mad_defs/secmgt.h"
 #include "sem/madio.h"
 #include "sem/sa.h"
@@ -577,43 +578,14 @@ static int on_discover(sd_event_source *src, uint64_t usec, void *arg)
 
 static int pick_port(struct sem_mad *m)
 {
-	char cas[8][UMAD_CA_NAME_LEN];
-	int n, i, j;
+	struct ias_umad_port up;
+	int r = ias_umad_pick_port(m->s->cfg.umad_ca, m->s->cfg.umad_port, &up);
 
-	if (m->s->cfg.umad_ca[0]) {
-		snprintf(cas[0], sizeof(cas[0]), "%s", m->s->cfg.umad_ca);
-		n = 1;
-	} else {
-		n = umad_get_cas_names(cas, 8);
-		if (n <= 0)
-			return -ENODEV;
-	}
-	for (i = 0; i < n; i++) {
-		umad_ca_t ca;
-		int pick = 0;
-
-		if (umad_get_ca(cas[i], &ca) < 0)
-			continue;
-		for (j = 1; j <= ca.numports && j < UMAD_CA_MAX_PORTS; j++) {
-			if (!ca.ports[j])
-				continue;
-			if (m->s->cfg.umad_port && (unsigned)j != m->s->cfg.umad_port)
-				continue;
-			if (!pick)
-				pick = j;
-			if (ca.ports[j]->state == 4) {	/* ACTIVE */
-				pick = j;
-				break;
-			}
-		}
-		umad_release_ca(&ca);
-		if (pick) {
-			snprintf(m->ca, sizeof(m->ca), "%s", cas[i]);
-			m->portnum = pick;
-			return 0;
-		}
-	}
-	return -ENODEV;
+	if (r)
+		return r;
+	snprintf(m->ca, sizeof(m->ca), "%s", up.ca);
+	m->portnum = up.port;
+	return 0;
 }
 
 static int try_attach(struct sem_mad *m)

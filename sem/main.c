@@ -8,9 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <grp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "sem/ctl.h"
 #include "sem/madio.h"
@@ -108,38 +107,13 @@ static void usage(FILE *f)
 		"  -V, --version         print the version\n", IAS_SYSCONFDIR);
 }
 
-static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *arg)
+/* After the common loading (common/daemon.c). */
+static int check_config(void)
 {
-	(void)arg;
-	log_notice("signal %u: stopping", si->ssi_signo);
-	sd_event_exit(sd_event_source_get_event(src), 0);
-	return 0;
-}
+	char *end;
 
-static int load_config(const char *path, char **sets, int nsets, int path_given)
-{
-	char err[512], *end;
-	int i;
-
-	if (ias_cfg_defaults(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, err, sizeof(err)) ||
-	    ias_cfg_load_file(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, "sem", path,
-			      !path_given, err, sizeof(err))) {
-		fprintf(stderr, "sem: %s\n", err);
-		return -1;
-	}
-	for (i = 0; i < nsets; i++)
-		if (ias_cfg_set_arg(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, sets[i],
-				    err, sizeof(err))) {
-			fprintf(stderr, "sem: --set %s\n", err);
-			return -1;
-		}
 	if (!g.cfg.node_name[0] && gethostname(g.cfg.node_name, sizeof(g.cfg.node_name) - 1) < 0)
 		snprintf(g.cfg.node_name, sizeof(g.cfg.node_name), "manager");
-	if (ias_log_level_parse(g.cfg.log_level) < 0) {
-		fprintf(stderr, "sem: log_level: \"%s\" is not err, warning, notice, info or debug\n",
-			g.cfg.log_level);
-		return -1;
-	}
 	if (strcmp(g.cfg.sm_guid, "auto") != 0) {
 		errno = 0;
 		g.our_sm_guid = strtoull(g.cfg.sm_guid, &end, 0);
@@ -174,7 +148,6 @@ static int start(void)
 	struct sem_policy_rec pr;
 	char err[512];
 	struct group *gr;
-	sigset_t ss;
 	int r, nfds;
 
 	r = ias_keyfile_load(g.cfg.key_file, geteuid(), g.keys, IAS_KEYS_MAX, &g.nkeys,
@@ -216,15 +189,11 @@ static int start(void)
 		log_err("sd_event: %s", strerror(-r));
 		return -1;
 	}
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sd_event_add_signal(g.ev, NULL, SIGTERM, on_signal, &g);
-	sd_event_add_signal(g.ev, NULL, SIGINT, on_signal, &g);
-	sd_event_add_signal(g.ev, NULL, SIGHUP, on_signal, &g);
+	r = ias_daemon_signals(g.ev);
+	if (r < 0) {
+		log_err("cannot install signal handlers");
+		return -1;
+	}
 
 	nfds = sd_listen_fds(1);
 	r = sem_ctl_start(&g, g.cfg.control_socket, nfds == 1 ? SD_LISTEN_FDS_START : -1, &g.ctl);
@@ -253,54 +222,27 @@ static void stop(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "set", required_argument, NULL, 's' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	static const struct ias_daemon d = {
+		.name = "sem",
+		.section = "sem",
+		.version = PACKAGE_VERSION,
+		.usage = usage,
+		.opts = sem_opts,
+		.nopts = IAS_CFG_NOPTS(sem_opts),
+		.cfg = &g.cfg,
+		.log_level = g.cfg.log_level,
+		.check = check_config,
 	};
-	const char *config = IAS_SYSCONFDIR "/ias/ias.conf";
-	char **sets = calloc((size_t)argc + 1, sizeof(char *));
-	int c, nsets = 0, print = 0, path_given = 0, rc = 1;
+	int rc = ias_daemon_setup(&d, argc, argv);
 
-	if (!sets)
-		return 1;
-	while ((c = getopt_long(argc, argv, "c:s:fphV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; path_given = 1; break;
-		case 's': sets[nsets++] = optarg; break;
-		case 'f': break;
-		case 'p': print = 1; break;
-		case 'h': usage(stdout); free(sets); return 0;
-		case 'V': printf("sem %s\n", PACKAGE_VERSION); free(sets); return 0;
-		default: usage(stderr); free(sets); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "sem: unexpected argument %s\n", argv[optind]);
-		free(sets);
-		return 2;
-	}
-	if (load_config(config, sets, nsets, path_given)) {
-		free(sets);
-		return 1;
-	}
-	free(sets);
-	if (print) {
-		ias_cfg_print(sem_opts, IAS_CFG_NOPTS(sem_opts), &g.cfg, "sem", stdout);
-		return 0;
-	}
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	ias_log_init("sem", ias_log_level_parse(g.cfg.log_level));
 	g.started_ms = sem_now_ms();
 	if (start() == 0) {
-		char status[200];
-
-		snprintf(status, sizeof(status), "READY=1\nSTATUS=%s, control socket %s",
-			 g.view.active ? "active" : "standby", g.cfg.control_socket);
-		sd_notify(0, status);
+		ias_daemon_ready("%s, control socket %s", g.view.active ? "active" : "standby",
+				 g.cfg.control_socket);
 		log_notice("sem %s ready: control socket %s, state %s, policy version %u",
 			   PACKAGE_VERSION, g.cfg.control_socket, g.cfg.state_dir,
 			   g.view.policy.policy_version);

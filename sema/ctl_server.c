@@ -1,100 +1,34 @@
-/* See ctl_server.h. Validation order for every datagram: size (MSG_TRUNC),
- * header and attributes (ias_ctl_validate_msg: magic, version, kind,
- * reserved, length, op, attribute forms), kind is REQUEST, authorisation for
- * privileged ops, then the op's handler. Every request gets exactly one reply;
- * a malformed one gets an error reply and the connection stays usable. */
+/* See ctl_server.h. The agent's side of the control socket: its handlers,
+ * the events it sends, and what a closing client leaves behind. The
+ * transport (accept, credentials, the validation order, dispatch, error
+ * replies) is sema/ctlsrv.c, shared with the manager. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "sema/ctl_server.h"
 #include "sema/ctlproto.h"
+#include "sema/ctlsrv.h"
 #include "sema/engine.h"
 #include "sema/policy.h"
 #include "sema/procinfo.h"
 #include "sema/trace.h"
+#include "sema/report.h"
 #include "sema/mad_port.h"
 
-#define MAX_GROUPS 64
-
-struct ctl_client {
-	struct ctl_server *srv;
-	struct ctl_client *next;
-	uint64_t id;
-	int fd;
-	sd_event_source *src;
-	struct ucred cred;
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-	char comm[32];
-	int subscribed;
-};
-
 struct ctl_server {
+	struct ctlsrv *srv;
 	struct sema *s;
-	int fd;
-	sd_event_source *src;
-	struct ctl_client *clients;
-	unsigned nclients;
-	uint64_t next_id;
-	char path[108];
-	int owns_path;
-	uint8_t in[IAS_CTL_MAX_MSG + 1];
-	uint8_t out[IAS_CTL_MAX_MSG];
-	uint8_t ev[4096];	/* events built while a reply is in out */
+	uint8_t ev[4096];	/* events built while a reply is in the transport's buffer */
 };
-
-struct req {
-	struct ctl_server *srv;
-	struct ctl_client *cl;
-	struct ias_ctl_hdr h;
-	struct ias_rd attrs;
-	struct ias_ctl_msg *rep;
-	char actor[96];
-	char msg[IAS_CTL_MESSAGE_MAX + 1];
-};
-
-static void client_close(struct ctl_client *cl);
-
-/* ---- helpers --------------------------------------------------------------- */
-
-__attribute__((format(printf, 3, 4)))
-static int fail(struct req *x, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
-	va_end(ap);
-	return status;
-}
-
-static int is_privileged(const struct ctl_client *cl, gid_t gid)
-{
-	int i;
-
-	if (cl->cred.uid == 0)
-		return 1;
-	if (gid == (gid_t)-1)
-		return 0;
-	if (cl->cred.gid == gid)
-		return 1;
-	for (i = 0; i < cl->ngroups; i++)
-		if (cl->groups[i] == gid)
-			return 1;
-	return 0;
-}
 
 static void put_block(struct ias_ctl_msg *m, const struct ias_block_rec *b)
 {
@@ -138,10 +72,10 @@ static void put_policy(struct ias_ctl_msg *m, const struct sema_policy *p)
 	ias_ctl_nest_end(m);
 }
 
-static int get_str(struct req *x, const struct ias_ctl_attr *a, char *out, size_t len)
+static int get_str(struct ctlsrv_req *x, const struct ias_ctl_attr *a, char *out, size_t len)
 {
 	if (ias_ctl_get_str(a, out, len))
-		return fail(x, IAS_CTL_E_INVAL, "%s: not a valid string of at most %zu bytes",
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "%s: not a valid string of at most %zu bytes",
 			    ias_ctl_attr_name(a->type), len - 1);
 	return 0;
 }
@@ -162,9 +96,9 @@ static int count_inc_cb(const struct ias_incident_rec *rec, void *arg)
 	return 0;
 }
 
-static int op_status(struct req *x)
+static int op_status(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct ias_block_filter active = { 0 }, all = { .include_released = 1 };
 	uint32_t nactive = 0, ntotal = 0, ninc = 0, nalerts = 0;
 	char port[128], ver[64];
@@ -173,7 +107,7 @@ static int op_status(struct req *x)
 	    ias_store_blocks_foreach(s->store, &all, count_cb, &ntotal) < 0 ||
 	    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0 ||
 	    ias_store_alert_count(s->store, &nalerts) < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	mad_port_describe(s->mad, port, sizeof(port));
 	snprintf(ver, sizeof(ver), "sema %s", PACKAGE_VERSION);
 	ias_ctl_nest_begin(x->rep, IAS_CTL_A_STATUS);
@@ -196,9 +130,9 @@ static int op_status(struct req *x)
 	return 0;
 }
 
-static int op_report(struct req *x)
+static int op_report(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct report_req rq = { .actor = x->actor };
 	struct ias_block_rec rec;
 	struct ias_ctl_attr a;
@@ -222,15 +156,26 @@ static int op_report(struct req *x)
 			ias_ctl_get_u32(&a, &rq.duration_s);
 	}
 	if (pid == 0 || pid > 0x7fffffff)
-		return fail(x, IAS_CTL_E_INVAL, "PID must be a positive process id");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "PID must be a positive process id");
 	rq.pid = (pid_t)pid;
 	rq.reason = reason;
 	rq.incident = incident[0] ? incident : NULL;
 	rq.override = ov;
 	rq.origin = strcmp(x->cl->comm, "iasctl") == 0 ? "manual" : "analyzer";
+	/* The block and its first traces in one durable commit; the traces
+	 * leave before it, enforcement and the reply after it. */
+	if (ias_store_begin(s->store) < 0)
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	r = engine_report(s, &rq, &rec, x->msg, sizeof(x->msg));
 	if (r == 0)
 		trace_out(s, rec.incident, rq.pid, 1, 0, NULL, 0);
+	if (ias_store_commit(s->store) < 0) {
+		ias_store_rollback(s->store);
+		engine_apply_deferred(s, false);
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+	}
+	engine_apply_deferred(s, true);
+	report_kick(s);
 	switch (r) {
 	case 0:
 	case 1:
@@ -246,16 +191,16 @@ static int op_report(struct req *x)
 	}
 }
 
-static int op_get_attack_pid(struct req *x)
+static int op_get_attack_pid(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct ias_alert_rec al;
 	int r = ias_store_alert_pop(s->store, &al);
 
 	if (r == -ENOENT)
-		return fail(x, IAS_CTL_E_AGAIN, "no alert is pending");
+		return ctlsrv_fail(x, IAS_CTL_E_AGAIN, "no alert is pending");
 	if (r < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_PID, (uint32_t)al.pid);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_INCIDENT_ID, al.incident);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_REASON, al.reason);
@@ -267,9 +212,9 @@ static void released_cb(const struct ias_block_rec *rec, void *arg)
 	put_block(arg, rec);
 }
 
-static int op_release(struct req *x)
+static int op_release(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct release_sel sel = { 0 };
 	char incident[IAS_CTL_INCIDENT_ID_MAX + 1] = "";
 	struct ias_ctl_attr a;
@@ -289,25 +234,25 @@ static int op_release(struct req *x)
 			ias_ctl_get_u8(&a, &dry);
 	}
 	if (pid > 0x7fffffff || id > INT64_MAX)
-		return fail(x, IAS_CTL_E_INVAL, "selector out of range");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "selector out of range");
 	sel.pid = (pid_t)pid;
 	sel.block_id = (int64_t)id;
 	sel.incident = incident[0] ? incident : NULL;
 	if (!sel.pid && !sel.block_id && !sel.incident)
-		return fail(x, IAS_CTL_E_INVAL, "name a PID, a block id or an incident");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "name a PID, a block id or an incident");
 	r = engine_release(s, &sel, dry, x->actor, released_cb, x->rep);
 	if (r == -ENOENT)
-		return fail(x, IAS_CTL_E_NOENT, "no active block matches");
+		return ctlsrv_fail(x, IAS_CTL_E_NOENT, "no active block matches");
 	if (r == -EALREADY)
-		return fail(x, IAS_CTL_E_NOENT, "block %llu is already released",
+		return ctlsrv_fail(x, IAS_CTL_E_NOENT, "block %llu is already released",
 			    (unsigned long long)id);
 	if (r < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_COUNT, (uint32_t)r);
 	return 0;
 }
 
-static int op_subscribe(struct req *x)
+static int op_subscribe(struct ctlsrv_req *x)
 {
 	x->cl->subscribed = 1;
 	return 0;
@@ -324,7 +269,7 @@ struct qp_args {
 	unsigned ndest;
 };
 
-static int parse_dest(struct req *x, const struct ias_ctl_attr *a, struct qpt_dest *d)
+static int parse_dest(struct ctlsrv_req *x, const struct ias_ctl_attr *a, struct qpt_dest *d)
 {
 	struct ias_ctl_attr in;
 	struct ias_rd r;
@@ -340,12 +285,12 @@ static int parse_dest(struct req *x, const struct ias_ctl_attr *a, struct qpt_de
 			ias_ctl_get_bytes(&in, d->gid, 16);
 	}
 	if (d->qpn > 0xffffff)
-		return fail(x, IAS_CTL_E_INVAL, "destination QPN 0x%x is not 24-bit", d->qpn);
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "destination QPN 0x%x is not 24-bit", d->qpn);
 	d->seen_ms = sema_now_ms();
 	return 0;
 }
 
-static int parse_qp_args(struct req *x, struct qp_args *q)
+static int parse_qp_args(struct ctlsrv_req *x, struct qp_args *q)
 {
 	struct ias_ctl_attr a;
 
@@ -370,7 +315,7 @@ static int parse_qp_args(struct req *x, struct qp_args *q)
 			break;
 		case IAS_CTL_A_DEST:
 			if (q->ndest == QPT_UD_HISTORY)
-				return fail(x, IAS_CTL_E_INVAL, "at most %d destinations per request",
+				return ctlsrv_fail(x, IAS_CTL_E_INVAL, "at most %d destinations per request",
 					    QPT_UD_HISTORY);
 			if (parse_dest(x, &a, &q->dest[q->ndest++]))
 				return IAS_CTL_E_INVAL;
@@ -380,13 +325,13 @@ static int parse_qp_args(struct req *x, struct qp_args *q)
 		}
 	}
 	if (!q->has_qpn || !q->device[0])
-		return fail(x, IAS_CTL_E_INVAL, "QPN and DEVICE are required");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "QPN and DEVICE are required");
 	if (q->qpn == 0 || q->qpn > 0xffffff || q->remote_qpn > 0xffffff)
-		return fail(x, IAS_CTL_E_INVAL, "QPNs are 24-bit and non-zero");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "QPNs are 24-bit and non-zero");
 	if (q->has_state && q->state > 6)
-		return fail(x, IAS_CTL_E_INVAL, "QP state %u is not a QP state", q->state);
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "QP state %u is not a QP state", q->state);
 	if (q->remote_lid > 0xffff)
-		return fail(x, IAS_CTL_E_INVAL, "LID %u is out of range", q->remote_lid);
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "LID %u is out of range", q->remote_lid);
 	return 0;
 }
 
@@ -412,9 +357,9 @@ static void qp_apply_args(struct qpt_entry *e, const struct qp_args *q)
 		memcpy(e->peer, q->peer, sizeof(e->peer) < sizeof(q->peer) ? sizeof(e->peer) : sizeof(q->peer));
 }
 
-static int op_qp_register(struct req *x)
+static int op_qp_register(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct qpt_entry *e;
 	struct qp_args q;
 	int r = parse_qp_args(x, &q);
@@ -422,7 +367,7 @@ static int op_qp_register(struct req *x)
 	if (r)
 		return r;
 	if (q.sim && !s->cfg.simulated_fabric)
-		return fail(x, IAS_CTL_E_PERM,
+		return ctlsrv_fail(x, IAS_CTL_E_PERM,
 			    "simulated QPs are accepted only when the agent runs with simulated_fabric = yes");
 	if (!q.sim) {
 		engine_kernel_scan(s);
@@ -432,24 +377,24 @@ static int op_qp_register(struct req *x)
 				s->stats.kernel_conflicts++;
 				log_warn("PID %d registered QP %s/0x%x that the kernel does not report; refused",
 					 (int)x->cl->cred.pid, q.device, q.qpn);
-				return fail(x, IAS_CTL_E_NOENT, "the kernel reports no QP 0x%x on %s",
+				return ctlsrv_fail(x, IAS_CTL_E_NOENT, "the kernel reports no QP 0x%x on %s",
 					    q.qpn, q.device);
 			}
 			if (e->pid != x->cl->cred.pid) {
 				s->stats.kernel_conflicts++;
 				log_warn("PID %d registered QP %s/0x%x but the kernel says PID %d owns it; refused",
 					 (int)x->cl->cred.pid, q.device, q.qpn, (int)e->pid);
-				return fail(x, IAS_CTL_E_PERM, "the kernel says QP 0x%x belongs to PID %d",
+				return ctlsrv_fail(x, IAS_CTL_E_PERM, "the kernel says QP 0x%x belongs to PID %d",
 					    q.qpn, (int)e->pid);
 			}
 		}
 	}
 	e = qpt_find(&s->qps, q.device, q.qpn);
 	if (e && e->client_id && e->client_id != x->cl->id && e->pid != x->cl->cred.pid)
-		return fail(x, IAS_CTL_E_EXIST, "QP 0x%x on %s is registered by PID %d",
+		return ctlsrv_fail(x, IAS_CTL_E_EXIST, "QP 0x%x on %s is registered by PID %d",
 			    q.qpn, q.device, (int)e->pid);
 	if (!e && !(e = qpt_upsert(&s->qps, q.device, q.qpn)))
-		return fail(x, IAS_CTL_E_INTERNAL, "out of memory");
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "out of memory");
 	e->pid = x->cl->cred.pid;
 	e->client_id = x->cl->id;
 	e->sources |= q.sim ? QPT_SRC_SIMULATED : QPT_SRC_LIBIAS;
@@ -460,20 +405,20 @@ static int op_qp_register(struct req *x)
 	return 0;
 }
 
-static struct qpt_entry *own_qp(struct req *x, const struct qp_args *q, int *status)
+static struct qpt_entry *own_qp(struct ctlsrv_req *x, const struct qp_args *q, int *status)
 {
-	struct qpt_entry *e = qpt_find(&x->srv->s->qps, q->device, q->qpn);
+	struct qpt_entry *e = qpt_find(&((struct sema *)x->ctx)->qps, q->device, q->qpn);
 
 	*status = 0;
 	if (!e || e->client_id != x->cl->id) {
-		*status = fail(x, IAS_CTL_E_NOENT, "QP 0x%x on %s is not registered on this connection",
+		*status = ctlsrv_fail(x, IAS_CTL_E_NOENT, "QP 0x%x on %s is not registered on this connection",
 			       q->qpn, q->device);
 		return NULL;
 	}
 	return e;
 }
 
-static int op_qp_update(struct req *x)
+static int op_qp_update(struct ctlsrv_req *x)
 {
 	struct qpt_entry *e;
 	struct qp_args q;
@@ -488,9 +433,9 @@ static int op_qp_update(struct req *x)
 	return 0;
 }
 
-static int op_qp_unregister(struct req *x)
+static int op_qp_unregister(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct qpt_entry *e;
 	struct qp_args q;
 	int r = parse_qp_args(x, &q);
@@ -507,7 +452,7 @@ static int op_qp_unregister(struct req *x)
 	return 0;
 }
 
-static int opt_pid(struct req *x, uint32_t *pid)
+static int opt_pid(struct ctlsrv_req *x, uint32_t *pid)
 {
 	struct ias_ctl_attr a;
 
@@ -518,9 +463,9 @@ static int opt_pid(struct req *x, uint32_t *pid)
 	return 0;
 }
 
-static int op_qps_list(struct req *x)
+static int op_qps_list(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	uint32_t pid;
 	size_t i;
 
@@ -570,9 +515,9 @@ static int put_block_cb(const struct ias_block_rec *rec, void *arg)
 	return ((struct ias_ctl_msg *)arg)->err ? 1 : 0;
 }
 
-static int op_blocks_list(struct req *x)
+static int op_blocks_list(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	char incident[IAS_CTL_INCIDENT_ID_MAX + 1] = "";
 	struct ias_block_filter f = { 0 };
 	struct ias_ctl_attr a;
@@ -591,7 +536,7 @@ static int op_blocks_list(struct req *x)
 	f.include_released = all;
 	f.incident = incident[0] ? incident : NULL;
 	if (ias_store_blocks_foreach(s->store, &f, put_block_cb, x->rep) < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	return 0;
 }
 
@@ -615,9 +560,9 @@ static int audit_cb(int64_t ts, const char *actor, const char *action, const cha
 	return 0;
 }
 
-static int op_block_inspect(struct req *x)
+static int op_block_inspect(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct audit_ctx ac = { .m = x->rep };
 	struct ias_block_rec rec;
 	struct ias_ctl_attr a;
@@ -628,16 +573,16 @@ static int op_block_inspect(struct req *x)
 		if (a.type == IAS_CTL_A_BLOCK_ID)
 			ias_ctl_get_u64(&a, &id);
 	if (id == 0 || id > INT64_MAX)
-		return fail(x, IAS_CTL_E_INVAL, "a block id is required");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "a block id is required");
 	r = ias_store_block_get(s->store, (int64_t)id, &rec);
 	if (r == -ENOENT)
-		return fail(x, IAS_CTL_E_NOENT, "no block %llu", (unsigned long long)id);
+		return ctlsrv_fail(x, IAS_CTL_E_NOENT, "no block %llu", (unsigned long long)id);
 	if (r < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	put_block(x->rep, &rec);
 	snprintf(ac.prefix, sizeof(ac.prefix), "block %llu ", (unsigned long long)id);
 	if (ias_store_audit_foreach(s->store, 0, audit_cb, &ac) < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	return 0;
 }
 
@@ -663,12 +608,12 @@ static int put_incident_cb(const struct ias_incident_rec *i, void *arg)
 	return m->err ? 1 : 0;
 }
 
-static int op_incidents_list(struct req *x)
+static int op_incidents_list(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 
 	if (ias_store_incidents_foreach(s->store, put_incident_cb, x->rep) < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	return 0;
 }
 
@@ -687,9 +632,9 @@ static int put_event_cb(const struct ias_incident_event *e, void *arg)
 	return m->err ? 1 : 0;
 }
 
-static int op_incident_show(struct req *x)
+static int op_incident_show(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	char id[IAS_CTL_INCIDENT_ID_MAX + 1] = "";
 	struct ias_incident_rec inc;
 	struct ias_ctl_attr a;
@@ -699,16 +644,16 @@ static int op_incident_show(struct req *x)
 		if (a.type == IAS_CTL_A_INCIDENT_ID && get_str(x, &a, id, sizeof(id)))
 			return IAS_CTL_E_INVAL;
 	if (!id[0])
-		return fail(x, IAS_CTL_E_INVAL, "an incident id is required");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "an incident id is required");
 	r = ias_store_incident_get(s->store, id, &inc);
 	if (r == -ENOENT)
-		return fail(x, IAS_CTL_E_NOENT, "no incident %s", id);
+		return ctlsrv_fail(x, IAS_CTL_E_NOENT, "no incident %s", id);
 	if (r < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	ias_ctl_nest_begin(x->rep, IAS_CTL_A_INCIDENT);
 	put_incident_fields(x->rep, &inc);
 	if (ias_store_incident_events_foreach(s->store, id, put_event_cb, x->rep) < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	ias_ctl_nest_end(x->rep);
 	return 0;
 }
@@ -730,16 +675,16 @@ static int put_allow_cb(const struct ias_allow_rec *a, void *arg)
 	return ((struct ias_ctl_msg *)arg)->err ? 1 : 0;
 }
 
-static int op_allow_list(struct req *x)
+static int op_allow_list(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 
 	if (ias_store_allow_foreach(s->store, put_allow_cb, x->rep) < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	return 0;
 }
 
-static int allow_args(struct req *x, struct ias_allow_rec *rec)
+static int allow_args(struct ctlsrv_req *x, struct ias_allow_rec *rec)
 {
 	static const char *const kinds[] = { "exe", "user", "unit", "comm", "pid" };
 	struct ias_ctl_attr a;
@@ -758,15 +703,15 @@ static int allow_args(struct req *x, struct ias_allow_rec *rec)
 		if (strcmp(rec->kind, kinds[i]) == 0)
 			break;
 	if (i == sizeof(kinds) / sizeof(kinds[0]))
-		return fail(x, IAS_CTL_E_INVAL, "kind must be exe, user, unit, comm or pid");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "kind must be exe, user, unit, comm or pid");
 	if (!rec->value[0])
-		return fail(x, IAS_CTL_E_INVAL, "a value is required");
+		return ctlsrv_fail(x, IAS_CTL_E_INVAL, "a value is required");
 	return 0;
 }
 
-static int op_allow_add(struct req *x)
+static int op_allow_add(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct ias_allow_rec rec;
 	char detail[600];
 	int r = allow_args(x, &rec);
@@ -776,18 +721,18 @@ static int op_allow_add(struct req *x)
 	rec.created_ms = sema_now_ms();
 	r = ias_store_allow_add(s->store, &rec);
 	if (r == -EEXIST)
-		return fail(x, IAS_CTL_E_EXIST, "%s %s is already on the allowlist", rec.kind, rec.value);
+		return ctlsrv_fail(x, IAS_CTL_E_EXIST, "%s %s is already on the allowlist", rec.kind, rec.value);
 	if (r < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	snprintf(detail, sizeof(detail), "allow %s %s", rec.kind, rec.value);
 	ias_store_audit(s->store, rec.created_ms, x->actor, "allow-add", detail);
 	put_allow(x->rep, &rec);
 	return 0;
 }
 
-static int op_allow_remove(struct req *x)
+static int op_allow_remove(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct ias_allow_rec rec;
 	char detail[600];
 	int r = allow_args(x, &rec);
@@ -796,23 +741,23 @@ static int op_allow_remove(struct req *x)
 		return r;
 	r = ias_store_allow_remove(s->store, rec.kind, rec.value);
 	if (r == -ENOENT)
-		return fail(x, IAS_CTL_E_NOENT, "%s %s is not on the allowlist", rec.kind, rec.value);
+		return ctlsrv_fail(x, IAS_CTL_E_NOENT, "%s %s is not on the allowlist", rec.kind, rec.value);
 	if (r < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	snprintf(detail, sizeof(detail), "allow %s %s", rec.kind, rec.value);
 	ias_store_audit(s->store, sema_now_ms(), x->actor, "allow-remove", detail);
 	return 0;
 }
 
-static int op_policy_show(struct req *x)
+static int op_policy_show(struct ctlsrv_req *x)
 {
-	put_policy(x->rep, &x->srv->s->policy);
+	put_policy(x->rep, &((struct sema *)x->ctx)->policy);
 	return 0;
 }
 
-static int op_policy_set(struct req *x)
+static int op_policy_set(struct ctlsrv_req *x)
 {
-	struct sema *s = x->srv->s;
+	struct sema *s = x->ctx;
 	struct sema_policy p = s->policy;
 	struct ias_ctl_attr a, in;
 	struct ias_rd r;
@@ -834,7 +779,7 @@ static int op_policy_set(struct req *x)
 				idx = policy_lookup(in.type == IAS_CTL_A_LEVEL ? policy_level_names
 									 : policy_mode_names, name);
 				if (idx < 0)
-					return fail(x, IAS_CTL_E_INVAL, "%s: unknown value %s",
+					return ctlsrv_fail(x, IAS_CTL_E_INVAL, "%s: unknown value %s",
 						    ias_ctl_attr_name(in.type), name);
 				if (in.type == IAS_CTL_A_LEVEL)
 					p.level = (unsigned)idx;
@@ -874,17 +819,14 @@ static int op_policy_set(struct req *x)
 		return IAS_CTL_E_INVAL;
 	p.version = s->policy.version + 1;
 	if (policy_save(s, &p) < 0)
-		return fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	s->policy = p;
 	log_notice("policy version %u set by %s", p.version, x->actor);
 	put_policy(x->rep, &s->policy);
 	return 0;
 }
 
-static const struct {
-	uint16_t op;
-	int (*fn)(struct req *x);
-} handlers[] = {
+static const struct ctlsrv_handler handlers[] = {
 	{ IAS_CTL_OP_STATUS, op_status },
 	{ IAS_CTL_OP_REPORT_ATTACK, op_report },
 	{ IAS_CTL_OP_GET_ATTACK_PID, op_get_attack_pid },
@@ -905,267 +847,78 @@ static const struct {
 	{ IAS_CTL_OP_POLICY_SET, op_policy_set },
 };
 
-/* ---- transport -------------------------------------------------------------- */
+/* ---- transport (sema/ctlsrv.c) and events ------------------------------------ */
 
-static void send_msg(struct ctl_client *cl, const void *buf, size_t len)
+static void on_error(void *ctx, int status)
 {
-	if (send(cl->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		log_debug("client %llu: send: %s", (unsigned long long)cl->id, strerror(errno));
+	struct sema *s = ctx;
+
+	s->stats.requests_rejected += status != IAS_CTL_E_AGAIN;
 }
 
-static void reply_error(struct ctl_client *cl, uint16_t op, uint32_t seq, int status,
-			const char *message)
+static void on_close(void *ctx, struct ctlsrv_client *cl)
 {
-	struct ctl_server *srv = cl->srv;
-	int n = ias_ctl_build_error(srv->out, sizeof(srv->out), op, seq, status, message);
+	struct sema *s = ctx;
+	size_t dropped = qpt_drop_client(&s->qps, cl->id);
 
-	srv->s->stats.requests_rejected += status != IAS_CTL_E_AGAIN;
-	if (n > 0)
-		send_msg(cl, srv->out, (size_t)n);
-}
-
-static void handle(struct ctl_client *cl, size_t len)
-{
-	struct ctl_server *srv = cl->srv;
-	struct ias_ctl_msg rep;
-	struct req x;
-	size_t i;
-	int st;
-
-	memset(&x, 0, sizeof(x));
-	x.srv = srv;
-	x.cl = cl;
-	if (len > IAS_CTL_MAX_MSG) {
-		ias_ctl_parse_hdr(srv->in, IAS_CTL_HDR_LEN, &x.h, NULL);
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_TOOBIG, "request larger than 65536 bytes");
-		return;
-	}
-	st = ias_ctl_validate_msg(srv->in, len, x.msg, sizeof(x.msg));
-	ias_ctl_parse_hdr(srv->in, len, &x.h, &x.attrs);
-	if (st) {
-		reply_error(cl, x.h.op, x.h.seq, st, x.msg[0] ? x.msg : ias_ctl_strerror(st));
-		return;
-	}
-	if (x.h.kind != IAS_CTL_REQUEST) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL, "only requests are accepted");
-		return;
-	}
-	if (ias_ctl_op_privileged(x.h.op) && !is_privileged(cl, srv->s->control_gid)) {
-		log_notice("uid %u (PID %d) refused %s: not root nor in group %s",
-			   (unsigned)cl->cred.uid, (int)cl->cred.pid, ias_ctl_op_name(x.h.op),
-			   srv->s->cfg.control_group);
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_PERM,
-			    "this request needs root or membership of the agent's control group");
-		return;
-	}
-	snprintf(x.actor, sizeof(x.actor), "uid=%u pid=%d (%s)", (unsigned)cl->cred.uid,
-		 (int)cl->cred.pid, cl->comm);
-	ias_ctl_msg_init(&rep, srv->out, sizeof(srv->out), IAS_CTL_REPLY, x.h.op, x.h.seq, 0);
-	x.rep = &rep;
-	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].op == x.h.op)
-			break;
-	if (i == sizeof(handlers) / sizeof(handlers[0])) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL, "op not served by this agent");
-		return;
-	}
-	st = handlers[i].fn(&x);
-	if (st) {
-		reply_error(cl, x.h.op, x.h.seq, st, x.msg[0] ? x.msg : ias_ctl_strerror(st));
-		return;
-	}
-	if (ias_ctl_msg_finish(&rep)) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_TOOBIG,
-			    "the reply does not fit in one message: narrow it (--pid, --incident)");
-		return;
-	}
-	send_msg(cl, rep.buf, rep.len);
-}
-
-static int client_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
-{
-	struct ctl_client *cl = arg;
-	ssize_t n;
-
-	(void)src;
-	if (revents & EPOLLIN) {
-		n = recv(fd, cl->srv->in, sizeof(cl->srv->in), MSG_DONTWAIT | MSG_TRUNC);
-		if (n > 0) {
-			handle(cl, (size_t)n);
-			return 0;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-	}
-	client_close(cl);
-	return 0;
-}
-
-static void client_close(struct ctl_client *cl)
-{
-	struct ctl_server *srv = cl->srv;
-	struct ctl_client **pp;
-	size_t dropped;
-
-	for (pp = &srv->clients; *pp; pp = &(*pp)->next)
-		if (*pp == cl) {
-			*pp = cl->next;
-			break;
-		}
-	srv->nclients--;
-	dropped = qpt_drop_client(&srv->s->qps, cl->id);
 	if (dropped)
 		log_debug("PID %d disconnected: %zu QP registration(s) dropped",
 			  (int)cl->cred.pid, dropped);
-	sd_event_source_disable_unref(cl->src);
-	close(cl->fd);
-	free(cl);
-}
-
-static int listen_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
-{
-	struct ctl_server *srv = arg;
-	struct ctl_client *cl;
-	socklen_t len;
-	char path[64];
-	int cfd, r;
-
-	(void)src;
-	(void)revents;
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
-		return 0;
-	if (srv->nclients >= srv->s->cfg.max_clients) {
-		log_warn("refusing a control connection: %u clients already", srv->nclients);
-		close(cfd);
-		return 0;
-	}
-	cl = calloc(1, sizeof(*cl));
-	if (!cl) {
-		close(cfd);
-		return 0;
-	}
-	cl->srv = srv;
-	cl->fd = cfd;
-	cl->id = ++srv->next_id;
-	len = sizeof(cl->cred);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cl->cred, &len) < 0) {
-		log_warn("SO_PEERCRED: %s", strerror(errno));
-		close(cfd);
-		free(cl);
-		return 0;
-	}
-	len = sizeof(cl->groups);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERGROUPS, cl->groups, &len) == 0)
-		cl->ngroups = (int)(len / sizeof(gid_t));
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)cl->cred.pid);
-	{
-		FILE *f = fopen(path, "re");
-
-		if (f) {
-			if (fgets(cl->comm, sizeof(cl->comm), f))
-				cl->comm[strcspn(cl->comm, "\n")] = '\0';
-			fclose(f);
-		}
-	}
-	r = sd_event_add_io(srv->s->ev, &cl->src, cfd, EPOLLIN, client_io, cl);
-	if (r < 0) {
-		close(cfd);
-		free(cl);
-		return 0;
-	}
-	cl->next = srv->clients;
-	srv->clients = cl;
-	srv->nclients++;
-	return 0;
-}
-
-static int make_socket(const char *path, int *out)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
-	char *slash;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, 64) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	*out = fd;
-	return 0;
 }
 
 int ctl_server_start(struct sema *s, const char *path, int listen_fd, struct ctl_server **out)
 {
-	struct ctl_server *srv = calloc(1, sizeof(*srv));
+	struct ctlsrv_conf conf = {
+		.ev = s->ev,
+		.ctx = s,
+		.handlers = handlers,
+		.nhandlers = sizeof(handlers) / sizeof(handlers[0]),
+		.control_gid = s->control_gid,
+		.max_clients = s->cfg.max_clients,
+		.perm_msg = "this request needs root or membership of the agent's control group",
+		.unknown_op_msg = "op not served by this agent",
+		.reply_toobig_msg = "the reply does not fit in one message: narrow it (--pid, --incident)",
+		.log_group = s->cfg.control_group,
+		.on_error = on_error,
+		.on_close = on_close,
+	};
+	struct ctl_server *c = calloc(1, sizeof(*c));
 	int r;
 
-	if (!srv)
+	if (!c)
 		return -ENOMEM;
-	srv->s = s;
-	srv->fd = listen_fd;
-	snprintf(srv->path, sizeof(srv->path), "%s", path);
-	if (srv->fd < 0) {
-		r = make_socket(path, &srv->fd);
-		if (r) {
-			free(srv);
-			return r;
-		}
-		srv->owns_path = 1;
-	}
-	r = sd_event_add_io(s->ev, &srv->src, srv->fd, EPOLLIN, listen_io, srv);
-	if (r < 0) {
-		close(srv->fd);
-		free(srv);
+	c->s = s;
+	r = ctlsrv_start(&conf, path, listen_fd, &c->srv);
+	if (r) {
+		free(c);
 		return r;
 	}
-	*out = srv;
+	*out = c;
 	return 0;
 }
 
-void ctl_server_stop(struct ctl_server *srv)
+void ctl_server_stop(struct ctl_server *c)
 {
-	if (!srv)
+	if (!c)
 		return;
-	while (srv->clients)
-		client_close(srv->clients);
-	sd_event_source_disable_unref(srv->src);
-	close(srv->fd);
-	if (srv->owns_path)
-		unlink(srv->path);
-	free(srv);
+	ctlsrv_stop(c->srv);
+	free(c);
 }
 
-unsigned ctl_server_clients(const struct ctl_server *srv)
+unsigned ctl_server_clients(const struct ctl_server *c)
 {
-	return srv ? srv->nclients : 0;
+	return c ? ctlsrv_nclients(c->srv) : 0;
 }
 
-void ctl_broadcast_alert(struct ctl_server *srv, const struct ias_alert_rec *a,
+void ctl_broadcast_alert(struct ctl_server *c, const struct ias_alert_rec *a,
 			 const char *node, const char *origin)
 {
 	struct ias_ctl_msg m;
-	struct ctl_client *cl;
+	struct ctlsrv_client *cl;
 
-	if (!srv)
+	if (!c)
 		return;
-	ias_ctl_msg_init(&m, srv->ev, sizeof(srv->ev), IAS_CTL_EVENT, IAS_CTL_EV_ALERT, 0, 0);
+	ias_ctl_msg_init(&m, c->ev, sizeof(c->ev), IAS_CTL_EVENT, IAS_CTL_EV_ALERT, 0, 0);
 	ias_ctl_put_u32(&m, IAS_CTL_A_PID, (uint32_t)a->pid);
 	ias_ctl_put_str(&m, IAS_CTL_A_INCIDENT_ID, a->incident);
 	ias_ctl_put_str(&m, IAS_CTL_A_REASON, a->reason);
@@ -1174,23 +927,21 @@ void ctl_broadcast_alert(struct ctl_server *srv, const struct ias_alert_rec *a,
 	ias_ctl_put_u64(&m, IAS_CTL_A_TS_MS, (uint64_t)a->created_ms);
 	if (ias_ctl_msg_finish(&m))
 		return;
-	for (cl = srv->clients; cl; cl = cl->next)
+	for (cl = ctlsrv_next(c->srv, NULL); cl; cl = ctlsrv_next(c->srv, cl))
 		if (cl->subscribed)
-			send_msg(cl, m.buf, m.len);
+			ctlsrv_send(cl, m.buf, m.len);
 }
 
-int ctl_send_order(struct ctl_server *srv, uint64_t client_id, uint32_t qpn,
+int ctl_send_order(struct ctl_server *c, uint64_t client_id, uint32_t qpn,
 		   const char *device, const char *action)
 {
 	struct ias_ctl_msg m;
-	struct ctl_client *cl;
+	struct ctlsrv_client *cl;
 	uint8_t buf[256];
 
-	if (!srv)
+	if (!c)
 		return -ENOENT;
-	for (cl = srv->clients; cl; cl = cl->next)
-		if (cl->id == client_id)
-			break;
+	cl = ctlsrv_find(c->srv, client_id);
 	if (!cl)
 		return -ENOENT;
 	ias_ctl_msg_init(&m, buf, sizeof(buf), IAS_CTL_EVENT, IAS_CTL_EV_QP_ORDER, 0, 0);
@@ -1199,6 +950,6 @@ int ctl_send_order(struct ctl_server *srv, uint64_t client_id, uint32_t qpn,
 	ias_ctl_put_str(&m, IAS_CTL_A_ACTION, action);
 	if (ias_ctl_msg_finish(&m))
 		return -ENOSPC;
-	send_msg(cl, m.buf, m.len);
+	ctlsrv_send(cl, m.buf, m.len);
 	return 0;
 }

@@ -113,6 +113,7 @@ static const struct attr_info attrs[IAS_CTL_A_MAX + 1] = {
 	A(NODE_TYPE, STR, IAS_CTL_NAME_MAX),
 	A(POLICY_STATE, STR, IAS_CTL_NAME_MAX),
 	A(REPORTS, U64, 0),
+	A(PEER_NODE, STR, IAS_CTL_NODE_MAX),
 };
 #undef A
 
@@ -564,7 +565,7 @@ static const struct rule *nest_rule(uint16_t type)
 		NONE, L(IAS_CTL_A_EVENT) };
 	static const struct rule event = {
 		L(IAS_CTL_A_TS_MS, IAS_CTL_A_NODE, IAS_CTL_A_PID, IAS_CTL_A_QPN,
-		  IAS_CTL_A_KIND, IAS_CTL_A_TEXT),
+		  IAS_CTL_A_KIND, IAS_CTL_A_TEXT, IAS_CTL_A_PEER_NODE),
 		NONE, NONE };
 	static const struct rule allow = {
 		L(IAS_CTL_A_ALLOW_ID, IAS_CTL_A_KIND, IAS_CTL_A_VALUE, IAS_CTL_A_CREATED_MS,

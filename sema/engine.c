@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "sema/ctl_server.h"
 #include "sema/engine.h"
+#include "sema/enforce_proc.h"
 #include "sema/procinfo.h"
 #include "sema/rdmanl.h"
 #include "sema/report.h"
@@ -192,6 +193,7 @@ int engine_kernel_scan(struct sema *s)
 
 /* What a block does to a process, decided before it is recorded. */
 struct plan {
+	int64_t block_id;	/* names the block cgroup */
 	unsigned mode;
 	uint32_t orders;	/* QPs told to pause/cut through libias */
 	int process_level;	/* 1: SIGSTOP, 2: SIGKILL */
@@ -236,6 +238,78 @@ static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, str
 		snprintf(rec->mechanism, sizeof(rec->mechanism), "none");
 }
 
+/* Blocks recorded inside a caller's transaction are enforced only once that
+ * transaction is durable (engine_apply_deferred); the agent runs one
+ * reactor, so a small fixed list is enough. */
+#define DEFER_MAX 64
+static struct {
+	pid_t pid;
+	struct plan plan;
+} deferred[DEFER_MAX];
+static unsigned ndeferred;
+
+static void apply_block(struct sema *s, pid_t pid, const struct plan *p);
+
+static void apply_or_defer(struct sema *s, pid_t pid, const struct plan *p)
+{
+	if (!ias_store_in_transaction(s->store) || ndeferred == DEFER_MAX) {
+		apply_block(s, pid, p);
+		return;
+	}
+	deferred[ndeferred].pid = pid;
+	deferred[ndeferred].plan = *p;
+	ndeferred++;
+}
+
+void engine_apply_deferred(struct sema *s, bool committed)
+{
+	unsigned i;
+
+	for (i = 0; committed && i < ndeferred; i++)
+		apply_block(s, deferred[i].pid, &deferred[i].plan);
+	ndeferred = 0;
+}
+
+static void eproc_cfg_of(const struct sema *s, struct eproc_cfg *c)
+{
+	c->cgroup_root = s->cfg.cgroup_root[0] ? s->cfg.cgroup_root : NULL;
+	c->block_parent = s->cfg.block_cgroup_parent[0] ? s->cfg.block_cgroup_parent : NULL;
+}
+
+static void eproc_key(int64_t block_id, char *key, size_t len)
+{
+	snprintf(key, len, "eproc:%lld", (long long)block_id);
+}
+
+/* Freeze (cgroup v2 freezer plus the rdma cap, SIGSTOP where the freezer
+ * cannot be used) or kill, from outside the process. What was done is kept
+ * in the store under the block id so that release can undo it, also after
+ * the agent restarted. */
+static void process_block(struct sema *s, pid_t pid, const struct plan *p)
+{
+	struct eproc_block b;
+	struct eproc_cfg c;
+	char id[32], note[512], key[48], text[1200];
+	int r;
+
+	eproc_cfg_of(s, &c);
+	snprintf(id, sizeof(id), "%lld", (long long)p->block_id);
+	memset(&b, 0, sizeof(b));
+	if (p->process_level == 2)
+		r = eproc_kill(pid, &b, note, sizeof(note));
+	else
+		r = eproc_freeze(&c, pid, id, s->cfg.rdma_cap, &b, note, sizeof(note));
+	if (r < 0)
+		log_warn("block %lld, PID %d: %s", (long long)p->block_id, (int)pid, note);
+	else
+		log_info("block %lld, PID %d: %s", (long long)p->block_id, (int)pid, note);
+	eproc_key(p->block_id, key, sizeof(key));
+	if (b.did && eproc_format(&b, text, sizeof(text)) == 0 &&
+	    ias_store_kv_set(s->store, key, text) < 0)
+		log_err("block %lld: what was done is not recorded: %s", (long long)p->block_id,
+			ias_store_errmsg(s->store));
+}
+
 static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 {
 	size_t i;
@@ -250,10 +324,8 @@ static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 			ctl_send_order(s->ctl, q->client_id, q->qpn, q->device,
 				       mode_names[p->mode]);
 	}
-	if (p->process_level == 1 && kill(pid, SIGSTOP) < 0)
-		log_warn("SIGSTOP to PID %d: %s", (int)pid, strerror(errno));
-	if (p->process_level == 2 && kill(pid, SIGKILL) < 0)
-		log_warn("SIGKILL to PID %d: %s", (int)pid, strerror(errno));
+	if (p->process_level)
+		process_block(s, pid, p);
 }
 
 static int mech_has(const char *mech, const char *word)
@@ -326,18 +398,35 @@ static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry
 	if (mech_has(rec->mechanism, "cut"))
 		note_add(&note, "cut QPs are in the error state and cannot resume: "
 			 "the application must reconnect");
-	if (mech_has(rec->mechanism, "freeze")) {
-		if (!alive)
+	if (mech_has(rec->mechanism, "freeze") || mech_has(rec->mechanism, "kill")) {
+		struct eproc_block b;
+		struct eproc_cfg c;
+		char key[48], text[1200], enote[512];
+
+		eproc_key(rec->id, key, sizeof(key));
+		eproc_cfg_of(s, &c);
+		if (ias_store_kv_get(s->store, key, text, sizeof(text)) == 0 &&
+		    eproc_parse(text, &b) == 0) {
+			if (dry_run) {
+				note_add(&note, "would undo: %s", text);
+			} else {
+				eproc_release(&c, &b, enote, sizeof(enote));
+				note_add(&note, "%s", enote);
+				if (eproc_format(&b, text, sizeof(text)) == 0)
+					ias_store_kv_set(s->store, key, text);
+			}
+		} else if (mech_has(rec->mechanism, "kill")) {
+			note_add(&note, "process was killed: nothing to undo");
+		} else if (!alive) {
 			note_add(&note, "process %d is gone: nothing to thaw", (int)rec->pid);
-		else if (dry_run)
+		} else if (dry_run) {
 			note_add(&note, "would send SIGCONT to %d", (int)rec->pid);
-		else if (kill(rec->pid, SIGCONT) == 0)
+		} else if (kill(rec->pid, SIGCONT) == 0) {
 			note_add(&note, "SIGCONT sent to %d", (int)rec->pid);
-		else
+		} else {
 			note_add(&note, "SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
+		}
 	}
-	if (mech_has(rec->mechanism, "kill"))
-		note_add(&note, "process was killed: nothing to undo");
 	if (mech_has(rec->mechanism, "none"))
 		note_add(&note, "nothing was enforced (no QPs were known)");
 }
@@ -501,8 +590,9 @@ new_incident:
 
 	/* Recorded: now act. */
 	s->stats.blocks_total++;
+	plan.block_id = out->id;
 	if (!out->simulated)
-		apply_block(s, rq->pid, &plan);
+		apply_or_defer(s, rq->pid, &plan);
 	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);
 	log_notice("%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
 		   out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
@@ -656,8 +746,17 @@ static int restore_cb(const struct ias_block_rec *rec, void *arg)
 	for (i = 0; i < s->qps.n; i++)
 		if (s->qps.e[i].pid == rec->pid)
 			s->qps.e[i].blocked = 1;
-	if (mech_has(rec->mechanism, "freeze") && proc_same(rec->pid, 0))
-		kill(rec->pid, SIGSTOP);
+	/* A cgroup freeze outlives the agent; a SIGSTOP fallback may have been
+	 * undone by a SIGCONT from anyone of the same user meanwhile. */
+	if (mech_has(rec->mechanism, "freeze") && proc_same(rec->pid, 0)) {
+		struct eproc_block b;
+		char key[48], text[1200];
+
+		eproc_key(rec->id, key, sizeof(key));
+		if (ias_store_kv_get(s->store, key, text, sizeof(text)) != 0 ||
+		    eproc_parse(text, &b) != 0 || (b.did & EPROC_SIGSTOP))
+			kill(rec->pid, SIGSTOP);
+	}
 	log_info("restored block %lld: PID %d (%s), %s, incident %s", (long long)rec->id,
 		 (int)rec->pid, rec->comm, rec->mechanism, rec->incident);
 	return 0;
@@ -699,4 +798,15 @@ void engine_qp_appeared(struct sema *s, struct qpt_entry *q)
 
 	if (q->pid > 0)
 		ias_store_blocks_foreach(s->store, &f, appeared_cb, &a);
+}
+
+int engine_blocked(struct sema *s, pid_t pid)
+{
+	struct ias_block_filter f = { .pid = pid };
+	struct ias_block_rec rec;
+	struct find_active fa = { .out = &rec };
+
+	if (ias_store_blocks_foreach(s->store, &f, find_active_cb, &fa) < 0)
+		return 0;
+	return fa.found;
 }

@@ -43,6 +43,12 @@ typedef void (*release_cb)(const struct ias_block_rec *rec, void *arg);
 int engine_release(struct sema *s, const struct release_sel *sel, bool dry_run,
 		   const char *actor, release_cb cb, void *arg);
 
+/* Enforce the blocks recorded inside the caller's transaction, once it is
+ * committed (committed = 1), or forget them (0: it was rolled back). */
+void engine_apply_deferred(struct sema *s, bool committed);
+/* 1 if the process has an active block. */
+int engine_blocked(struct sema *s, pid_t pid);
+
 /* Releases blocks whose end has passed. */
 void engine_expire_due(struct sema *s);
 /* At start: re-apply the active blocks found in the store. */

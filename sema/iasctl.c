@@ -1057,8 +1057,23 @@ static void incident_dot(json_object *inc)
 		}
 		printf("\"];\n");
 	}
-	/* An edge each time the trace moves to another node. */
-	for (i = 0; i < n; i++) {
+	/* Edges: from each hop to the node it went to, when the events say
+	 * (the manager's view); otherwise each time the events, in time order,
+	 * move to another node. */
+	for (i = 0, j = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(ev, i);
+
+		if (!jhas(e, "peer_node"))
+			continue;
+		j++;
+		printf("\t");
+		dot_str(jstr_or(e, "node", "?"));
+		printf(" -> ");
+		dot_str(jstr_or(e, "peer_node", "?"));
+		printf(" [label=\"qp 0x%" PRIx64 "\"%s];\n", ju64(e, "qpn"),
+		       strcmp(jstr_or(e, "kind", ""), "unreachable") == 0 ? ", style=dashed" : "");
+	}
+	for (i = 0; i < n && j == 0; i++) {
 		json_object *e = json_object_array_get_idx(ev, i);
 		const char *node = jstr_or(e, "node", "?");
 

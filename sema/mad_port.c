@@ -9,6 +9,7 @@
 #include <infiniband/umad.h>
 
 #include "common/log.h"
+#include "common/umadport.h"
 #include "mad_defs/secmgt.h"
 #include "sema/policy.h"
 #include "sema/store.h"
@@ -44,7 +45,8 @@ struct mad_port {
 	char ca[UMAD_CA_NAME_LEN];
 	int portnum;
 	uint16_t lid;
-	uint64_t guid;
+	uint64_t guid;		/* port GUID */
+	uint64_t node_guid;
 	int attached;
 	int warned;
 	struct ias_keyring kr;
@@ -109,7 +111,7 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 		resp->u.cpi.role = IAS_ROLE_AGENT;
 		resp->u.cpi.resp_time_value = 18;	/* ~1 s */
 		resp->u.cpi.cap_mask = IAS_CAP_STATUS | IAS_CAP_POLICY;
-		resp->u.cpi.node_guid = p->guid;
+		resp->u.cpi.node_guid = p->node_guid;
 		snprintf(resp->u.cpi.node_desc, sizeof(resp->u.cpi.node_desc), "%s",
 			 s->cfg.node_name);
 		return IAS_STATUS_OK;
@@ -122,7 +124,7 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 		    ias_store_blocks_foreach(s->store, &all, count_blocks_cb, &ntotal) < 0 ||
 		    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0)
 			return IAS_STATUS_INTERNAL;
-		resp->u.status.node_guid = p->guid;
+		resp->u.status.node_guid = p->node_guid;
 		resp->u.status.uptime_s = (uint64_t)(sema_now_ms() - s->started_ms) / 1000;
 		resp->u.status.active_blocks = nactive;
 		resp->u.status.total_blocks = ntotal;
@@ -380,6 +382,11 @@ uint64_t mad_port_guid(const struct mad_port *p)
 	return p ? p->guid : 0;
 }
 
+uint64_t mad_port_node_guid(const struct mad_port *p)
+{
+	return p ? p->node_guid : 0;
+}
+
 uint16_t mad_port_lid(struct mad_port *p)
 {
 	refresh_lid(p);
@@ -414,50 +421,17 @@ static int register_class(int portid, int with_methods, int *agent)
 
 static int pick_port(struct mad_port *p)
 {
-	char cas[8][UMAD_CA_NAME_LEN];
-	int n, i, j;
+	struct ias_umad_port up;
+	int r = ias_umad_pick_port(p->s->cfg.umad_ca, p->s->cfg.umad_port, &up);
 
-	if (p->s->cfg.umad_ca[0]) {
-		snprintf(cas[0], sizeof(cas[0]), "%s", p->s->cfg.umad_ca);
-		n = 1;
-	} else {
-		n = umad_get_cas_names(cas, 8);
-		if (n <= 0)
-			return -ENODEV;
-	}
-	for (i = 0; i < n; i++) {
-		umad_ca_t ca;
-		int fallback = 0;
-
-		if (umad_get_ca(cas[i], &ca) < 0)
-			continue;
-		for (j = 1; j <= ca.numports && j < UMAD_CA_MAX_PORTS; j++) {
-			umad_port_t *port = ca.ports[j];
-
-			if (!port)
-				continue;
-			if (p->s->cfg.umad_port && (unsigned)j != p->s->cfg.umad_port)
-				continue;
-			if (!fallback)
-				fallback = j;
-			if (port->state == 4) {	/* ACTIVE */
-				fallback = j;
-				break;
-			}
-		}
-		if (fallback) {
-			umad_port_t *port = ca.ports[fallback];
-
-			snprintf(p->ca, sizeof(p->ca), "%s", cas[i]);
-			p->portnum = fallback;
-			p->lid = (uint16_t)port->base_lid;
-			p->guid = be64toh(port->port_guid);
-			umad_release_ca(&ca);
-			return 0;
-		}
-		umad_release_ca(&ca);
-	}
-	return -ENODEV;
+	if (r)
+		return r;
+	snprintf(p->ca, sizeof(p->ca), "%s", up.ca);
+	p->portnum = up.port;
+	p->lid = up.lid;
+	p->guid = up.port_guid;
+	p->node_guid = up.node_guid;
+	return 0;
 }
 
 static int try_attach(struct mad_port *p)

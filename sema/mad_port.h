@@ -36,6 +36,7 @@ int mad_port_start(struct sema *s, struct mad_port **out);
 int mad_port_request(struct mad_port *p, const struct mad_dest *to,
 		     const struct ias_secmgt_msg *req, mad_done_fn done, void *ctx);
 uint64_t mad_port_guid(const struct mad_port *p);
+uint64_t mad_port_node_guid(const struct mad_port *p);
 uint16_t mad_port_lid(struct mad_port *p);
 /* Requests still waiting for an answer. */
 unsigned mad_port_pending(const struct mad_port *p);

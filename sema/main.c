@@ -8,9 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <grp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "sema/ctl_server.h"
 #include "sema/engine.h"
@@ -49,6 +48,11 @@ static const struct ias_cfg_opt sema_opts[] = {
 		  "LID of the manager (sem) for reports (0: the source of its Set(Policy))"),
 	IAS_CFG_MS(T, report_retry, 100, 3600000, "5s",
 		   "how often to offer queued reports to the manager again"),
+	IAS_CFG_PATHNAME(T, cgroup_root, "/sys/fs/cgroup", "the cgroup v2 mount (freeze, rdma cap)"),
+	IAS_CFG_STR(T, block_cgroup_parent, NULL,
+		    "where frozen processes' cgroups are made, relative to cgroup_root "
+		    "(default: under the process's own cgroup)"),
+	IAS_CFG_B(T, rdma_cap, "yes", "a frozen process may also create no new RDMA objects"),
 	IAS_CFG_MS(T, kernel_scan_interval, 0, 3600000, "10s",
 		   "how often to re-read QP ownership from the kernel (0: only on demand)"),
 	IAS_CFG_MS(T, expiry_check_interval, 100, 60000, "1s", "how often to expire blocks"),
@@ -104,13 +108,6 @@ static void usage(FILE *f)
 		"  -V, --version         print the version\n", IAS_SYSCONFDIR);
 }
 
-static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *arg)
-{
-	log_notice("signal %u: stopping", si->ssi_signo);
-	sd_event_exit(sd_event_source_get_event(src), 0);
-	return 0;
-}
-
 static int rearm(sd_event_source *src, uint64_t ms)
 {
 	int r = sd_event_source_set_time_relative(src, ms * 1000);
@@ -134,30 +131,11 @@ static int on_scan(sd_event_source *src, uint64_t usec, void *arg)
 	return rearm(src, s->cfg.kernel_scan_interval);
 }
 
-static int load_config(const char *path, char **sets, int nsets, int path_given)
+/* After the common loading (common/daemon.c). */
+static int check_config(void)
 {
-	char err[512];
-	int i;
-
-	if (ias_cfg_defaults(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, err, sizeof(err)) ||
-	    ias_cfg_load_file(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, "sema", path,
-			      !path_given, err, sizeof(err))) {
-		fprintf(stderr, "sema: %s\n", err);
-		return -1;
-	}
-	for (i = 0; i < nsets; i++)
-		if (ias_cfg_set_arg(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, sets[i],
-				    err, sizeof(err))) {
-			fprintf(stderr, "sema: --set %s\n", err);
-			return -1;
-		}
 	if (!g.cfg.node_name[0] && gethostname(g.cfg.node_name, sizeof(g.cfg.node_name) - 1) < 0)
 		snprintf(g.cfg.node_name, sizeof(g.cfg.node_name), "node");
-	if (ias_log_level_parse(g.cfg.log_level) < 0) {
-		fprintf(stderr, "sema: log_level: \"%s\" is not err, warning, notice, info or debug\n",
-			g.cfg.log_level);
-		return -1;
-	}
 	if (g.cfg.block_duration_max && g.cfg.block_duration > g.cfg.block_duration_max) {
 		fprintf(stderr, "sema: block_duration exceeds block_duration_max\n");
 		return -1;
@@ -169,7 +147,6 @@ static int start(void)
 {
 	char err[512];
 	struct group *gr;
-	sigset_t ss;
 	int r, nfds;
 
 	r = ias_keyfile_load(g.cfg.key_file, geteuid(), g.keys, IAS_KEYS_MAX, &g.nkeys,
@@ -202,15 +179,11 @@ static int start(void)
 		log_err("sd_event: %s", strerror(-r));
 		return -1;
 	}
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sd_event_add_signal(g.ev, NULL, SIGTERM, on_signal, &g);
-	sd_event_add_signal(g.ev, NULL, SIGINT, on_signal, &g);
-	sd_event_add_signal(g.ev, NULL, SIGHUP, on_signal, &g);
+	r = ias_daemon_signals(g.ev);
+	if (r < 0) {
+		log_err("cannot install signal handlers");
+		return -1;
+	}
 
 	nfds = sd_listen_fds(1);
 	r = ctl_server_start(&g, g.cfg.control_socket, nfds == 1 ? SD_LISTEN_FDS_START : -1, &g.ctl);
@@ -257,55 +230,28 @@ static void stop(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "set", required_argument, NULL, 's' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "print-config", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	static const struct ias_daemon d = {
+		.name = "sema",
+		.section = "sema",
+		.version = PACKAGE_VERSION,
+		.usage = usage,
+		.opts = sema_opts,
+		.nopts = IAS_CFG_NOPTS(sema_opts),
+		.cfg = &g.cfg,
+		.log_level = g.cfg.log_level,
+		.check = check_config,
 	};
-	const char *config = IAS_SYSCONFDIR "/ias/ias.conf";
-	char **sets = calloc((size_t)argc, sizeof(char *));
-	int c, nsets = 0, print = 0, path_given = 0, rc = 1;
+	int rc = ias_daemon_setup(&d, argc, argv);
 
-	if (!sets)
-		return 1;
-	while ((c = getopt_long(argc, argv, "c:s:fphV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': config = optarg; path_given = 1; break;
-		case 's': sets[nsets++] = optarg; break;
-		case 'f': break;
-		case 'p': print = 1; break;
-		case 'h': usage(stdout); free(sets); return 0;
-		case 'V': printf("sema %s\n", PACKAGE_VERSION); free(sets); return 0;
-		default: usage(stderr); free(sets); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "sema: unexpected argument %s\n", argv[optind]);
-		free(sets);
-		return 2;
-	}
-	if (load_config(config, sets, nsets, path_given)) {
-		free(sets);
-		return 1;
-	}
-	free(sets);
-	if (print) {
-		ias_cfg_print(sema_opts, IAS_CFG_NOPTS(sema_opts), &g.cfg, "sema", stdout);
-		return 0;
-	}
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	ias_log_init("sema", ias_log_level_parse(g.cfg.log_level));
 	g.started_ms = sema_now_ms();
 	qpt_init(&g.qps);
 	if (start() == 0) {
-		char status[160];
-
-		snprintf(status, sizeof(status), "READY=1\nSTATUS=node %s, control socket %s",
-			 g.cfg.node_name, g.cfg.control_socket);
-		sd_notify(0, status);
+		ias_daemon_ready("node %s, control socket %s", g.cfg.node_name,
+				 g.cfg.control_socket);
 		log_notice("sema %s ready: node %s, control socket %s, state %s",
 			   PACKAGE_VERSION, g.cfg.node_name, g.cfg.control_socket, g.cfg.state_dir);
 		rc = sd_event_loop(g.ev) < 0;

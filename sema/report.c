@@ -18,7 +18,7 @@ static void fill_attr(struct sema *s, const struct ias_report_rec *r, struct ias
 	a->seq = (uint64_t)r->seq;
 	if (r->incident[0])
 		incident_to_u64(r->incident, &a->incident_id);
-	a->node_guid = mad_port_guid(s->mad);
+	a->node_guid = mad_port_node_guid(s->mad);
 	a->event_time_ms = (uint64_t)r->event_ms;
 	a->block_id = (uint64_t)r->block_id;
 	a->kind = r->kind;
@@ -76,7 +76,10 @@ void report_kick(struct sema *s)
 	struct ias_secmgt_msg m;
 	struct mad_dest to;
 
-	if (s->report_in_flight || !s->manager_lid || !s->mad)
+	/* Only what is durable may leave: a report offered before its
+	 * transaction commits could be lost with it, and its seq reused. */
+	if (s->report_in_flight || !s->manager_lid || !s->mad ||
+	    ias_store_in_transaction(s->store))
 		return;
 	if (ias_store_report_next(s->store, &r) < 0)
 		return;

@@ -46,6 +46,9 @@ struct sema_config {
 	unsigned mad_retries;
 	unsigned gid_index;		/* source GID for GRH (RoCE) */
 	unsigned manager_lid;		/* 0: learn it from Set(Policy) */
+	char cgroup_root[256];		/* the cgroup v2 mount */
+	char block_cgroup_parent[256];	/* "": next to the process's own cgroup */
+	bool rdma_cap;
 	uint64_t report_retry;		/* ms */
 	uint64_t kernel_scan_interval;	/* ms, 0: only on demand */
 	uint64_t expiry_check_interval;	/* ms */

@@ -168,6 +168,7 @@ enum stmt_id {
 	S_BLOCK_RELEASE,
 	S_BLOCK_SET_UNTIL,
 	S_BLOCK_WALK,
+	S_BLOCK_WALK_PID,
 	S_OFFENCE_COUNT,
 	S_INCIDENT_INSERT,
 	S_INCIDENT_GET,
@@ -213,6 +214,15 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BLOCK_WALK] =
 		"SELECT " BLOCK_COLS " FROM blocks"
 		" WHERE id > ?1 AND (?2 = 0 OR pid = ?2) AND (?3 IS NULL OR incident = ?3)"
+		" AND CASE WHEN ?5 <> 0"
+		"  THEN released_ms = 0 AND until_ms > 0 AND until_ms <= ?5"
+		"  ELSE ?4 <> 0 OR released_ms = 0 END"
+		" ORDER BY id LIMIT ?6",
+	/* The same with a PID, written so that the blocks_pid index serves it
+	 * (the walk above can use no index for its optional PID). */
+	[S_BLOCK_WALK_PID] =
+		"SELECT " BLOCK_COLS " FROM blocks"
+		" WHERE pid = ?2 AND id > ?1 AND (?3 IS NULL OR incident = ?3)"
 		" AND CASE WHEN ?5 <> 0"
 		"  THEN released_ms = 0 AND until_ms > 0 AND until_ms <= ?5"
 		"  ELSE ?4 <> 0 OR released_ms = 0 END"
@@ -933,6 +943,7 @@ int ias_store_blocks_foreach(struct ias_store *st, const struct ias_block_filter
 {
 	static const struct ias_block_filter all = { .include_released = 1 };
 	struct ias_block_rec *buf = NULL;
+	enum stmt_id which = S_BLOCK_WALK;
 	int64_t last = 0;
 	sqlite3_stmt *s;
 	int n, rc = SQLITE_DONE, r = 0;
@@ -947,8 +958,9 @@ int ias_store_blocks_foreach(struct ias_store *st, const struct ias_block_filter
 	buf = calloc(BATCH, sizeof(*buf));
 	if (!buf)
 		return fail(st, -ENOMEM, "out of memory");
+	which = filter->pid ? S_BLOCK_WALK_PID : S_BLOCK_WALK;
 	for (;;) {
-		s = stmt(st, S_BLOCK_WALK);
+		s = stmt(st, which);
 		if ((r = bind_i64(st, s, 1, last)) || (r = bind_i64(st, s, 2, filter->pid)) ||
 		    (filter->incident && (r = bind_text(st, s, 3, filter->incident))) ||
 		    (r = bind_i64(st, s, 4, filter->include_released ? 1 : 0)) ||
@@ -975,7 +987,7 @@ int ias_store_blocks_foreach(struct ias_store *st, const struct ias_block_filter
 		last = buf[n - 1].id;
 	}
 out:
-	done(st->stmt[S_BLOCK_WALK]);
+	done(st->stmt[which]);
 	free(buf);
 	return r;
 }
@@ -1671,4 +1683,9 @@ int ias_store_report_delivered(struct ias_store *st, int64_t seq, int64_t when_m
 out:
 	done(s);
 	return r;
+}
+
+int ias_store_in_transaction(const struct ias_store *st)
+{
+	return st && st->depth > 0;
 }

@@ -168,6 +168,8 @@ int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t ou
 int ias_store_begin(struct ias_store *st);
 int ias_store_commit(struct ias_store *st);
 int ias_store_rollback(struct ias_store *st);
+/* 1 while a transaction (explicit or internal) is open. */
+int ias_store_in_transaction(const struct ias_store *st);
 
 /* Reports to the manager: a durable outbox. seq runs 1, 2, 3, ... without
  * gaps; nothing is deleted. kind: 1 block, 2 release, 3 unreachable, 4 hop

@@ -121,8 +121,8 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 	m.method = IAS_METHOD_SET;
 	m.attr_id = IAS_ATTR_TRACE;
 	m.u.trace.incident_id = inc64;
-	m.u.trace.origin_guid = mad_port_guid(s->mad);
-	m.u.trace.sender_guid = mad_port_guid(s->mad);
+	m.u.trace.origin_guid = mad_port_node_guid(s->mad);
+	m.u.trace.sender_guid = mad_port_node_guid(s->mad);
 	m.u.trace.dest_qpn = rqpn;
 	m.u.trace.sender_qpn = q->qpn;
 	m.u.trace.hop_count = hop;
@@ -232,7 +232,7 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 
 	memset(res, 0, sizeof(*res));
 	res->incident_id = t->incident_id;
-	res->responder_guid = mad_port_guid(s->mad);
+	res->responder_guid = mad_port_node_guid(s->mad);
 	incident_from_u64(t->incident_id, incident, sizeof(incident));
 	if (t->hop_count == 0 || t->hop_count > t->hop_limit) {
 		res->result = IAS_TRESULT_HOP_LIMIT;
@@ -247,6 +247,13 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 		      "trace from lid %u for qp 0x%x: no process owns it", from_lid, t->dest_qpn);
 		return IAS_STATUS_OK;
 	}
+	/* One transaction for the whole hop (one durable commit), and the
+	 * onward traces leave before it: the next hop does not wait for this
+	 * node's disk. Enforcement still waits for the commit. */
+	if (ias_store_begin(s->store) < 0) {
+		res->result = IAS_TRESULT_ERROR;
+		return IAS_STATUS_OK;
+	}
 	snprintf(reason, sizeof(reason), "trace from lid %u/qp 0x%x (hop %u)", from_lid,
 		 t->sender_qpn, t->hop_count);
 	snprintf(actor, sizeof(actor), "mad:lid %u", from_lid);
@@ -258,39 +265,49 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 	res->owner_pid = (uint32_t)q->pid;
 	event(s, incident, "trace-in", q->pid, t->dest_qpn, "trace from lid %u qp 0x%x (hop %u)",
 	      from_lid, t->sender_qpn, t->hop_count);
+	if ((unsigned)t->hop_count + 1 <= t->hop_limit && !engine_blocked(s, q->pid) &&
+	    !engine_never_block(s, q->pid, msg, sizeof(msg)))
+		nhops = trace_out(s, incident, q->pid, (uint8_t)(t->hop_count + 1), t->dest_qpn,
+				  hops, IAS_TRACE_MAX_HOPS);
 	r = engine_report(s, &rq, &rec, msg, sizeof(msg));
 	switch (r) {
 	case 0:
 		res->result = rec.simulated ? IAS_TRESULT_DRY_RUN : IAS_TRESULT_BLOCKED;
+		res->qps_blocked = rec.nqps;
+		for (i = 0; i < rec.nqps && i < IAS_TRACE_MAX_QPNS; i++)
+			res->qpns[i] = rec.qpns[i];
+		res->n_qpns = (uint8_t)i;
+		if (rec.nqps > IAS_TRACE_MAX_QPNS)
+			res->flags |= IAS_TRESULT_F_TRUNCATED;
 		break;
 	case 1:
 		res->result = IAS_TRESULT_DUPLICATE;
 		res->qps_blocked = rec.nqps;
-		return IAS_STATUS_OK;
+		break;
 	case -EACCES:
 		res->result = IAS_TRESULT_ALLOWLISTED;
 		event(s, incident, "refused", q->pid, t->dest_qpn, "%s", msg);
-		return IAS_STATUS_OK;
+		break;
 	case -ESRCH:
 		res->result = IAS_TRESULT_NO_OWNER;
-		return IAS_STATUS_OK;
+		break;
 	default:
 		res->result = IAS_TRESULT_ERROR;
-		return IAS_STATUS_OK;
+		break;
 	}
-	res->qps_blocked = rec.nqps;
-	for (i = 0; i < rec.nqps && i < IAS_TRACE_MAX_QPNS; i++)
-		res->qpns[i] = rec.qpns[i];
-	res->n_qpns = (uint8_t)i;
-	if (rec.nqps > IAS_TRACE_MAX_QPNS)
-		res->flags |= IAS_TRESULT_F_TRUNCATED;
-	if ((unsigned)t->hop_count + 1 <= t->hop_limit)
-		nhops = trace_out(s, incident, q->pid, (uint8_t)(t->hop_count + 1), t->dest_qpn,
-				  hops, IAS_TRACE_MAX_HOPS);
 	for (i = 0; i < nhops && i < IAS_TRACE_MAX_HOPS; i++)
 		res->hops[i] = hops[i];
 	res->n_hops = (uint8_t)i;
 	if (nhops > IAS_TRACE_MAX_HOPS)
 		res->flags |= IAS_TRESULT_F_TRUNCATED;
+	if (ias_store_commit(s->store) < 0) {
+		log_err("incident %s: hop not recorded: %s", incident, ias_store_errmsg(s->store));
+		ias_store_rollback(s->store);
+		engine_apply_deferred(s, false);
+		res->result = IAS_TRESULT_ERROR;
+		return IAS_STATUS_OK;
+	}
+	engine_apply_deferred(s, true);
+	report_kick(s);
 	return IAS_STATUS_OK;
 }

@@ -401,7 +401,7 @@ bed_sm_guid() {
 # --fresh empties its state dir first. Waits for its control socket.
 BED_SEM_DISCOVERY=${BED_SEM_DISCOVERY:-1s}
 bed_sem_start() {
-	local guid i
+	local guid i try
 	[ "${1:-}" = --fresh ] && rm -rf "$BED/sem/state"
 	mkdir -p "$BED/sem/state"
 	guid=$(bed_sm_guid)
@@ -419,19 +419,26 @@ bed_sem_start() {
 	log_level = debug
 	EOF
 	BED_SEM_UP=0
-	rm -f "$BED/sem/sem.sock"
-	(cd "$BED/sem" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sem \
-		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
-		nsenter -t "$(cat "$BED/sem/init.pid")" -m -p -- "$BED_SEM" --foreground \
-		--config "$BED/sem/ias.conf" >>"$BED/sem/sem.log" 2>&1) &
-	echo $! >"$BED/sem/sem.pid"
-	for i in $(seq 1 100); do
-		kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null || break
-		if bed_semctl fabric status 2>/dev/null | grep -q '^Manager: active'; then
-			BED_SEM_UP=1
-			return 0
-		fi
-		sleep 0.1
+	# Under umad2sim a client that receives a MAD before it has opened its
+	# port crashes (docs/fabric-bed.md); agents with queued reports may hit
+	# a restarting sem in that window. Start it again, as for agents.
+	for try in 1 2 3; do
+		rm -f "$BED/sem/sem.sock"
+		(cd "$BED/sem" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sem \
+			SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
+			nsenter -t "$(cat "$BED/sem/init.pid")" -m -p -- "$BED_SEM" --foreground \
+			--config "$BED/sem/ias.conf" >>"$BED/sem/sem.log" 2>&1) &
+		echo $! >"$BED/sem/sem.pid"
+		for i in $(seq 1 100); do
+			kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null || break
+			if bed_semctl fabric status 2>/dev/null | grep -q '^Manager: active'; then
+				BED_SEM_UP=1
+				return 0
+			fi
+			sleep 0.1
+		done
+		kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null && break
+		bed_say "sem died before it was up (try $try); starting it again"
 	done
 	bed_say "sem did not become the active manager; log follows"
 	tail -20 "$BED/sem/sem.log" | sed 's/^/#   /' >&2

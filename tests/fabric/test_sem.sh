@@ -135,12 +135,13 @@ check "the tree shows the hops' QPs (n3 -> n2 qp 0x203, n2 -> n1 qp 0x101)" bash
 check "the innocent process is not in the tree" bash -c '! grep -q "pid $2[^0-9]" <<<"$1"' _ "$tree" \
 	"$(bed_spawn_pid n2 innocent)"
 dot=$(bed_semctl incidents show "$I" --dot 2>&1)
-# iasctl draws an edge wherever consecutive events (by time) change node, so
-# which edges appear depends on millisecond ties; check the graph's shape.
-check "--dot gives a Graphviz digraph: a box for n1, n2, n3 and edges into n2 and n1" bash -c '
+# The manager's hop events name the node each trace went to (PEER_NODE), so
+# the edges are exactly the trace's hops.
+check "--dot gives a Graphviz digraph: a box for n1, n2, n3 and the edges n3 -> n2 -> n1" bash -c '
 	grep -q "^digraph" <<<"$0" && grep -q "^}" <<<"$0" &&
 	for n in n1 n2 n3; do grep -q "^	\"$n\" \[label=" <<<"$0" || exit 1; done &&
-	grep -q -- "-> \"n2\"" <<<"$0" && grep -q -- "-> \"n1\"" <<<"$0"' "$dot"
+	grep -q -- "\"n3\" -> \"n2\"" <<<"$0" && grep -q -- "\"n2\" -> \"n1\"" <<<"$0" &&
+	[ "$(grep -c -- " -> " <<<"$0")" -eq 2 ]' "$dot"
 
 # --- 3. sem down during an incident ---------------------------------------------
 bed_sem_stop KILL

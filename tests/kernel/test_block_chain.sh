@@ -140,7 +140,16 @@ if [ "${1:-}" = --guest ]; then
 	chk "node0: per-QP pause through libias" grep -q '"mechanism": *"pause(1)' <<<"$m0"
 	chk "node2 (no libias): stopped at process level" grep -q '"mechanism": *"[^"]*freeze' <<<"$m2"
 	gp2=$(pgrep -f "^ibv_rc_pingpong.*rxe2")
-	chk "node2's process is stopped (state T)" grep -q '^State:.*T' /proc/"$gp2"/status
+	# The agent freezes through the cgroup v2 freezer (SIGSTOP only where
+	# that is unavailable): frozen means its cgroup says so, or state T.
+	frozen() {
+		local cg
+		grep -q '^State:.*T' /proc/"$1"/status && return 0
+		cg=$(sed -n 's/^0:://p' /proc/"$1"/cgroup)
+		grep -q '^frozen 1' "/sys/fs/cgroup$cg/cgroup.events" 2>/dev/null
+	}
+	chk "node2's process is frozen (cgroup freezer, or SIGSTOP)" frozen "$gp2"
+	echo "# node2's cgroup: $(sed -n 's/^0:://p' /proc/"$gp2"/cgroup)"
 	gp0=$(pgrep -f "^ibv_rc_pingpong.*rxe0")
 	chk "node0's process is not stopped (only its QP is paused)" \
 		bash -c "! grep -q '^State:.*T' /proc/$gp0/status"
