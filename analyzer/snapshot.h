@@ -54,6 +54,11 @@ struct ias_snap_err {
 enum {
 	/* Read SELinux contexts even if is_selinux_enabled() says no (tests). */
 	IAS_SNAP_LIVE_FORCE_CONTEXT = 1 << 0,
+	/* Leave the zone column unknown ("-"): no cgroup reads. */
+	IAS_SNAP_LIVE_NO_ZONE = 1 << 1,
+	/* Leave the context column unknown and report no contexts
+	 * (ias_snapshot_has_contexts() is 0); wins over FORCE_CONTEXT. */
+	IAS_SNAP_LIVE_NO_CONTEXT = 1 << 2,
 };
 
 /* Parse a TSV snapshot held in memory. On -EINVAL, *err says why and where.
@@ -69,7 +74,9 @@ int ias_snapshot_load_tsv(const char *path, struct ias_snapshot **out,
 /* Take a snapshot of the live system. procdir is the procfs mount (NULL means
  * "/proc"). Processes that exit during the scan are left out; a process whose
  * parent vanished during the scan is placed under PID 1, as the kernel does
- * with orphans. */
+ * with orphans. flags: IAS_SNAP_LIVE_*; a caller that needs neither zones
+ * nor contexts (e.g. a search without the zone and selinux levels) can skip
+ * those columns with IAS_SNAP_LIVE_NO_ZONE | IAS_SNAP_LIVE_NO_CONTEXT. */
 int ias_snapshot_live(const char *procdir, unsigned flags, struct ias_snapshot **out);
 
 /* Write the snapshot as TSV (header included). -EIO on a write error. */

@@ -15,15 +15,21 @@
 #include "analyzer/snapshot-int.h"
 
 /* Read a whole (small, procfs) file relative to dirfd into a growing,
- * NUL-terminated buffer. Returns its length or a negative errno. */
+ * NUL-terminated buffer. Returns its length or a negative errno.
+ *
+ * The files read here (stat, cgroup) are produced in one piece by the kernel
+ * and handed out from that one rendering, so a read that leaves room in the
+ * buffer has reached the end: no second read() just to see 0. */
 static ssize_t read_at(int dirfd, const char *name, char **buf, size_t *cap)
 {
 	size_t len = 0;
+	ssize_t r;
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
 	for (;;) {
+		size_t room;
 		ssize_t n;
 
 		if (len + 1 >= *cap) {
@@ -31,28 +37,29 @@ static ssize_t read_at(int dirfd, const char *name, char **buf, size_t *cap)
 			char *nb = ncap > (64u << 20) ? NULL : realloc(*buf, ncap);
 
 			if (!nb) {
-				close(fd);
-				return -ENOMEM;
+				r = -ENOMEM;
+				goto out;
 			}
 			*buf = nb;
 			*cap = ncap;
 		}
-		n = read(fd, *buf + len, *cap - len - 1);
+		room = *cap - len - 1;
+		n = read(fd, *buf + len, room);
 		if (n < 0) {
-			int e = errno;
-
-			if (e == EINTR)
+			if (errno == EINTR)
 				continue;
-			close(fd);
-			return -e;
+			r = -errno;
+			goto out;
 		}
-		if (n == 0)
-			break;
 		len += (size_t)n;
+		if ((size_t)n < room)
+			break;
 	}
-	close(fd);
 	(*buf)[len] = '\0';
-	return (ssize_t)len;
+	r = (ssize_t)len;
+out:
+	close(fd);
+	return r;
 }
 
 /* The parent PID from the text of /proc/PID/stat: "pid (comm) S ppid ...".
@@ -149,11 +156,14 @@ int ias_snapshot_live(const char *procdir, unsigned flags, struct ias_snapshot *
 	struct ias_snapshot *s = NULL;
 	struct dirent *de;
 	DIR *d = NULL;
-	bool contexts;
+	bool contexts, zones = !(flags & IAS_SNAP_LIVE_NO_ZONE);
 	int r = 0;
 
 	*out = NULL;
-	contexts = (flags & IAS_SNAP_LIVE_FORCE_CONTEXT) || is_selinux_enabled() > 0;
+	if (flags & IAS_SNAP_LIVE_NO_CONTEXT)
+		contexts = false;
+	else
+		contexts = (flags & IAS_SNAP_LIVE_FORCE_CONTEXT) || is_selinux_enabled() > 0;
 	s = snap_new();
 	if (!s) {
 		r = -ENOMEM;
@@ -191,13 +201,11 @@ int ias_snapshot_live(const char *procdir, unsigned flags, struct ias_snapshot *
 		if (*end || v <= 0 || v > IAS_SNAP_PID_MAX)
 			continue;
 		p.pid = (int32_t)v;
-		pfd = openat(lc.procfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		/* O_PATH: the fd only anchors the lookups below to this
+		 * process; nothing is read through it. */
+		pfd = openat(lc.procfd, de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (pfd < 0)
 			continue;	/* exited */
-		if (read_at(pfd, "stat", &lc.buf, &lc.cap) < 0 || stat_ppid(lc.buf, &p.ppid)) {
-			close(pfd);
-			continue;
-		}
 		/* Program: the exe link and the inode it leads to. Kernel
 		 * threads, zombies and unreadable links give "-". */
 		n = readlink_at(pfd, "exe", &lnk, &lnk_cap);
@@ -214,7 +222,8 @@ int ias_snapshot_live(const char *procdir, unsigned flags, struct ias_snapshot *
 		}
 		/* Zone: the cgroup v2 path. */
 		id = SNAP_STR_UNKNOWN;
-		if (read_at(pfd, "cgroup", &cg, &cg_cap) >= 0 && cgroup_path(cg, &zp, &zl) == 0)
+		if (zones && read_at(pfd, "cgroup", &cg, &cg_cap) >= 0 &&
+		    cgroup_path(cg, &zp, &zl) == 0)
 			id = intern_or_unknown(s, zp, zl);
 		if (id < 0) {
 			r = (int)id;
@@ -234,9 +243,10 @@ int ias_snapshot_live(const char *procdir, unsigned flags, struct ias_snapshot *
 			goto out;
 		}
 		p.ctx = (uint32_t)id;
-		/* Still there? If the process exited while we read, its
-		 * directory no longer answers: leave it out. */
-		if (read_at(pfd, "stat", &lc.buf, &lc.cap) < 0) {
+		/* The parent, read last: if the process exited while we read
+		 * the rest, its directory no longer answers and it is left
+		 * out; if it answers, everything above was read from it. */
+		if (read_at(pfd, "stat", &lc.buf, &lc.cap) < 0 || stat_ppid(lc.buf, &p.ppid)) {
 			close(pfd);
 			continue;
 		}

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Benchmark live snapshots with 1k and 10k extra sleeping processes, side by
-# side with "ps -e -o pid,ppid". Prints medians and the ratio. Not part of the
+# side with "ps -e -o pid,ppid": the full snapshot and the column sets of the
+# zone and sibling/lca levels. Prints medians and the ratios. Not part of the
 # test suite. The processes are cleaned up by the program (and die with it).
 # Usage: tests/bench/bench_snapshot.sh [BUILD_DIR]   (default: ./build)
 set -e

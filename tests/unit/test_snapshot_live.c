@@ -343,6 +343,84 @@ out:
 	}
 }
 
+/* Columns left out on request, and procfs files longer than the first read
+ * buffer, on a second fake procfs. */
+static void test_fake_flags(void)
+{
+	struct ias_snapshot *s = NULL;
+	struct ias_proc pr;
+	char *big = NULL, stat[8192];
+	size_t i, off = 0, cap = 12000;
+	long x;
+
+	snprintf(fake, sizeof(fake), "/tmp/ias-fakeproc-XXXXXX");
+	if (!mkdtemp(fake) || !(big = malloc(cap))) {
+		ok(0, "mkdtemp");
+		free(big);
+		return;
+	}
+	fake_proc(1, "init", 0, "/proc/self/exe", "0::/init.scope\n");
+	/* A cgroup file of about 10 kB with the v2 line last. */
+	fake_proc(50, "many", 1, "/proc/self/exe", NULL);
+	for (i = 0; off + 64 < cap - 64; i++)
+		off += (size_t)snprintf(big + off, cap - off, "%zu:controller%zu:/some/path/%zu\n",
+					i + 100, i, i);
+	snprintf(big + off, cap - off, "0::/big.slice/last.scope\n");
+	put("50/cgroup", big);
+	/* A stat line longer than the first read buffer (4 kB). */
+	off = (size_t)snprintf(stat, sizeof(stat), "51 (");
+	while (off < 6000)
+		stat[off++] = 'x';
+	snprintf(stat + off, sizeof(stat) - off, ") S 50 1 1 0 -1 4194560 0 0\n");
+	fake_proc(51, "placeholder", 1, "/proc/self/exe", "0::/s\n");
+	put("51/stat", stat);
+
+	is_int(ias_snapshot_live(fake, 0, &s), 0, "second fake /proc scanned");
+	if (!s)
+		goto out;
+	is_int(ias_snapshot_count(s), 3, "3 processes");
+	x = ias_snapshot_index(s, 50);
+	ias_snapshot_get(s, (size_t)(x < 0 ? 0 : x), &pr);
+	is_str(pr.zone, "/big.slice/last.scope", "zone from the end of a 10 kB cgroup file");
+	x = ias_snapshot_index(s, 51);
+	ias_snapshot_get(s, (size_t)(x < 0 ? 0 : x), &pr);
+	is_int(pr.ppid, 50, "ppid from a 6 kB stat line");
+	ias_snapshot_free(s);
+	s = NULL;
+
+	is_int(ias_snapshot_live(fake, IAS_SNAP_LIVE_NO_ZONE, &s), 0, "scan without zones");
+	if (!s)
+		goto out;
+	is_int(ias_snapshot_count(s), 3, "still 3 processes");
+	x = ias_snapshot_index(s, 50);
+	ias_snapshot_get(s, (size_t)(x < 0 ? 0 : x), &pr);
+	is_str(pr.zone, "-", "NO_ZONE: zone -");
+	ok(pr.exe_ino != 0 && strcmp(pr.exe, "-") != 0, "NO_ZONE: exe still read");
+	is_int(pr.ppid, 1, "NO_ZONE: ppid still read");
+	ias_snapshot_free(s);
+	s = NULL;
+
+	is_int(ias_snapshot_live(fake, IAS_SNAP_LIVE_NO_CONTEXT | IAS_SNAP_LIVE_FORCE_CONTEXT, &s),
+	       0, "scan without contexts");
+	if (!s)
+		goto out;
+	ok(!ias_snapshot_has_contexts(s), "NO_CONTEXT wins over FORCE_CONTEXT: no contexts");
+	x = ias_snapshot_index(s, 50);
+	ias_snapshot_get(s, (size_t)(x < 0 ? 0 : x), &pr);
+	is_str(pr.context, "-", "NO_CONTEXT: context -");
+	is_str(pr.zone, "/big.slice/last.scope", "NO_CONTEXT: zone still read");
+out:
+	ias_snapshot_free(s);
+	free(big);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fake);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", fake);
+	}
+}
+
 /* Snapshots while processes are created and reaped all the time: each must
  * succeed and form a forest whose TSV reparses. */
 static void test_churn(void)
@@ -395,6 +473,7 @@ int main(void)
 	test_real_tree();
 	test_self();
 	test_fake_proc();
+	test_fake_flags();
 	test_churn();
 	return tap_done();
 }
