@@ -576,8 +576,7 @@ static void drain(void)
 	}
 	if (!any)
 		goto forget;
-	r = ias_snapshot_live(NULL, (g.levels & IAS_LEVEL_ZONE ? 0 : IAS_SNAP_LIVE_NO_ZONE) |
-			      (g.levels & IAS_LEVEL_SELINUX ? 0 : IAS_SNAP_LIVE_NO_CONTEXT), &snap);
+	r = ias_snapshot_live(NULL, ias_level_snapshot_flags(g.levels), &snap);
 	if (r) {
 		log_err("cannot read /proc: %s; alerts stay unsearched", strerror(-r));
 		goto forget;

@@ -293,7 +293,7 @@ static int cmd_search(int argc, char **argv)
 				"on this system\n", prog);
 			goto out;
 		}
-		r = ias_snapshot_live(NULL, 0, &s);
+		r = ias_snapshot_live(NULL, ias_level_snapshot_flags(levels), &s);
 		if (r) {
 			fprintf(stderr, "%s: cannot read /proc: %s\n", prog, strerror(-r));
 			goto out;

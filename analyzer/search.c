@@ -661,3 +661,9 @@ const char *ias_level_format(unsigned levels, char *buf, size_t len)
 	}
 	return buf;
 }
+
+unsigned ias_level_snapshot_flags(unsigned levels)
+{
+	return (levels & IAS_LEVEL_ZONE ? 0 : IAS_SNAP_LIVE_NO_ZONE) |
+	       (levels & IAS_LEVEL_SELINUX ? 0 : IAS_SNAP_LIVE_NO_CONTEXT);
+}

@@ -79,5 +79,8 @@ void ias_search_result_free(struct ias_search_result *r);
 int ias_level_parse(const char *s, unsigned *levels);
 /* Canonical name of a level set into buf ("basic", "lca", "sibling,lca"). */
 const char *ias_level_format(unsigned levels, char *buf, size_t len);
+/* The ias_snapshot_live() flags for what these levels need: no cgroup
+ * reads without the zone level, no SELinux contexts without selinux. */
+unsigned ias_level_snapshot_flags(unsigned levels);
 
 #endif
