@@ -877,6 +877,27 @@ static const char *qp_state_name(uint64_t s)
 	return s < 7 ? n[s] : "?";
 }
 
+/* A listing request: with -o json the list is printed (an empty one as [])
+ * and *o is NULL; otherwise *a is the list (NULL when empty) and the caller
+ * releases *o. Returns the exit code of the call. */
+static int call_list(struct ias_ctl_msg *m, const char *key, json_object **o,
+		     json_object **a)
+{
+	int rc = call(m, o);
+
+	*a = NULL;
+	if (rc)
+		return rc;
+	if (opt_json) {
+		print_json_list(*o, key);
+		json_object_put(*o);
+		*o = NULL;
+		return EX_OK;
+	}
+	*a = jarr(*o, key);
+	return EX_OK;
+}
+
 static int cmd_qps_list(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -904,14 +925,8 @@ static int cmd_qps_list(int argc, char **argv)
 	req_init(&m, IAS_CTL_OP_QPS_LIST);
 	if (pid)
 		ias_ctl_put_u32(&m, IAS_CTL_A_PID, pid);
-	if ((rc = call(&m, &o)))
+	if ((rc = call_list(&m, "qps", &o, &a)) || !o)
 		return rc;
-	if (opt_json) {
-		print_json_list(o, "qps");
-		json_object_put(o);
-		return EX_OK;
-	}
-	a = jarr(o, "qps");
 	table_init(&t, 10, head);
 	for (i = 0; a && i < json_object_array_length(a); i++) {
 		json_object *q = json_object_array_get_idx(a, i), *d = jarr(q, "dests");
@@ -962,14 +977,8 @@ static int cmd_incidents_list(int argc, char **argv)
 	if (argc != 0)
 		return usage_err("incidents list takes no arguments");
 	req_init(&m, IAS_CTL_OP_INCIDENTS_LIST);
-	if ((rc = call(&m, &o)))
+	if ((rc = call_list(&m, "incidents", &o, &a)) || !o)
 		return rc;
-	if (opt_json) {
-		print_json_list(o, "incidents");
-		json_object_put(o);
-		return EX_OK;
-	}
-	a = jarr(o, "incidents");
 	table_init(&t, 8, head);
 	for (i = 0; a && i < json_object_array_length(a); i++) {
 		json_object *n = json_object_array_get_idx(a, i);
@@ -1199,14 +1208,8 @@ static int cmd_allow_list(int argc, char **argv)
 	if (argc != 0)
 		return usage_err("allowlist list takes no arguments");
 	req_init(&m, IAS_CTL_OP_ALLOW_LIST);
-	if ((rc = call(&m, &o)))
+	if ((rc = call_list(&m, "allow", &o, &a)) || !o)
 		return rc;
-	if (opt_json) {
-		print_json_list(o, "allow");
-		json_object_put(o);
-		return EX_OK;
-	}
-	a = jarr(o, "allow");
 	table_init(&t, 5, head);
 	for (i = 0; a && i < json_object_array_length(a); i++) {
 		json_object *e = json_object_array_get_idx(a, i);
