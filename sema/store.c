@@ -938,6 +938,28 @@ out:
 	return r;
 }
 
+/* Read up to BATCH rows of the bound statement s into rows (size bytes
+ * each) with read(), then reset s. Returns how many, or a negative errno
+ * with what naming the walk in the message. Every walk goes through here,
+ * so no statement stays open while a walk's callbacks run. */
+static int fetch_batch(struct ias_store *st, sqlite3_stmt *s, void *rows, size_t size,
+		       void (*read)(sqlite3_stmt *, void *), const char *what)
+{
+	int n = 0, rc = SQLITE_DONE;
+
+	while (n < BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read(s, (char *)rows + (size_t)n++ * size);
+	if (n < BATCH && rc != SQLITE_DONE)
+		n = sq_fail(st, rc, what);
+	done(s);
+	return n;
+}
+
+static void block_row(sqlite3_stmt *s, void *row)
+{
+	read_block(s, row);
+}
+
 int ias_store_blocks_foreach(struct ias_store *st, const struct ias_block_filter *filter,
 			     ias_block_cb cb, void *arg)
 {
@@ -946,7 +968,7 @@ int ias_store_blocks_foreach(struct ias_store *st, const struct ias_block_filter
 	enum stmt_id which = S_BLOCK_WALK;
 	int64_t last = 0;
 	sqlite3_stmt *s;
-	int n, rc = SQLITE_DONE, r = 0;
+	int n, r = 0;
 
 	if (!st || !cb)
 		return -EINVAL;
@@ -967,14 +989,11 @@ int ias_store_blocks_foreach(struct ias_store *st, const struct ias_block_filter
 		    (r = bind_i64(st, s, 5, filter->expired_before_ms)) ||
 		    (r = bind_i64(st, s, 6, BATCH)))
 			goto out;
-		n = 0;
-		while (n < BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW)
-			read_block(s, &buf[n++]);
-		if (n < BATCH && rc != SQLITE_DONE) {
-			r = sq_fail(st, rc, "list blocks");
+		n = fetch_batch(st, s, buf, sizeof(*buf), block_row, "list blocks");
+		if (n < 0) {
+			r = n;
 			goto out;
 		}
-		done(s);
 		for (int i = 0; i < n; i++)
 			if ((r = read_qps(st, &buf[i])) != 0)
 				goto out;
@@ -1114,6 +1133,11 @@ out:
 	return r;
 }
 
+static void incident_row(sqlite3_stmt *s, void *row)
+{
+	read_incident(s, row);
+}
+
 int ias_store_incidents_foreach(struct ias_store *st,
 				int (*cb)(const struct ias_incident_rec *, void *), void *arg)
 {
@@ -1121,7 +1145,7 @@ int ias_store_incidents_foreach(struct ias_store *st,
 	int64_t last_ms = INT64_MIN;
 	char last_id[sizeof(buf->id)] = "";
 	sqlite3_stmt *s;
-	int n, rc = SQLITE_DONE, r = 0;
+	int n, r = 0;
 
 	if (!st || !cb)
 		return -EINVAL;
@@ -1133,14 +1157,11 @@ int ias_store_incidents_foreach(struct ias_store *st,
 		if ((r = bind_i64(st, s, 1, last_ms)) || (r = bind_text(st, s, 2, last_id)) ||
 		    (r = bind_i64(st, s, 3, BATCH)))
 			goto out;
-		n = 0;
-		while (n < BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW)
-			read_incident(s, &buf[n++]);
-		if (n < BATCH && rc != SQLITE_DONE) {
-			r = sq_fail(st, rc, "list incidents");
+		n = fetch_batch(st, s, buf, sizeof(*buf), incident_row, "list incidents");
+		if (n < 0) {
+			r = n;
 			goto out;
 		}
-		done(s);
 		for (int i = 0; i < n; i++)
 			if ((r = cb(&buf[i], arg)) != 0)
 				goto out;
@@ -1192,6 +1213,11 @@ static void read_event(sqlite3_stmt *s, struct ias_incident_event *e)
 	col_text(s, 7, e->text, sizeof(e->text));
 }
 
+static void event_row(sqlite3_stmt *s, void *row)
+{
+	read_event(s, row);
+}
+
 int ias_store_incident_events_foreach(struct ias_store *st, const char *incident,
 				      int (*cb)(const struct ias_incident_event *, void *),
 				      void *arg)
@@ -1199,7 +1225,7 @@ int ias_store_incident_events_foreach(struct ias_store *st, const char *incident
 	struct ias_incident_event *buf = NULL;
 	int64_t last = 0;
 	sqlite3_stmt *s;
-	int n, rc = SQLITE_DONE, r = 0;
+	int n, r = 0;
 
 	if (!st || !cb)
 		return -EINVAL;
@@ -1213,14 +1239,11 @@ int ias_store_incident_events_foreach(struct ias_store *st, const char *incident
 		if ((r = bind_text(st, s, 1, incident)) || (r = bind_i64(st, s, 2, last)) ||
 		    (r = bind_i64(st, s, 3, BATCH)))
 			goto out;
-		n = 0;
-		while (n < BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW)
-			read_event(s, &buf[n++]);
-		if (n < BATCH && rc != SQLITE_DONE) {
-			r = sq_fail(st, rc, "list incident events");
+		n = fetch_batch(st, s, buf, sizeof(*buf), event_row, "list incident events");
+		if (n < 0) {
+			r = n;
 			goto out;
 		}
-		done(s);
 		for (int i = 0; i < n; i++)
 			if ((r = cb(&buf[i], arg)) != 0)
 				goto out;
@@ -1295,6 +1318,17 @@ struct audit_row {
 	char detail[IAS_STORE_DETAIL_MAX + 1];
 };
 
+static void audit_row_read(sqlite3_stmt *s, void *row)
+{
+	struct audit_row *a = row;
+
+	a->id = sqlite3_column_int64(s, 0);
+	a->ts = sqlite3_column_int64(s, 1);
+	col_text(s, 2, a->actor, sizeof(a->actor));
+	col_text(s, 3, a->action, sizeof(a->action));
+	col_text(s, 4, a->detail, sizeof(a->detail));
+}
+
 int ias_store_audit_foreach(struct ias_store *st, int64_t since_ms,
 			    int (*cb)(int64_t ts, const char *actor, const char *action,
 				      const char *detail, void *), void *arg)
@@ -1302,7 +1336,7 @@ int ias_store_audit_foreach(struct ias_store *st, int64_t since_ms,
 	struct audit_row *buf = NULL;
 	int64_t last = 0;
 	sqlite3_stmt *s;
-	int n, rc = SQLITE_DONE, r = 0;
+	int n, r = 0;
 
 	if (!st || !cb)
 		return -EINVAL;
@@ -1314,21 +1348,11 @@ int ias_store_audit_foreach(struct ias_store *st, int64_t since_ms,
 		if ((r = bind_i64(st, s, 1, since_ms)) || (r = bind_i64(st, s, 2, last)) ||
 		    (r = bind_i64(st, s, 3, BATCH)))
 			goto out;
-		n = 0;
-		while (n < BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-			struct audit_row *a = &buf[n++];
-
-			a->id = sqlite3_column_int64(s, 0);
-			a->ts = sqlite3_column_int64(s, 1);
-			col_text(s, 2, a->actor, sizeof(a->actor));
-			col_text(s, 3, a->action, sizeof(a->action));
-			col_text(s, 4, a->detail, sizeof(a->detail));
-		}
-		if (n < BATCH && rc != SQLITE_DONE) {
-			r = sq_fail(st, rc, "list audit log");
+		n = fetch_batch(st, s, buf, sizeof(*buf), audit_row_read, "list audit log");
+		if (n < 0) {
+			r = n;
 			goto out;
 		}
-		done(s);
 		for (int i = 0; i < n; i++)
 			if ((r = cb(buf[i].ts, buf[i].actor, buf[i].action, buf[i].detail, arg)) != 0)
 				goto out;
@@ -1394,13 +1418,25 @@ out:
 	return r;
 }
 
+static void allow_row(sqlite3_stmt *s, void *row)
+{
+	struct ias_allow_rec *a = row;
+
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, a->kind, sizeof(a->kind));
+	col_text(s, 2, a->value, sizeof(a->value));
+	a->created_ms = sqlite3_column_int64(s, 3);
+	col_text(s, 4, a->note, sizeof(a->note));
+}
+
 int ias_store_allow_foreach(struct ias_store *st,
 			    int (*cb)(const struct ias_allow_rec *, void *), void *arg)
 {
 	struct ias_allow_rec *buf = NULL;
 	int64_t last = 0;
 	sqlite3_stmt *s;
-	int n, rc = SQLITE_DONE, r = 0;
+	int n, r = 0;
 
 	if (!st || !cb)
 		return -EINVAL;
@@ -1411,22 +1447,11 @@ int ias_store_allow_foreach(struct ias_store *st,
 		s = stmt(st, S_ALLOW_WALK);
 		if ((r = bind_i64(st, s, 1, last)) || (r = bind_i64(st, s, 2, BATCH)))
 			goto out;
-		n = 0;
-		while (n < BATCH && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-			struct ias_allow_rec *a = &buf[n++];
-
-			memset(a, 0, sizeof(*a));
-			a->id = sqlite3_column_int64(s, 0);
-			col_text(s, 1, a->kind, sizeof(a->kind));
-			col_text(s, 2, a->value, sizeof(a->value));
-			a->created_ms = sqlite3_column_int64(s, 3);
-			col_text(s, 4, a->note, sizeof(a->note));
-		}
-		if (n < BATCH && rc != SQLITE_DONE) {
-			r = sq_fail(st, rc, "list allow-list");
+		n = fetch_batch(st, s, buf, sizeof(*buf), allow_row, "list allow-list");
+		if (n < 0) {
+			r = n;
 			goto out;
 		}
-		done(s);
 		for (int i = 0; i < n; i++)
 			if ((r = cb(&buf[i], arg)) != 0)
 				goto out;
