@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
+#include <arpa/inet.h>
 #include <infiniband/umad.h>
 
 #include "common/log.h"
@@ -186,6 +187,14 @@ static void note_reject(struct mad_port *p, enum ias_mad_reason why, const ib_ma
 			 (unsigned long long)p->s->stats.mads_rejected);
 }
 
+/* umad_set_grh() leaves the source GID index at 0 (on RoCE, the link-local
+ * GID), so it is set here after it. */
+static void set_grh(void *umad, const ib_mad_addr_t *addr)
+{
+	umad_set_grh(umad, (void *)addr);
+	umad_get_mad_addr(umad)->gid_index = addr->gid_index;
+}
+
 static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 {
 	struct mad_port *p = arg;
@@ -207,6 +216,12 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	memcpy(&addr, umad_get_mad_addr(p->buf), sizeof(addr));
 	if (len < 2 || mad[1] != IAS_SECMGT_CLASS)
 		return 0;	/* simulator strays (SMPs) */
+	if (addr.grh_present && ias_log_level() >= LOG_DEBUG) {
+		char g[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, addr.gid, g, sizeof(g));
+		log_debug("request from GID %s (local GID index %u)", g, addr.gid_index);
+	}
 	why = ias_secmgt_decode(mad, (size_t)len, &p->kr, p->rp, (uint64_t)sema_now_ms(), &req);
 	if (why != IAS_MAD_OK) {
 		note_reject(p, why, &addr);
@@ -226,7 +241,7 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	}
 	umad_set_addr(p->buf, be16toh(addr.lid), (int)be32toh(addr.qpn), addr.sl, QKEY_GSI);
 	if (addr.grh_present)
-		umad_set_grh(p->buf, &addr);
+		set_grh(p->buf, &addr);
 	umad_set_pkey(p->buf, addr.pkey_index);
 	if (umad_send(p->srv, p->srv_agent, p->buf, IAS_MAD_SIZE, 0, 0) < 0)
 		log_warn("sending a response to LID %u failed", be16toh(addr.lid));
@@ -287,7 +302,13 @@ static int req_send(struct mad_req *r)
 		addr.gid_index = (uint8_t)p->s->cfg.gid_index;
 		addr.hop_limit = HOP_LIMIT_GRH;
 		memcpy(addr.gid, r->to.gid, 16);
-		umad_set_grh(p->cbuf, &addr);
+		set_grh(p->cbuf, &addr);
+		if (ias_log_level() >= LOG_DEBUG) {
+			char g[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, r->to.gid, g, sizeof(g));
+			log_debug("request to GID %s (source GID index %u)", g, addr.gid_index);
+		}
 	}
 	r->tries++;
 	if (umad_send(p->cli, p->cli_agent, p->cbuf, IAS_MAD_SIZE,
@@ -356,8 +377,13 @@ static int cli_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	(void)revents;
 	if (umad_recv(p->cli, p->cbuf, &len, 0) < 0)
 		return 0;
-	if (umad_status(p->cbuf))
-		return 0;	/* our own send completing with an error or timeout */
+	if (umad_status(p->cbuf)) {
+		/* Our own send completing with an error or timeout; the request's
+		 * own timer decides what happens next. */
+		log_debug("a request to LID %u ended with status %d", be16toh(umad_get_mad_addr(p->cbuf)->lid),
+			  umad_status(p->cbuf));
+		return 0;
+	}
 	memcpy(&addr, umad_get_mad_addr(p->cbuf), sizeof(addr));
 	why = ias_secmgt_decode(umad_get_mad(p->cbuf), (size_t)len, &p->kr, p->rp,
 				(uint64_t)sema_now_ms(), &resp);
