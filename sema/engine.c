@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -21,6 +22,14 @@ static const char *const mode_names[] = { "pause", "cut", "freeze", "kill" };
 static void copy(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int64_t engine_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen)
@@ -198,6 +207,7 @@ struct plan {
 	uint32_t orders;	/* QPs told to pause/cut through libias */
 	int process_level;	/* 1: SIGSTOP, 2: SIGKILL */
 	uint32_t fallback;	/* QPs without libias that forced process level */
+	char incident[32];	/* for the "enforced" event */
 };
 
 static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
@@ -326,6 +336,24 @@ static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 	}
 	if (p->process_level)
 		process_block(s, pid, p);
+	if (p->incident[0]) {
+		struct ias_incident_event ev;
+
+		/* When the block took effect (after its commit), in µs: the
+		 * fabric benchmark reads it. */
+		memset(&ev, 0, sizeof(ev));
+		copy(ev.incident, sizeof(ev.incident), p->incident);
+		ev.ts_us = engine_now_us();
+		ev.ts_ms = ev.ts_us / 1000;
+		copy(ev.node, sizeof(ev.node), s->cfg.node_name);
+		ev.pid = pid;
+		copy(ev.kind, sizeof(ev.kind), "enforced");
+		snprintf(ev.text, sizeof(ev.text), "block %lld of %d in force",
+			 (long long)p->block_id, (int)pid);
+		if (ias_store_incident_event_add(s->store, &ev) < 0)
+			log_err("incident %s: event not recorded: %s", p->incident,
+				ias_store_errmsg(s->store));
+	}
 }
 
 static int mech_has(const char *mech, const char *word)
@@ -476,7 +504,7 @@ int engine_report(struct sema *s, const struct report_req *rq,
 	struct plan plan;
 	uint32_t earlier = 0;
 	uint64_t dur_ms;
-	int64_t now = sema_now_ms();
+	int64_t now_us = engine_now_us(), now = now_us / 1000;
 	int r;
 
 	msg[0] = '\0';
@@ -555,6 +583,7 @@ new_incident:
 	memset(&ev, 0, sizeof(ev));
 	copy(ev.incident, sizeof(ev.incident), out->incident);
 	ev.ts_ms = now;
+	ev.ts_us = now_us;
 	copy(ev.node, sizeof(ev.node), s->cfg.node_name);
 	ev.pid = rq->pid;
 	copy(ev.kind, sizeof(ev.kind), out->simulated ? "would-block" : "block");
@@ -591,6 +620,7 @@ new_incident:
 	/* Recorded: now act. */
 	s->stats.blocks_total++;
 	plan.block_id = out->id;
+	copy(plan.incident, sizeof(plan.incident), out->incident);
 	if (!out->simulated)
 		apply_or_defer(s, rq->pid, &plan);
 	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);

@@ -60,6 +60,10 @@ int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen);
 /* Refresh the QP table from the kernel (rdma netlink); 0 or -errno. */
 int engine_kernel_scan(struct sema *s);
 
+/* CLOCK_REALTIME in microseconds (all simulated nodes share it, so event
+ * times from different agents on one host compare). */
+int64_t engine_now_us(void);
+
 /* Incident ids: "I-<node tag>-<sequence>". */
 void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen);
 

@@ -39,18 +39,22 @@ void incident_from_u64(uint64_t v, char *out, size_t outlen)
 		 (unsigned long long)(v & ((1ull << 40) - 1)));
 }
 
-static void event(struct sema *s, const char *incident, const char *kind, pid_t pid,
-		  uint32_t qpn, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* An incident event at time ts_us (0: now). */
+static void event_at(struct sema *s, int64_t ts_us, const char *incident, const char *kind,
+		     pid_t pid, uint32_t qpn, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+#define event(s, ...) event_at(s, 0, __VA_ARGS__)
 
-static void event(struct sema *s, const char *incident, const char *kind, pid_t pid,
-		  uint32_t qpn, const char *fmt, ...)
+static void event_at(struct sema *s, int64_t ts_us, const char *incident, const char *kind,
+		     pid_t pid, uint32_t qpn, const char *fmt, ...)
 {
 	struct ias_incident_event ev;
 	va_list ap;
 
 	memset(&ev, 0, sizeof(ev));
 	snprintf(ev.incident, sizeof(ev.incident), "%s", incident);
-	ev.ts_ms = sema_now_ms();
+	ev.ts_us = ts_us ? ts_us : engine_now_us();
+	ev.ts_ms = ev.ts_us / 1000;
 	snprintf(ev.node, sizeof(ev.node), "%s", s->cfg.node_name);
 	ev.pid = pid;
 	ev.qpn = qpn;
@@ -115,6 +119,7 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 {
 	struct ias_secmgt_msg m;
 	struct trace_ctx *c;
+	int64_t sent_us;
 	int r;
 
 	memset(&m, 0, sizeof(m));
@@ -139,6 +144,7 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 	c->remote_qpn = rqpn;
 	c->hop = hop;
 	r = mad_port_request(s->mad, to, &m, trace_done, c);
+	sent_us = engine_now_us();
 	if (r) {
 		event(s, incident, "unreachable", q->pid, q->qpn,
 		      "trace to lid %u qp 0x%x not sent: %s", to->lid, rqpn,
@@ -146,7 +152,7 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 		free(c);
 		return r;
 	}
-	event(s, incident, "trace-out", q->pid, q->qpn, "trace to lid %u qp 0x%x (hop %u)",
+	event_at(s, sent_us, incident, "trace-out", q->pid, q->qpn, "trace to lid %u qp 0x%x (hop %u)",
 	      to->lid, rqpn, hop);
 	if (report_add(s, IAS_REPORT_HOP, incident, 0, q->pid, 0, NULL, to->lid, rqpn) == 0)
 		report_kick(s);
@@ -228,6 +234,7 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 	char incident[32], reason[128], actor[48], msg[256];
 	struct ias_hop hops[IAS_TRACE_MAX_HOPS];
 	unsigned nhops = 0, i;
+	int64_t arrived_us = engine_now_us();
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -263,7 +270,7 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 	rq.actor = actor;
 	rq.incident = incident;
 	res->owner_pid = (uint32_t)q->pid;
-	event(s, incident, "trace-in", q->pid, t->dest_qpn, "trace from lid %u qp 0x%x (hop %u)",
+	event_at(s, arrived_us, incident, "trace-in", q->pid, t->dest_qpn, "trace from lid %u qp 0x%x (hop %u)",
 	      from_lid, t->sender_qpn, t->hop_count);
 	if ((unsigned)t->hop_count + 1 <= t->hop_limit && !engine_blocked(s, q->pid) &&
 	    !engine_never_block(s, q->pid, msg, sizeof(msg)))
