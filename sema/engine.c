@@ -136,13 +136,137 @@ static int never_block_pi(struct sema *s, const struct proc_info *pi, char *why,
 	return m.hit;
 }
 
-int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)
+/* ---- in-memory views for the trace fast path --------------------------------
+ *
+ * A Set(Trace) is forwarded before anything is written; deciding whether to
+ * forward needs "is the owner already blocked?" (loop-freedom, idempotency)
+ * and "is the owner on the never-block list?". Both are answered from memory:
+ * the set of PIDs with an active block mirrors the store (filled at restore,
+ * added to when a block's transaction committed, removed from at release),
+ * and never-block verdicts are cached per process (PID + start time), keyed
+ * by the allow-list generation and the configured lists. The block itself
+ * still re-checks everything against /proc and the store. */
+
+static struct {
+	pid_t *v;
+	size_t n, cap;
+} bset;
+
+static int bset_has(pid_t pid)
 {
+	size_t i;
+
+	for (i = 0; i < bset.n; i++)
+		if (bset.v[i] == pid)
+			return 1;
+	return 0;
+}
+
+static void bset_add(pid_t pid)
+{
+	if (bset_has(pid))
+		return;
+	if (bset.n == bset.cap) {
+		size_t cap = bset.cap ? bset.cap * 2 : 16;
+		pid_t *nv = realloc(bset.v, cap * sizeof(*nv));
+
+		if (!nv) {
+			log_err("out of memory: PID %d not remembered as blocked", (int)pid);
+			return;
+		}
+		bset.v = nv;
+		bset.cap = cap;
+	}
+	bset.v[bset.n++] = pid;
+}
+
+static void bset_del(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < bset.n; i++)
+		if (bset.v[i] == pid) {
+			bset.v[i] = bset.v[--bset.n];
+			return;
+		}
+}
+
+#define NBCACHE 256
+static struct nb_entry {
+	pid_t pid;
+	uint64_t starttime;
+	uint64_t allow_gen;
+	uint64_t cfg_hash;
+	int verdict;
+	char why[160];
+} nbcache[NBCACHE];
+
+static uint64_t hash_list(uint64_t h, const struct ias_cfg_list *l)
+{
+	unsigned i;
+	const char *p;
+
+	for (i = 0; i < l->n; i++) {
+		for (p = l->item[i]; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return (h ^ 0xfe) * 1099511628211ull;
+}
+
+static uint64_t never_block_cfg_hash(const struct sema *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	h = hash_list(h, &s->cfg.never_block_exe);
+	h = hash_list(h, &s->cfg.never_block_comm);
+	h = hash_list(h, &s->cfg.never_block_user);
+	return hash_list(h, &s->cfg.never_block_unit);
+}
+
+/* Computes and caches the verdict for pi. */
+static int nb_fill(struct sema *s, const struct proc_info *pi, char *why, size_t whylen)
+{
+	struct nb_entry *e = &nbcache[(unsigned)pi->pid % NBCACHE];
+	uint64_t gen = ias_store_allow_gen(s->store), h = never_block_cfg_hash(s);
+
+	e->pid = 0;
+	e->why[0] = '\0';
+	e->verdict = never_block_pi(s, pi, e->why, sizeof(e->why));
+	e->pid = pi->pid;
+	e->starttime = pi->starttime;
+	e->allow_gen = gen;
+	e->cfg_hash = h;
+	if (why && whylen)
+		snprintf(why, whylen, "%s", e->why);
+	return e->verdict;
+}
+
+void engine_never_block_prime(struct sema *s, pid_t pid)
+{
+	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
 	struct proc_info pi;
 
+	if (pid <= 0 || (e->pid == pid && e->allow_gen == ias_store_allow_gen(s->store) &&
+			 e->cfg_hash == never_block_cfg_hash(s) && proc_same(pid, e->starttime)))
+		return;
+	if (proc_info_get(pid, &pi) == 0)
+		nb_fill(s, &pi, NULL, 0);
+}
+
+int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)
+{
+	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
+	struct proc_info pi;
+
+	if (pid > 0 && e->pid == pid && e->allow_gen == ias_store_allow_gen(s->store) &&
+	    e->cfg_hash == never_block_cfg_hash(s) && proc_same(pid, e->starttime)) {
+		snprintf(why, whylen, "%s", e->why);
+		return e->verdict;
+	}
 	if (proc_info_get(pid, &pi))
 		return 0;
-	return never_block_pi(s, &pi, why, whylen);
+	return nb_fill(s, &pi, why, whylen);
 }
 
 /* ---- kernel view ---------------------------------------------------------- */
@@ -208,6 +332,7 @@ struct plan {
 	int process_level;	/* 1: SIGSTOP, 2: SIGKILL */
 	uint32_t fallback;	/* QPs without libias that forced process level */
 	char incident[32];	/* for the "enforced" event */
+	bool simulated;		/* dry-run: remembered as blocked, nothing enforced */
 };
 
 static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
@@ -324,6 +449,9 @@ static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 {
 	size_t i;
 
+	bset_add(pid);
+	if (p->simulated)
+		return;
 	for (i = 0; i < s->qps.n; i++) {
 		struct qpt_entry *q = &s->qps.e[i];
 
@@ -621,8 +749,8 @@ new_incident:
 	s->stats.blocks_total++;
 	plan.block_id = out->id;
 	copy(plan.incident, sizeof(plan.incident), out->incident);
-	if (!out->simulated)
-		apply_or_defer(s, rq->pid, &plan);
+	plan.simulated = out->simulated;
+	apply_or_defer(s, rq->pid, &plan);
 	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);
 	log_notice("%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
 		   out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
@@ -701,6 +829,7 @@ static int release_one(struct sema *s, struct ias_block_rec *rec, bool dry_run,
 		goto rollback;
 	if (ias_store_commit(s->store) < 0)
 		goto rollback;
+	bset_del(rec->pid);
 	report_kick(s);
 	log_notice("released block %lld (PID %d): %s", (long long)rec->id, (int)rec->pid,
 		   rec->release_note);
@@ -771,6 +900,7 @@ static int restore_cb(const struct ias_block_rec *rec, void *arg)
 	struct sema *s = arg;
 	size_t i;
 
+	bset_add(rec->pid);
 	if (rec->simulated)
 		return 0;
 	for (i = 0; i < s->qps.n; i++)
@@ -796,6 +926,7 @@ int engine_restore(struct sema *s)
 {
 	struct ias_block_filter f = { 0 };
 
+	bset.n = 0;
 	return ias_store_blocks_foreach(s->store, &f, restore_cb, s);
 }
 
@@ -826,17 +957,16 @@ void engine_qp_appeared(struct sema *s, struct qpt_entry *q)
 	struct ias_block_filter f = { .pid = q->pid };
 	struct appeared a = { s, q };
 
-	if (q->pid > 0)
+	if (q->pid <= 0)
+		return;
+	if (bset_has(q->pid))
 		ias_store_blocks_foreach(s->store, &f, appeared_cb, &a);
+	else
+		engine_never_block_prime(s, q->pid);	/* ready for a trace */
 }
 
 int engine_blocked(struct sema *s, pid_t pid)
 {
-	struct ias_block_filter f = { .pid = pid };
-	struct ias_block_rec rec;
-	struct find_active fa = { .out = &rec };
-
-	if (ias_store_blocks_foreach(s->store, &f, find_active_cb, &fa) < 0)
-		return 0;
-	return fa.found;
+	(void)s;
+	return bset_has(pid);
 }

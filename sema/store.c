@@ -1394,9 +1394,10 @@ int ias_store_allow_add(struct ias_store *st, struct ias_allow_rec *rec)
 	    (r = bind_i64(st, s, 3, rec->created_ms)) || (r = bind_text(st, s, 4, rec->note)))
 		goto out;
 	r = step_done(st, s, "add allow-list entry");
-	st->allow_gen++;
-	if (r == 0)
+	if (r == 0) {
 		rec->id = sqlite3_last_insert_rowid(st->db);
+		st->allow_gen++;
+	}
 	else if (r == -EEXIST)
 		r = fail(st, -EEXIST, "%s %s is already on the allow-list", rec->kind, rec->value);
 out:
@@ -1420,9 +1421,10 @@ int ias_store_allow_remove(struct ias_store *st, const char *kind, const char *v
 	    (r = bind_i64(st, s, 3, now_ms())) ||
 	    (r = step_done(st, s, "remove allow-list entry")) != 0)
 		goto out;
-	st->allow_gen++;
 	if (sqlite3_changes(st->db) == 0)
 		r = fail(st, -ENOENT, "%s %s is not on the allow-list", kind, value);
+	else
+		st->allow_gen++;
 out:
 	done(s);
 	return r;
