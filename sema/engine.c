@@ -16,6 +16,7 @@
 #include "sema/procinfo.h"
 #include "sema/rdmanl.h"
 #include "sema/report.h"
+#include "sema/trace.h"
 
 static const char *const mode_names[] = { "pause", "cut", "freeze", "kill" };
 
@@ -706,6 +707,10 @@ new_incident:
 		if (ias_store_incident_add(s->store, &inc) < 0)
 			goto rollback;
 	}
+	/* Decided, and the incident id is known: the traces need nothing
+	 * more (they are recorded after they left, in this transaction). */
+	if (rq->trace_on)
+		trace_out(s, out->incident, rq->pid, 1, 0, NULL, 0);
 	if (ias_store_block_add(s->store, out) < 0)
 		goto rollback;
 	memset(&ev, 0, sizeof(ev));

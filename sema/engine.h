@@ -19,12 +19,15 @@ struct report_req {
 	bool override;		/* block even if on the never-block list */
 	uint32_t duration_s;	/* 0: policy with escalation */
 	const char *incident;	/* join this incident; NULL opens a new one */
+	bool trace_on;		/* send the first traces (hop 1) as soon as the
+				 * block is decided and its incident known,
+				 * before the block's rows are written */
 };
 
 /* Returns 0 with a new block in *out, 1 when an active block of that process
  * already existed (returned in *out), or a negative errno: -ESRCH no such
  * process, -EACCES on the never-block list (why in msg), -EIO store failure
- * (nothing recorded). */
+ * (nothing recorded; traces sent under trace_on may have left). */
 int engine_report(struct sema *s, const struct report_req *rq,
 		  struct ias_block_rec *out, char *msg, size_t msglen);
 

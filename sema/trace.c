@@ -151,8 +151,10 @@ static int send_one(struct sema *s, uint64_t inc64, const char *incident, struct
 	c->local_qpn = o->local_qpn;
 	c->remote_qpn = o->remote_qpn;
 	c->hop = hop;
-	o->r = mad_port_request(s->mad, &o->to, &m, trace_done, c);
+	/* Taken before the send: once the MAD is out, this process may be
+	 * preempted by its receiver (all nodes share the host's cores). */
 	o->sent_us = engine_now_us();
+	o->r = mad_port_request(s->mad, &o->to, &m, trace_done, c);
 	if (o->r)
 		free(c);
 	return o->r;
