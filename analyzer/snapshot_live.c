@@ -159,6 +159,7 @@ struct live_scan;
 
 struct live_worker {
 	struct live_scan *sc;
+	int procfd;		/* its own open procfs: no shared file count */
 	uint8_t id;
 	char *buf, *lnk, *arena;
 	size_t cap, lnk_cap, alen, acap;
@@ -204,6 +205,7 @@ static int arena_put(struct live_worker *w, const char *str, size_t len, uint32_
 static int live_one(struct live_worker *w, int32_t pid, struct live_rec *rec)
 {
 	const struct live_scan *sc = w->sc;
+	int procfd = w->procfd;
 	char name[32];
 	size_t pre;
 	ssize_t n;
@@ -213,13 +215,13 @@ static int live_one(struct live_worker *w, int32_t pid, struct live_rec *rec)
 	rec->worker = w->id;
 	pre = (size_t)snprintf(name, sizeof(name), "%d/", (int)pid);
 	memcpy(name + pre, "stat", 5);
-	sfd = openat(sc->procfd, name, O_RDONLY | O_CLOEXEC);
+	sfd = openat(procfd, name, O_RDONLY | O_CLOEXEC);
 	if (sfd < 0)
 		return 0;	/* exited */
 	/* Program: the exe link and the inode it leads to. Kernel threads,
 	 * zombies and unreadable links give "-". */
 	memcpy(name + pre, "exe", 4);
-	n = readlink_at(sc->procfd, name, &w->lnk, &w->lnk_cap);
+	n = readlink_at(procfd, name, &w->lnk, &w->lnk_cap);
 	if (n > 0 && !memchr(w->lnk, '\0', (size_t)n)) {
 		struct stat st;
 
@@ -227,7 +229,7 @@ static int live_one(struct live_worker *w, int32_t pid, struct live_rec *rec)
 		if (r)
 			goto out;
 		rec->exe_len = (uint32_t)n;
-		if (fstatat(sc->procfd, name, &st, 0) == 0) {
+		if (fstatat(procfd, name, &st, 0) == 0) {
 			rec->dev = (uint64_t)st.st_dev;
 			rec->ino = (uint64_t)st.st_ino;
 		}
@@ -238,7 +240,7 @@ static int live_one(struct live_worker *w, int32_t pid, struct live_rec *rec)
 		size_t zl;
 
 		memcpy(name + pre, "cgroup", 7);
-		if (read_at(sc->procfd, name, &w->buf, &w->cap) >= 0 &&
+		if (read_at(procfd, name, &w->buf, &w->cap) >= 0 &&
 		    cgroup_path(w->buf, &zp, &zl) == 0) {
 			r = arena_put(w, zp, zl, &rec->zone_off);
 			if (r)
@@ -467,6 +469,11 @@ int snap_live_scan(const char *procdir, unsigned flags, unsigned threads,
 	for (unsigned i = 0; i < t; i++) {
 		w[i].sc = &sc;
 		w[i].id = (uint8_t)i;
+		w[i].procfd = -1;
+		if (i)
+			w[i].procfd = openat(sc.procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (w[i].procfd < 0)
+			w[i].procfd = sc.procfd;
 	}
 	if (t > 1) {
 		/* The helpers take no signals: those stay with the caller. */
@@ -494,6 +501,8 @@ int snap_live_scan(const char *procdir, unsigned flags, unsigned threads,
 	r = snap_finish(s, SNAP_LIVE, NULL, live_reparent, &lc);
 out:
 	for (unsigned i = 0; i < LIVE_MAX_THREADS; i++) {
+		if (w[i].sc && w[i].procfd != sc.procfd)
+			close(w[i].procfd);
 		free(w[i].buf);
 		free(w[i].lnk);
 		free(w[i].arena);
