@@ -53,7 +53,7 @@ struct mad_port {
 	struct ias_keyring kr;
 	struct ias_replay *rp;
 	uint64_t log_budget_ms;		/* rate limit for rejection logs */
-	uint16_t from_lid;		/* source of the request being served */
+	struct mad_dest from;		/* source of the request being served */
 	unsigned logged;
 	uint8_t buf[1024];
 	uint8_t cbuf[1024];	/* client side: sends and responses */
@@ -159,12 +159,12 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 				return IAS_STATUS_INTERNAL;
 			s->policy = np;
 			log_notice("policy version %u set over the fabric", np.version);
-			report_manager_seen(s, p->from_lid);
+			report_manager_seen(s, p->from.lid);
 		}
 		policy_to_attr(&s->policy, &resp->u.policy);
 		return IAS_STATUS_OK;
 	case IAS_ATTR_TRACE:
-		return trace_handle(s, req, p->from_lid, &resp->u.tres);
+		return trace_handle(s, req, &p->from, &resp->u.tres);
 	case IAS_ATTR_REPORT:
 		return report_serve_get(s, req->attr_mod, &resp->u.report);
 	default:
@@ -185,6 +185,17 @@ static void note_reject(struct mad_port *p, enum ias_mad_reason why, const ib_ma
 		log_warn("SecMgt MAD from LID %u refused: %s (%llu refused so far)",
 			 be16toh(addr->lid), ias_mad_reason_str(why),
 			 (unsigned long long)p->s->stats.mads_rejected);
+}
+
+const char *mad_dest_str(const struct mad_dest *d, char *buf, size_t len)
+{
+	char g[INET6_ADDRSTRLEN];
+
+	if (d->lid == 0 && d->has_gid && inet_ntop(AF_INET6, d->gid, g, sizeof(g)))
+		snprintf(buf, len, "gid %s", g);
+	else
+		snprintf(buf, len, "lid %u", d->lid);
+	return buf;
 }
 
 /* umad_set_grh() leaves the source GID index at 0 (on RoCE, the link-local
@@ -230,7 +241,12 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	if (ias_secmgt_init_response(&req, req.attr_id == IAS_ATTR_TRACE ?
 				      IAS_ATTR_TRACE_RESULT : req.attr_id, &resp))
 		return 0;
-	p->from_lid = be16toh(addr.lid);
+	memset(&p->from, 0, sizeof(p->from));
+	p->from.lid = be16toh(addr.lid);
+	if (addr.grh_present) {
+		p->from.has_gid = 1;
+		memcpy(p->from.gid, addr.gid, 16);
+	}
 	resp.status = serve(p, &req, &resp);
 	if (resp.status)
 		memset(&resp.u, 0, sizeof(resp.u));
@@ -401,6 +417,11 @@ static int cli_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	r->done(p->s, r->ctx, &r->to, &resp);
 	req_free(r);
 	return 0;
+}
+
+const char *mad_port_ca(const struct mad_port *p)
+{
+	return p && p->attached ? p->ca : NULL;
 }
 
 uint64_t mad_port_guid(const struct mad_port *p)

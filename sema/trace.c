@@ -83,30 +83,36 @@ static void trace_done(struct sema *s, void *arg, const struct mad_dest *to,
 		       const struct ias_secmgt_msg *resp)
 {
 	struct trace_ctx *c = arg;
-	char hops[160] = "";
+	char hops[160] = "", dst[64];
 	size_t used = 0;
 	unsigned i;
 
 	if (!resp) {
 		s->stats.trace_unreachable++;
 		event(s, c->incident, "unreachable", 0, c->local_qpn,
-		      "lid %u (qp 0x%x) did not answer the trace: %u tries", to->lid,
-		      c->remote_qpn, (unsigned)s->cfg.mad_retries + 1);
+		      "%s (qp 0x%x) did not answer the trace: %u tries",
+		      mad_dest_str(to, dst, sizeof(dst)), c->remote_qpn,
+		      (unsigned)s->cfg.mad_retries + 1);
 		if (report_add(s, IAS_REPORT_UNREACHABLE, c->incident, 0, 0, 0, NULL, to->lid,
 			       c->remote_qpn) == 0)
 			report_kick(s);
-		log_warn("incident %s: LID %u unreachable", c->incident, to->lid);
+		log_warn("incident %s: %s unreachable", c->incident, dst);
 	} else if (resp->status) {
 		event(s, c->incident, "trace-result", 0, c->local_qpn,
-		      "lid %u refused the trace: MAD status 0x%04x", to->lid, resp->status);
+		      "%s refused the trace: MAD status 0x%04x", mad_dest_str(to, dst, sizeof(dst)),
+		      resp->status);
 	} else {
 		const struct ias_attr_trace_result *r = &resp->u.tres;
 
 		for (i = 0; i < r->n_hops && used < sizeof(hops) - 24; i++)
-			used += (size_t)snprintf(hops + used, sizeof(hops) - used, "%slid %u/qp 0x%x",
-						 i ? ", " : "", r->hops[i].lid, r->hops[i].qpn);
+			used += r->hops[i].lid ?
+				(size_t)snprintf(hops + used, sizeof(hops) - used, "%slid %u/qp 0x%x",
+						 i ? ", " : "", r->hops[i].lid, r->hops[i].qpn) :
+				(size_t)snprintf(hops + used, sizeof(hops) - used, "%sqp 0x%x",
+						 i ? ", " : "", r->hops[i].qpn);
 		event(s, c->incident, "trace-result", (pid_t)r->owner_pid, c->local_qpn,
-		      "lid %u qp 0x%x: %s PID %u, %u QP(s)%s%s", to->lid, c->remote_qpn,
+		      "%s qp 0x%x: %s PID %u, %u QP(s)%s%s", mad_dest_str(to, dst, sizeof(dst)),
+		      c->remote_qpn,
 		      result_str(r->result), r->owner_pid, r->qps_blocked,
 		      r->n_hops ? "; traced on to " : "", hops);
 	}
@@ -164,17 +170,19 @@ static int send_one(struct sema *s, uint64_t inc64, const char *incident, struct
 static void record_sent(struct sema *s, const char *incident, const struct onward *o,
 			unsigned n, uint8_t hop)
 {
+	char dst[64];
 	unsigned i;
 
 	for (i = 0; i < n; i++, o++) {
+		mad_dest_str(&o->to, dst, sizeof(dst));
 		if (o->r) {
 			event_at(s, o->sent_us, incident, "unreachable", o->pid, o->local_qpn,
-				 "trace to lid %u qp 0x%x not sent: %s", o->to.lid, o->remote_qpn,
+				 "trace to %s qp 0x%x not sent: %s", dst, o->remote_qpn,
 				 o->r == -ENODEV ? "no RDMA port" : strerror(-o->r));
 			continue;
 		}
 		event_at(s, o->sent_us, incident, "trace-out", o->pid, o->local_qpn,
-			 "trace to lid %u qp 0x%x (hop %u)", o->to.lid, o->remote_qpn, hop);
+			 "trace to %s qp 0x%x (hop %u)", dst, o->remote_qpn, hop);
 		if (report_add(s, IAS_REPORT_HOP, incident, 0, o->pid, 0, NULL, o->to.lid,
 			       o->remote_qpn) == 0)
 			report_kick(s);
@@ -283,7 +291,17 @@ unsigned trace_out(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
 	return sent;
 }
 
-uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t from_lid,
+/* The QP a trace names: QPNs are per device, so one on the device the
+ * trace arrived through comes first. */
+static struct qpt_entry *find_dest(struct sema *s, uint32_t qpn)
+{
+	const char *ca = mad_port_ca(s->mad);
+	struct qpt_entry *q = ca ? qpt_find(&s->qps, ca, qpn) : NULL;
+
+	return q ? q : qpt_find_qpn(&s->qps, qpn);
+}
+
+uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, const struct mad_dest *from,
 		      struct ias_attr_trace_result *res)
 {
 	const struct ias_attr_trace *t = &req->u.trace;
@@ -291,12 +309,13 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 	struct ias_block_rec rec;
 	struct qpt_entry *q;
 	struct onward *onward = NULL;
-	char incident[32], reason[128], actor[48], msg[256];
+	char incident[32], reason[128], actor[80], msg[256], src[64];
 	unsigned n_onward = 0, nhops, i, limit = (unsigned)s->policy.fanout_limit;
 	int64_t arrived_us = engine_now_us();
 	pid_t pid;
 	int r;
 
+	mad_dest_str(from, src, sizeof(src));
 	memset(res, 0, sizeof(*res));
 	res->incident_id = t->incident_id;
 	res->responder_guid = mad_port_node_guid(s->mad);
@@ -307,15 +326,15 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 	}
 	/* The owner from the table; the kernel is asked only for a QP the
 	 * table does not know (engine_report refreshes it before blocking). */
-	q = qpt_find_qpn(&s->qps, t->dest_qpn);
+	q = find_dest(s, t->dest_qpn);
 	if ((!q || q->pid <= 0) && s->kernel_rdma) {
 		engine_kernel_scan(s);
-		q = qpt_find_qpn(&s->qps, t->dest_qpn);
+		q = find_dest(s, t->dest_qpn);
 	}
 	if (!q || q->pid <= 0) {
 		res->result = IAS_TRESULT_NO_OWNER;
 		event_at(s, arrived_us, incident, "trace-in", 0, t->dest_qpn,
-			 "trace from lid %u for qp 0x%x: no process owns it", from_lid,
+			 "trace from %s for qp 0x%x: no process owns it", src,
 			 t->dest_qpn);
 		return IAS_STATUS_OK;
 	}
@@ -342,16 +361,16 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 		res->result = IAS_TRESULT_ERROR;
 		goto record_only;
 	}
-	snprintf(reason, sizeof(reason), "trace from lid %u/qp 0x%x (hop %u)", from_lid,
-		 t->sender_qpn, t->hop_count);
-	snprintf(actor, sizeof(actor), "mad:lid %u", from_lid);
+	snprintf(reason, sizeof(reason), "trace from %s/qp 0x%x (hop %u)", src, t->sender_qpn,
+		 t->hop_count);
+	snprintf(actor, sizeof(actor), "mad:%s", src);
 	rq.pid = pid;
 	rq.reason = reason;
 	rq.origin = "trace";
 	rq.actor = actor;
 	rq.incident = incident;
 	event_at(s, arrived_us, incident, "trace-in", pid, t->dest_qpn,
-		 "trace from lid %u qp 0x%x (hop %u)", from_lid, t->sender_qpn, t->hop_count);
+		 "trace from %s qp 0x%x (hop %u)", src, t->sender_qpn, t->hop_count);
 	record_sent(s, incident, onward, n_onward, (uint8_t)(t->hop_count + 1));
 	r = engine_report(s, &rq, &rec, msg, sizeof(msg));
 	switch (r) {

@@ -132,7 +132,7 @@ if [ "${1:-}" = --guest ]; then
 	echo "# node0: $out"
 	inc=$(sed -n 's/.*incident \(I-[0-9a-f]*-[0-9]*\).*/\1/p' <<<"$out")
 	chk "ReportAttack(P1) accepted on node0 only" [ -n "$inc" ]
-	blocked_on() { ctl "$1" -o json blocks list 2>/dev/null | grep -q "\"incident\": *\"$inc\""; }
+	blocked_on() { ctl "$1" -o json blocks list 2>/dev/null | grep -q "\"incident_id\": *\"$inc\""; }
 	traced() {
 		local end=$(($(date +%s) + 40))
 		while [ "$(date +%s)" -lt $end ]; do
