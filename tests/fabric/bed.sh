@@ -21,6 +21,11 @@
 #   bed_sem_stop [SIGNAL]            stop the manager
 #   bed_semctl ARGS...               iasctl --manager against the bed's sem
 #   bed_sem_lid, bed_sm_guid         the manager's LID, OpenSM's port GUID
+#   bed_sem_on NODE GUID [ROLE]      a further manager on the --bare HCA NODE
+#                                    beside the SM with port GUID (or auto)
+#   bed_sem_on_stop NODE [SIGNAL], bed_semctl_on NODE ARGS...,
+#   bed_sem_on_lid NODE, bed_sem_role NODE   the same for it (NODE "sem":
+#                                    bed_semctl_on/bed_sem_role for the bed's own)
 #   bed_cleanup                      stop everything (also run by the EXIT trap)
 #
 # Every process the bed starts carries IAS_FABRIC_BED=<id> in its environment;
@@ -481,6 +486,80 @@ bed_sem_lid() {
 		[ -n "$l" ] && [ "$l" != 0 ] && echo "$l" >"$BED/sem/lid"
 	fi
 	[ -n "$l" ] && echo "$l"
+}
+
+# ---- a further manager (active/standby) -----------------------------------
+# The bed's own sem is unchanged by these. A second manager runs on a --bare
+# HCA (bed_init --sem --bare sem2 NODE...), with its own state dir, log
+# ($BED/NODE/sem.log) and control socket ($BED/NODE/sem.sock).
+#
+# bed_sem_on NODE SM_GUID [ROLE]: a further manager on the --bare HCA NODE,
+# serving beside the SM whose port GUID is SM_GUID; waits until its control
+# socket ($BED/NODE/sem.sock) answers with role ROLE (default: any).
+bed_sem_on() {
+	local n=$1 guid=$2 role=${3:-} i
+	mkdir -p "$BED/$n/state"
+	cat >"$BED/$n/sem.conf" <<-EOF
+	control_socket = $BED/$n/sem.sock
+	state_dir = $BED/$n/state
+	key_file = $BED/secmgt.keys
+	node_name = $n
+	simulated_fabric = yes
+	sm_guid = $guid
+	discovery_interval = $BED_SEM_DISCOVERY
+	mad_timeout = 300ms
+	port_retry = 500ms
+	log_level = debug
+	EOF
+	rm -f "$BED/$n/sem.sock"
+	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
+		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
+		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- "$BED_SEM" --foreground \
+		--config "$BED/$n/sem.conf" >>"$BED/$n/sem.log" 2>&1) &
+	echo $! >"$BED/$n/sem.pid"
+	for i in $(seq 1 100); do
+		kill -0 "$(cat "$BED/$n/sem.pid")" 2>/dev/null || break
+		bed_semctl_on "$n" fabric status 2>/dev/null | grep -q "^Manager: ${role:-[a-z]}" && return 0
+		sleep 0.1
+	done
+	bed_say "the manager on $n did not come up${role:+ as $role}; log follows"
+	tail -20 "$BED/$n/sem.log" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# bed_semctl_on NODE ARGS...: iasctl --manager against the manager on NODE.
+bed_semctl_on() {
+	local n=$1
+	shift
+	"$BED_IASCTL" --socket "$BED/$n/sem.sock" "$@"
+}
+
+# bed_sem_role NODE: active or standby, as the manager on NODE ("sem" for
+# the bed's own) says.
+bed_sem_role() {
+	bed_semctl_on "$1" fabric status 2>/dev/null | sed -n 's/^Manager: \([a-z]*\),.*/\1/p'
+}
+
+# bed_sem_on_stop NODE [SIGNAL]: stop the manager on NODE (TERM by default).
+bed_sem_on_stop() {
+	local n=$1 sig=${2:-TERM} w p i
+	w=$(cat "$BED/$n/sem.pid" 2>/dev/null) || return 0
+	p=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
+	p=${p%% *}
+	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$w" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$w" 2>/dev/null
+	wait "$w" 2>/dev/null
+	rm -f "$BED/$n/sem.pid"
+	return 0
+}
+
+# bed_sem_on_lid NODE: the LID of the manager on NODE (from its log).
+bed_sem_on_lid() {
+	sed -n 's/.*SecMgt manager on .* (LID \([0-9]*\),.*/\1/p' "$BED/$1/sem.log" | tail -1
 }
 
 bed_dump_logs() {
