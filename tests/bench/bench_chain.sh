@@ -38,9 +38,11 @@ if [ "${1:-}" = --guest ]; then
 				ctl 0 report --pid "$p0" --reason bench >/dev/null
 			else
 				ctl 0 report --pid "$p0" --reason bench >/dev/null &
+				w0=$!
 				ctl 1 report --pid "$p1" --reason bench >/dev/null &
+				w1=$!
 				ctl 2 report --pid "$p2" --reason bench >/dev/null &
-				wait
+				wait $w0 $w1 $!
 			fi
 			back=$(us)
 			still || { echo "FAIL traffic did not stop"; exit 1; }
