@@ -40,7 +40,13 @@ if [ "${1:-}" = --guest ]; then
 	g=$IAS_GID6_0
 	up() { local u; read -r u _ </proc/uptime; echo "# [$u] $*" >&2; }
 	ms() { echo $(($(date +%s%N) / 1000000)); }
-	listening() { grep -q ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+	# A socket in LISTEN on the port (not one in TIME_WAIT from an earlier run).
+	listening() { awk -v p=":$(printf '%04X' "$1")" 'substr($2, length($2) - 4) == p && $4 == "0A" { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+	# A fresh TCP port per run; kept in a file, since most runs happen in a
+	# command substitution (a subshell).
+	echo 19000 >$d/port
+	nextport() { local p; read -r p <$d/port; p=$((p + 1)); echo $p >$d/port; echo $p; }
 	# wait_port PORT PID: until PORT listens (or PID died); at most 30 s.
 	wait_port() {
 		local i
@@ -58,7 +64,6 @@ if [ "${1:-}" = --guest ]; then
 		kill -9 "$1" 2>/dev/null
 		wait "$1" 2>/dev/null
 	}
-	port=19000
 	pre() { [ "$1" = preload ] && echo "LD_PRELOAD=$PRE"; }
 
 	up "agent up; rxe0 gid index $g"
@@ -77,8 +82,8 @@ if [ "${1:-}" = --guest ]; then
 
 	# 2. ibv_rc_pingpong pair: create + connect + 100 round trips.
 	pair() { # plain|preload -> wall ms of the client, or "fail"
-		local sp t0 t1 rc
-		port=$((port + 1))
+		local sp t0 t1 rc port
+		port=$(nextport)
 		env $(pre "$1") ibv_rc_pingpong -d rxe0 -g "$g" -n 100 -p $port >/dev/null 2>&1 &
 		sp=$!
 		wait_port $port $sp || { stop_pid $sp; echo fail; return; }
@@ -97,9 +102,9 @@ if [ "${1:-}" = --guest ]; then
 
 	# 3. perftest, server and client on rxe0, both with or without the interposer.
 	perf() { # TOOL plain|preload ARGS... -> the client's result line
-		local tool=$1 c=$2 sp out
+		local tool=$1 c=$2 sp out port
 		shift 2
-		port=$((port + 1))
+		port=$(nextport)
 		env $(pre "$c") "$tool" -d rxe0 -x "$g" -p $port "$@" >/dev/null 2>&1 &
 		sp=$!
 		wait_port $port $sp || { stop_pid $sp; echo fail; return; }
@@ -123,8 +128,8 @@ if [ "${1:-}" = --guest ]; then
 
 	# 4. Time to stop.
 	stoprun() { # preload|plain
-		local c=$1 sp cp out
-		port=$((port + 1))
+		local c=$1 sp cp out port
+		port=$(nextport)
 		env $(pre "$c") IAS_PAUSE=wait ibv_rc_pingpong -d rxe0 -g "$g" -e -n 1000000000 -p $port >/dev/null 2>&1 &
 		sp=$!
 		wait_port $port $sp || { stop_pid $sp; echo "stop_$c fail"; return; }
@@ -166,7 +171,7 @@ for f in tests/bench/bench_qpsetup tests/bench/bench_psnwatch sema/sema sema/ias
 done
 reason=$("$here/../kernel/guest.sh" check) || { echo "kernel bed unavailable: $reason"; exit 1; }
 start=$(date +%s)
-out=$("$here/../kernel/guest.sh" run --nodes 1 --timeout "${IAS_GUEST_TIMEOUT:-600}" -- \
+out=$("$here/../kernel/guest.sh" run --nodes 1 --timeout "${IAS_GUEST_TIMEOUT:-900}" -- \
 	"$here/bench_kernel.sh" --guest "$bdir" "$N")
 rc=$?
 echo "# guest run: $(($(date +%s) - start)) s, status $rc"
@@ -176,9 +181,12 @@ grep '^#' <<<"$out"
 vals() { awk -v k="$1" '$1 == k && $2 != "fail" { print $2 }' <<<"$out"; }
 fails() { awk -v k="$1" '$1 == k && $2 == "fail"' <<<"$out" | wc -l; }
 med() { sort -g | awk '{ a[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# spread: (max - min) / median, in percent
+# spread: (max - min) / median over runs; with 20 or more samples (the
+# per-QP figures) (p90 - p10) / median, since single outliers dominate there.
 spread() { sort -g | awk '{ a[NR] = $1 } END { if (NR < 2) { print "n/a"; exit }
-	m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.0f%%", 100 * (a[NR] - a[1]) / m }'; }
+	m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+	lo = a[1]; hi = a[NR]; if (NR >= 20) { lo = a[int(NR * 0.1) + 1]; hi = a[int(NR * 0.9)] }
+	printf "%.0f%%", 100 * (hi - lo) / m }'; }
 mx() { sort -g | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
 row() { # LABEL KEY UNIT: medians of plain and preload, ratio, spreads, n
@@ -196,9 +204,9 @@ row "  of which ibv_create_qp" qpcreate us
 row "  of which the three ibv_modify_qp" qpconnect us
 row "  total, median of per-run medians" qpsetup_run us
 row "ibv_rc_pingpong pair, client wall time" pair ms
-row "ib_write_bw 64 KiB, 2 s, BW average" bw MB/s
-row "ib_write_lat 2 B, t_typical" lat us
-echo "(spread = (max - min) / median over the runs of one configuration: the noise)"
+row "ib_write_bw 64 KiB, 1 s, BW average" bw MB/s
+row "ib_write_lat 2 B x 1000, t_typical" lat us
+echo "(spread: the noise of one configuration: (max - min) / median over its runs; for the per-QP rows (p90 - p10) / median)"
 echo
 echo "time to stop: ReportAttack -> last send-PSN change on both QPs of the pair"
 for c in preload plain; do
