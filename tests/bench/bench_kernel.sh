@@ -8,14 +8,27 @@
 #  - ib_write_bw / ib_write_lat (perftest) with and without the interposer,
 #    interleaved; medians, ratios, and the spread of each configuration
 #    (the noise);
-#  - time to stop: ReportAttack -> last send-PSN change on every QP of a
+#  - time to stop: ReportAttack (ias_report_attack from the watcher, so no
+#    command start-up is counted) -> last send-PSN change on both QPs of a
 #    running ibv_rc_pingpong pair (rdma netlink, tests/bench/bench_psnwatch,
 #    polled every ~1 ms plus the dump itself: the resolution is printed),
 #    for a libias-preloaded pair (per-QP pause, IAS_PAUSE=wait) and for a
 #    pair without libias (process-level freeze); median and max.
-# Usage (from the build directory): ../tests/bench/bench_kernel.sh [N]
-# N runs of each configuration (default 5). Not part of the test suite.
-# Absolute figures come from a TCG-emulated guest; the ratios are what count.
+# Usage (from the build directory, after
+#   make tests/bench/bench_qpsetup tests/bench/bench_psnwatch tests/kernel/kqp_dump):
+#   ../tests/bench/bench_kernel.sh [N]
+# N runs of each configuration (default 5); about 5 minutes on an idle
+# machine with N=5 (the guest run is bounded by IAS_GUEST_TIMEOUT, default
+# 900 s). Not part of the test suite. Absolute figures come from a
+# TCG-emulated guest; the ratios are what count.
+#
+# Why its first version never finished: its time-to-stop loop ended with a
+# bare `wait`, which also waited for the agent it had started in the
+# background, so the guest sat there until the bed's timeout; besides, its
+# pingpong client could start before the server listened (then the server
+# waited forever), and every iasctl/kqp_dump call went through libtool's
+# wrapper script or a fresh process (1-2 s and ~0.2 s each under TCG),
+# which made the 20 ms polling a ~200 ms one.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
