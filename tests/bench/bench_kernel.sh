@@ -210,6 +210,11 @@ row() { # LABEL KEY UNIT: medians of plain and preload, ratio, spreads, n
 		"$(vals "${2}_plain" | wc -l)" "$(vals "${2}_preload" | wc -l)" \
 		"$(fails "${2}_plain")" "$(fails "${2}_preload")"
 }
+for k in qpsetup_run pair bw lat stop rep; do
+	for c in plain preload; do
+		echo "# values ${k}_$c: $(awk -v k="${k}_$c" '$1 == k { printf "%s ", $2 }' <<<"$out")"
+	done
+done
 echo
 printf '%-44s %10s %10s %7s\n' "interposer cost ($N runs each, medians)" plain preload ratio
 row "QP create+INIT/RTR/RTS, per QP (in-process)" qpsetup us
