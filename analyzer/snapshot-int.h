@@ -54,6 +54,11 @@ int snap_add(struct ias_snapshot *s, const struct snap_proc *p);
 int snap_finish(struct ias_snapshot *s, enum snap_mode mode, struct ias_snap_err *err,
 		int32_t (*reparent)(void *ctx, int32_t pid), void *ctx);
 
+/* ias_snapshot_live() with a given number of scanning threads (0: one per
+ * usable CPU, at most 4; IAS_SNAP_LIVE_SERIAL means 1). For tests. */
+int snap_live_scan(const char *procdir, unsigned flags, unsigned threads,
+		   struct ias_snapshot **out);
+
 /* Same program: dev+inode when both are known, else the path; an unknown
  * exe never matches. */
 static inline bool snap_same_program(const struct snap_proc *a, const struct snap_proc *b)

@@ -59,6 +59,10 @@ enum {
 	/* Leave the context column unknown and report no contexts
 	 * (ias_snapshot_has_contexts() is 0); wins over FORCE_CONTEXT. */
 	IAS_SNAP_LIVE_NO_CONTEXT = 1 << 2,
+	/* Scan in the calling thread only. By default a large /proc is split
+	 * over up to four threads (one per usable CPU); the snapshot is the
+	 * same either way. */
+	IAS_SNAP_LIVE_SERIAL = 1 << 3,
 };
 
 /* Parse a TSV snapshot held in memory. On -EINVAL, *err says why and where.
@@ -76,7 +80,9 @@ int ias_snapshot_load_tsv(const char *path, struct ias_snapshot **out,
  * parent vanished during the scan is placed under PID 1, as the kernel does
  * with orphans. flags: IAS_SNAP_LIVE_*; a caller that needs neither zones
  * nor contexts (e.g. a search without the zone and selinux levels) can skip
- * those columns with IAS_SNAP_LIVE_NO_ZONE | IAS_SNAP_LIVE_NO_CONTEXT. */
+ * those columns with IAS_SNAP_LIVE_NO_ZONE | IAS_SNAP_LIVE_NO_CONTEXT.
+ * The scan may run in helper threads (see IAS_SNAP_LIVE_SERIAL), which are
+ * joined before it returns and take no signals. */
 int ias_snapshot_live(const char *procdir, unsigned flags, struct ias_snapshot **out);
 
 /* Write the snapshot as TSV (header included). -EIO on a write error. */

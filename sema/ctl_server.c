@@ -20,7 +20,6 @@
 #include "sema/engine.h"
 #include "sema/policy.h"
 #include "sema/procinfo.h"
-#include "sema/trace.h"
 #include "sema/report.h"
 #include "sema/mad_port.h"
 
@@ -162,13 +161,13 @@ static int op_report(struct ctlsrv_req *x)
 	rq.incident = incident[0] ? incident : NULL;
 	rq.override = ov;
 	rq.origin = strcmp(x->cl->comm, "iasctl") == 0 ? "manual" : "analyzer";
-	/* The block and its first traces in one durable commit; the traces
-	 * leave before it, enforcement and the reply after it. */
+	/* The first traces leave as soon as the block is decided (inside
+	 * engine_report); the block and the traces' records are one durable
+	 * commit; enforcement and the reply come after it. */
+	rq.trace_on = true;
 	if (ias_store_begin(s->store) < 0)
 		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	r = engine_report(s, &rq, &rec, x->msg, sizeof(x->msg));
-	if (r == 0)
-		trace_out(s, rec.incident, rq.pid, 1, 0, NULL, 0);
 	if (ias_store_commit(s->store) < 0) {
 		ias_store_rollback(s->store);
 		engine_apply_deferred(s, false);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -15,12 +16,21 @@
 #include "sema/procinfo.h"
 #include "sema/rdmanl.h"
 #include "sema/report.h"
+#include "sema/trace.h"
 
 static const char *const mode_names[] = { "pause", "cut", "freeze", "kill" };
 
 static void copy(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int64_t engine_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen)
@@ -127,13 +137,137 @@ static int never_block_pi(struct sema *s, const struct proc_info *pi, char *why,
 	return m.hit;
 }
 
-int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)
+/* ---- in-memory views for the trace fast path --------------------------------
+ *
+ * A Set(Trace) is forwarded before anything is written; deciding whether to
+ * forward needs "is the owner already blocked?" (loop-freedom, idempotency)
+ * and "is the owner on the never-block list?". Both are answered from memory:
+ * the set of PIDs with an active block mirrors the store (filled at restore,
+ * added to when a block's transaction committed, removed from at release),
+ * and never-block verdicts are cached per process (PID + start time), keyed
+ * by the allow-list generation and the configured lists. The block itself
+ * still re-checks everything against /proc and the store. */
+
+static struct {
+	pid_t *v;
+	size_t n, cap;
+} bset;
+
+static int bset_has(pid_t pid)
 {
+	size_t i;
+
+	for (i = 0; i < bset.n; i++)
+		if (bset.v[i] == pid)
+			return 1;
+	return 0;
+}
+
+static void bset_add(pid_t pid)
+{
+	if (bset_has(pid))
+		return;
+	if (bset.n == bset.cap) {
+		size_t cap = bset.cap ? bset.cap * 2 : 16;
+		pid_t *nv = realloc(bset.v, cap * sizeof(*nv));
+
+		if (!nv) {
+			log_err("out of memory: PID %d not remembered as blocked", (int)pid);
+			return;
+		}
+		bset.v = nv;
+		bset.cap = cap;
+	}
+	bset.v[bset.n++] = pid;
+}
+
+static void bset_del(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < bset.n; i++)
+		if (bset.v[i] == pid) {
+			bset.v[i] = bset.v[--bset.n];
+			return;
+		}
+}
+
+#define NBCACHE 256
+static struct nb_entry {
+	pid_t pid;
+	uint64_t starttime;
+	uint64_t allow_gen;
+	uint64_t cfg_hash;
+	int verdict;
+	char why[160];
+} nbcache[NBCACHE];
+
+static uint64_t hash_list(uint64_t h, const struct ias_cfg_list *l)
+{
+	unsigned i;
+	const char *p;
+
+	for (i = 0; i < l->n; i++) {
+		for (p = l->item[i]; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return (h ^ 0xfe) * 1099511628211ull;
+}
+
+static uint64_t never_block_cfg_hash(const struct sema *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	h = hash_list(h, &s->cfg.never_block_exe);
+	h = hash_list(h, &s->cfg.never_block_comm);
+	h = hash_list(h, &s->cfg.never_block_user);
+	return hash_list(h, &s->cfg.never_block_unit);
+}
+
+/* Computes and caches the verdict for pi. */
+static int nb_fill(struct sema *s, const struct proc_info *pi, char *why, size_t whylen)
+{
+	struct nb_entry *e = &nbcache[(unsigned)pi->pid % NBCACHE];
+	uint64_t gen = ias_store_allow_gen(s->store), h = never_block_cfg_hash(s);
+
+	e->pid = 0;
+	e->why[0] = '\0';
+	e->verdict = never_block_pi(s, pi, e->why, sizeof(e->why));
+	e->pid = pi->pid;
+	e->starttime = pi->starttime;
+	e->allow_gen = gen;
+	e->cfg_hash = h;
+	if (why && whylen)
+		snprintf(why, whylen, "%s", e->why);
+	return e->verdict;
+}
+
+void engine_never_block_prime(struct sema *s, pid_t pid)
+{
+	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
 	struct proc_info pi;
 
+	if (pid <= 0 || (e->pid == pid && e->allow_gen == ias_store_allow_gen(s->store) &&
+			 e->cfg_hash == never_block_cfg_hash(s) && proc_same(pid, e->starttime)))
+		return;
+	if (proc_info_get(pid, &pi) == 0)
+		nb_fill(s, &pi, NULL, 0);
+}
+
+int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)
+{
+	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
+	struct proc_info pi;
+
+	if (pid > 0 && e->pid == pid && e->allow_gen == ias_store_allow_gen(s->store) &&
+	    e->cfg_hash == never_block_cfg_hash(s) && proc_same(pid, e->starttime)) {
+		snprintf(why, whylen, "%s", e->why);
+		return e->verdict;
+	}
 	if (proc_info_get(pid, &pi))
 		return 0;
-	return never_block_pi(s, &pi, why, whylen);
+	return nb_fill(s, &pi, why, whylen);
 }
 
 /* ---- kernel view ---------------------------------------------------------- */
@@ -198,6 +332,8 @@ struct plan {
 	uint32_t orders;	/* QPs told to pause/cut through libias */
 	int process_level;	/* 1: SIGSTOP, 2: SIGKILL */
 	uint32_t fallback;	/* QPs without libias that forced process level */
+	char incident[32];	/* for the "enforced" event */
+	bool simulated;		/* dry-run: remembered as blocked, nothing enforced */
 };
 
 static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
@@ -314,6 +450,9 @@ static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 {
 	size_t i;
 
+	bset_add(pid);
+	if (p->simulated)
+		return;
 	for (i = 0; i < s->qps.n; i++) {
 		struct qpt_entry *q = &s->qps.e[i];
 
@@ -326,6 +465,24 @@ static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 	}
 	if (p->process_level)
 		process_block(s, pid, p);
+	if (p->incident[0]) {
+		struct ias_incident_event ev;
+
+		/* When the block took effect (after its commit), in µs: the
+		 * fabric benchmark reads it. */
+		memset(&ev, 0, sizeof(ev));
+		copy(ev.incident, sizeof(ev.incident), p->incident);
+		ev.ts_us = engine_now_us();
+		ev.ts_ms = ev.ts_us / 1000;
+		copy(ev.node, sizeof(ev.node), s->cfg.node_name);
+		ev.pid = pid;
+		copy(ev.kind, sizeof(ev.kind), "enforced");
+		snprintf(ev.text, sizeof(ev.text), "block %lld of %d in force",
+			 (long long)p->block_id, (int)pid);
+		if (ias_store_incident_event_add(s->store, &ev) < 0)
+			log_err("incident %s: event not recorded: %s", p->incident,
+				ias_store_errmsg(s->store));
+	}
 }
 
 static int mech_has(const char *mech, const char *word)
@@ -476,7 +633,7 @@ int engine_report(struct sema *s, const struct report_req *rq,
 	struct plan plan;
 	uint32_t earlier = 0;
 	uint64_t dur_ms;
-	int64_t now = sema_now_ms();
+	int64_t now_us = engine_now_us(), now = now_us / 1000;
 	int r;
 
 	msg[0] = '\0';
@@ -550,11 +707,16 @@ new_incident:
 		if (ias_store_incident_add(s->store, &inc) < 0)
 			goto rollback;
 	}
+	/* Decided, and the incident id is known: the traces need nothing
+	 * more (they are recorded after they left, in this transaction). */
+	if (rq->trace_on)
+		trace_out(s, out->incident, rq->pid, 1, 0, NULL, 0);
 	if (ias_store_block_add(s->store, out) < 0)
 		goto rollback;
 	memset(&ev, 0, sizeof(ev));
 	copy(ev.incident, sizeof(ev.incident), out->incident);
 	ev.ts_ms = now;
+	ev.ts_us = now_us;
 	copy(ev.node, sizeof(ev.node), s->cfg.node_name);
 	ev.pid = rq->pid;
 	copy(ev.kind, sizeof(ev.kind), out->simulated ? "would-block" : "block");
@@ -591,8 +753,9 @@ new_incident:
 	/* Recorded: now act. */
 	s->stats.blocks_total++;
 	plan.block_id = out->id;
-	if (!out->simulated)
-		apply_or_defer(s, rq->pid, &plan);
+	copy(plan.incident, sizeof(plan.incident), out->incident);
+	plan.simulated = out->simulated;
+	apply_or_defer(s, rq->pid, &plan);
 	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);
 	log_notice("%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
 		   out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
@@ -671,6 +834,7 @@ static int release_one(struct sema *s, struct ias_block_rec *rec, bool dry_run,
 		goto rollback;
 	if (ias_store_commit(s->store) < 0)
 		goto rollback;
+	bset_del(rec->pid);
 	report_kick(s);
 	log_notice("released block %lld (PID %d): %s", (long long)rec->id, (int)rec->pid,
 		   rec->release_note);
@@ -741,6 +905,7 @@ static int restore_cb(const struct ias_block_rec *rec, void *arg)
 	struct sema *s = arg;
 	size_t i;
 
+	bset_add(rec->pid);
 	if (rec->simulated)
 		return 0;
 	for (i = 0; i < s->qps.n; i++)
@@ -766,6 +931,7 @@ int engine_restore(struct sema *s)
 {
 	struct ias_block_filter f = { 0 };
 
+	bset.n = 0;
 	return ias_store_blocks_foreach(s->store, &f, restore_cb, s);
 }
 
@@ -796,17 +962,16 @@ void engine_qp_appeared(struct sema *s, struct qpt_entry *q)
 	struct ias_block_filter f = { .pid = q->pid };
 	struct appeared a = { s, q };
 
-	if (q->pid > 0)
+	if (q->pid <= 0)
+		return;
+	if (bset_has(q->pid))
 		ias_store_blocks_foreach(s->store, &f, appeared_cb, &a);
+	else
+		engine_never_block_prime(s, q->pid);	/* ready for a trace */
 }
 
 int engine_blocked(struct sema *s, pid_t pid)
 {
-	struct ias_block_filter f = { .pid = pid };
-	struct ias_block_rec rec;
-	struct find_active fa = { .out = &rec };
-
-	if (ias_store_blocks_foreach(s->store, &f, find_active_cb, &fa) < 0)
-		return 0;
-	return fa.found;
+	(void)s;
+	return bset_has(pid);
 }

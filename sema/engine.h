@@ -19,12 +19,15 @@ struct report_req {
 	bool override;		/* block even if on the never-block list */
 	uint32_t duration_s;	/* 0: policy with escalation */
 	const char *incident;	/* join this incident; NULL opens a new one */
+	bool trace_on;		/* send the first traces (hop 1) as soon as the
+				 * block is decided and its incident known,
+				 * before the block's rows are written */
 };
 
 /* Returns 0 with a new block in *out, 1 when an active block of that process
  * already existed (returned in *out), or a negative errno: -ESRCH no such
  * process, -EACCES on the never-block list (why in msg), -EIO store failure
- * (nothing recorded). */
+ * (nothing recorded; traces sent under trace_on may have left). */
 int engine_report(struct sema *s, const struct report_req *rq,
 		  struct ias_block_rec *out, char *msg, size_t msglen);
 
@@ -46,7 +49,9 @@ int engine_release(struct sema *s, const struct release_sel *sel, bool dry_run,
 /* Enforce the blocks recorded inside the caller's transaction, once it is
  * committed (committed = 1), or forget them (0: it was rolled back). */
 void engine_apply_deferred(struct sema *s, bool committed);
-/* 1 if the process has an active block. */
+/* 1 if the process has an active block (dry-run ones too). From memory, no
+ * store access: a mirror of the store's active blocks kept by
+ * engine_restore (call it once at start), engine_report and release. */
 int engine_blocked(struct sema *s, pid_t pid);
 
 /* Releases blocks whose end has passed. */
@@ -55,10 +60,19 @@ void engine_expire_due(struct sema *s);
 int engine_restore(struct sema *s);
 /* A QP was registered or found: if its owner is blocked, block it too. */
 void engine_qp_appeared(struct sema *s, struct qpt_entry *q);
-/* 1 if the process is on the never-block list (why filled), else 0. */
+/* 1 if the process is on the never-block list (why filled), else 0. The
+ * verdict is cached per process (PID and start time) while the allow-list
+ * and the configured lists are unchanged: a hit costs one /proc/PID/stat
+ * read, no store access. A process that does not exist: 0. */
 int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen);
+/* Computes the never-block verdict ahead of need (a QP of pid appeared). */
+void engine_never_block_prime(struct sema *s, pid_t pid);
 /* Refresh the QP table from the kernel (rdma netlink); 0 or -errno. */
 int engine_kernel_scan(struct sema *s);
+
+/* CLOCK_REALTIME in microseconds (all simulated nodes share it, so event
+ * times from different agents on one host compare). */
+int64_t engine_now_us(void);
 
 /* Incident ids: "I-<node tag>-<sequence>". */
 void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <endian.h>
+#include <arpa/inet.h>
 #include <infiniband/umad.h>
 
 #include "common/log.h"
@@ -52,7 +53,7 @@ struct mad_port {
 	struct ias_keyring kr;
 	struct ias_replay *rp;
 	uint64_t log_budget_ms;		/* rate limit for rejection logs */
-	uint16_t from_lid;		/* source of the request being served */
+	struct mad_dest from;		/* source of the request being served */
 	unsigned logged;
 	uint8_t buf[1024];
 	uint8_t cbuf[1024];	/* client side: sends and responses */
@@ -158,12 +159,12 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 				return IAS_STATUS_INTERNAL;
 			s->policy = np;
 			log_notice("policy version %u set over the fabric", np.version);
-			report_manager_seen(s, p->from_lid);
+			report_manager_seen(s, p->from.lid);
 		}
 		policy_to_attr(&s->policy, &resp->u.policy);
 		return IAS_STATUS_OK;
 	case IAS_ATTR_TRACE:
-		return trace_handle(s, req, p->from_lid, &resp->u.tres);
+		return trace_handle(s, req, &p->from, &resp->u.tres);
 	case IAS_ATTR_REPORT:
 		return report_serve_get(s, req->attr_mod, &resp->u.report);
 	default:
@@ -184,6 +185,25 @@ static void note_reject(struct mad_port *p, enum ias_mad_reason why, const ib_ma
 		log_warn("SecMgt MAD from LID %u refused: %s (%llu refused so far)",
 			 be16toh(addr->lid), ias_mad_reason_str(why),
 			 (unsigned long long)p->s->stats.mads_rejected);
+}
+
+const char *mad_dest_str(const struct mad_dest *d, char *buf, size_t len)
+{
+	char g[INET6_ADDRSTRLEN];
+
+	if (d->lid == 0 && d->has_gid && inet_ntop(AF_INET6, d->gid, g, sizeof(g)))
+		snprintf(buf, len, "gid %s", g);
+	else
+		snprintf(buf, len, "lid %u", d->lid);
+	return buf;
+}
+
+/* umad_set_grh() leaves the source GID index at 0 (on RoCE, the link-local
+ * GID), so it is set here after it. */
+static void set_grh(void *umad, const ib_mad_addr_t *addr)
+{
+	umad_set_grh(umad, (void *)addr);
+	umad_get_mad_addr(umad)->gid_index = addr->gid_index;
 }
 
 static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
@@ -207,6 +227,12 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	memcpy(&addr, umad_get_mad_addr(p->buf), sizeof(addr));
 	if (len < 2 || mad[1] != IAS_SECMGT_CLASS)
 		return 0;	/* simulator strays (SMPs) */
+	if (addr.grh_present && ias_log_level() >= LOG_DEBUG) {
+		char g[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, addr.gid, g, sizeof(g));
+		log_debug("request from GID %s (local GID index %u)", g, addr.gid_index);
+	}
 	why = ias_secmgt_decode(mad, (size_t)len, &p->kr, p->rp, (uint64_t)sema_now_ms(), &req);
 	if (why != IAS_MAD_OK) {
 		note_reject(p, why, &addr);
@@ -215,7 +241,12 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	if (ias_secmgt_init_response(&req, req.attr_id == IAS_ATTR_TRACE ?
 				      IAS_ATTR_TRACE_RESULT : req.attr_id, &resp))
 		return 0;
-	p->from_lid = be16toh(addr.lid);
+	memset(&p->from, 0, sizeof(p->from));
+	p->from.lid = be16toh(addr.lid);
+	if (addr.grh_present) {
+		p->from.has_gid = 1;
+		memcpy(p->from.gid, addr.gid, 16);
+	}
 	resp.status = serve(p, &req, &resp);
 	if (resp.status)
 		memset(&resp.u, 0, sizeof(resp.u));
@@ -226,7 +257,7 @@ static int srv_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	}
 	umad_set_addr(p->buf, be16toh(addr.lid), (int)be32toh(addr.qpn), addr.sl, QKEY_GSI);
 	if (addr.grh_present)
-		umad_set_grh(p->buf, &addr);
+		set_grh(p->buf, &addr);
 	umad_set_pkey(p->buf, addr.pkey_index);
 	if (umad_send(p->srv, p->srv_agent, p->buf, IAS_MAD_SIZE, 0, 0) < 0)
 		log_warn("sending a response to LID %u failed", be16toh(addr.lid));
@@ -287,7 +318,13 @@ static int req_send(struct mad_req *r)
 		addr.gid_index = (uint8_t)p->s->cfg.gid_index;
 		addr.hop_limit = HOP_LIMIT_GRH;
 		memcpy(addr.gid, r->to.gid, 16);
-		umad_set_grh(p->cbuf, &addr);
+		set_grh(p->cbuf, &addr);
+		if (ias_log_level() >= LOG_DEBUG) {
+			char g[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, r->to.gid, g, sizeof(g));
+			log_debug("request to GID %s (source GID index %u)", g, addr.gid_index);
+		}
 	}
 	r->tries++;
 	if (umad_send(p->cli, p->cli_agent, p->cbuf, IAS_MAD_SIZE,
@@ -356,8 +393,13 @@ static int cli_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	(void)revents;
 	if (umad_recv(p->cli, p->cbuf, &len, 0) < 0)
 		return 0;
-	if (umad_status(p->cbuf))
-		return 0;	/* our own send completing with an error or timeout */
+	if (umad_status(p->cbuf)) {
+		/* Our own send completing with an error or timeout; the request's
+		 * own timer decides what happens next. */
+		log_debug("a request to LID %u ended with status %d", be16toh(umad_get_mad_addr(p->cbuf)->lid),
+			  umad_status(p->cbuf));
+		return 0;
+	}
 	memcpy(&addr, umad_get_mad_addr(p->cbuf), sizeof(addr));
 	why = ias_secmgt_decode(umad_get_mad(p->cbuf), (size_t)len, &p->kr, p->rp,
 				(uint64_t)sema_now_ms(), &resp);
@@ -375,6 +417,11 @@ static int cli_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	r->done(p->s, r->ctx, &r->to, &resp);
 	req_free(r);
 	return 0;
+}
+
+const char *mad_port_ca(const struct mad_port *p)
+{
+	return p && p->attached ? p->ca : NULL;
 }
 
 uint64_t mad_port_guid(const struct mad_port *p)

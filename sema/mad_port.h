@@ -25,6 +25,9 @@ struct mad_dest {
 
 /* Called once per request: with the verified response, or with NULL when
  * every try timed out. */
+/* "lid N", or "gid ADDR" when the destination is reached by GID. */
+const char *mad_dest_str(const struct mad_dest *d, char *buf, size_t len);
+
 typedef void (*mad_done_fn)(struct sema *s, void *ctx, const struct mad_dest *to,
 			    const struct ias_secmgt_msg *resp);
 
@@ -38,6 +41,8 @@ int mad_port_request(struct mad_port *p, const struct mad_dest *to,
 uint64_t mad_port_guid(const struct mad_port *p);
 uint64_t mad_port_node_guid(const struct mad_port *p);
 uint16_t mad_port_lid(struct mad_port *p);
+/* The RDMA device the agent serves on, or NULL when none is attached. */
+const char *mad_port_ca(const struct mad_port *p);
 /* Requests still waiting for an answer. */
 unsigned mad_port_pending(const struct mad_port *p);
 void mad_port_stop(struct mad_port *p);

@@ -148,6 +148,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX reports_undelivered ON reports (seq) WHERE delivered_ms = 0;"
 	"CREATE TRIGGER reports_no_delete BEFORE DELETE ON reports"
 	"  BEGIN SELECT RAISE(ABORT, 'reports are kept'); END;",
+	/* 3: microsecond event times (the agent's own CLOCK_REALTIME), so
+	 * that per-hop trace latency can be read from the incident records.
+	 * Older rows get their millisecond time. */
+	"ALTER TABLE incident_events ADD COLUMN ts_us INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE incident_events SET ts_us = ts_ms * 1000;",
 };
 _Static_assert(ARRAY_SIZE(migrations) == IAS_STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -157,7 +162,7 @@ _Static_assert(ARRAY_SIZE(migrations) == IAS_STORE_SCHEMA_VERSION,
 #define BLOCK_COLS "id, origin, node, pid, uid, comm, exe, reason, incident, mechanism, " \
 	"created_ms, until_ms, released_ms, offence, simulated, release_note"
 #define INCIDENT_COLS "id, origin, node, opened_ms, root_pid, reason, state, closed_ms"
-#define EVENT_COLS "id, incident, ts_ms, node, pid, qpn, kind, text"
+#define EVENT_COLS "id, incident, ts_ms, node, pid, qpn, kind, text, ts_us"
 
 enum stmt_id {
 	S_BLOCK_INSERT,
@@ -239,8 +244,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		"SELECT " INCIDENT_COLS " FROM incidents WHERE (opened_ms, id) > (?1, ?2)"
 		" ORDER BY opened_ms, id LIMIT ?3",
 	[S_EVENT_INSERT] =
-		"INSERT INTO incident_events (incident, ts_ms, node, pid, qpn, kind, text)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO incident_events (incident, ts_ms, node, pid, qpn, kind, text, ts_us)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_EVENT_WALK] =
 		"SELECT " EVENT_COLS " FROM incident_events WHERE incident = ?1 AND id > ?2"
 		" ORDER BY id LIMIT ?3",
@@ -289,6 +294,7 @@ struct ias_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	unsigned depth;		/* open transaction levels, explicit and internal */
+	uint64_t allow_gen;	/* bumped by every allow-list change */
 	char errmsg[512];
 };
 
@@ -1192,7 +1198,8 @@ int ias_store_incident_event_add(struct ias_store *st, const struct ias_incident
 	if ((r = bind_text(st, s, 1, ev->incident)) || (r = bind_i64(st, s, 2, ev->ts_ms)) ||
 	    (r = bind_text(st, s, 3, ev->node)) || (r = bind_i64(st, s, 4, ev->pid)) ||
 	    (r = bind_i64(st, s, 5, ev->qpn)) || (r = bind_text(st, s, 6, ev->kind)) ||
-	    (r = bind_text(st, s, 7, ev->text)))
+	    (r = bind_text(st, s, 7, ev->text)) ||
+	    (r = bind_i64(st, s, 8, ev->ts_us ? ev->ts_us : ev->ts_ms * 1000)))
 		goto out;
 	r = step_done(st, s, "insert incident event");
 out:
@@ -1211,6 +1218,7 @@ static void read_event(sqlite3_stmt *s, struct ias_incident_event *e)
 	e->qpn = (uint32_t)sqlite3_column_int64(s, 5);
 	col_text(s, 6, e->kind, sizeof(e->kind));
 	col_text(s, 7, e->text, sizeof(e->text));
+	e->ts_us = sqlite3_column_int64(s, 8);
 }
 
 static void event_row(sqlite3_stmt *s, void *row)
@@ -1386,8 +1394,10 @@ int ias_store_allow_add(struct ias_store *st, struct ias_allow_rec *rec)
 	    (r = bind_i64(st, s, 3, rec->created_ms)) || (r = bind_text(st, s, 4, rec->note)))
 		goto out;
 	r = step_done(st, s, "add allow-list entry");
-	if (r == 0)
+	if (r == 0) {
 		rec->id = sqlite3_last_insert_rowid(st->db);
+		st->allow_gen++;
+	}
 	else if (r == -EEXIST)
 		r = fail(st, -EEXIST, "%s %s is already on the allow-list", rec->kind, rec->value);
 out:
@@ -1413,6 +1423,8 @@ int ias_store_allow_remove(struct ias_store *st, const char *kind, const char *v
 		goto out;
 	if (sqlite3_changes(st->db) == 0)
 		r = fail(st, -ENOENT, "%s %s is not on the allow-list", kind, value);
+	else
+		st->allow_gen++;
 out:
 	done(s);
 	return r;
@@ -1713,4 +1725,9 @@ out:
 int ias_store_in_transaction(const struct ias_store *st)
 {
 	return st && st->depth > 0;
+}
+
+uint64_t ias_store_allow_gen(const struct ias_store *st)
+{
+	return st ? st->allow_gen : 0;
 }

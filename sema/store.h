@@ -37,7 +37,7 @@
 
 /* Schema version this code writes; a database with a higher
  * PRAGMA user_version is refused by ias_store_open (-EPROTO). */
-#define IAS_STORE_SCHEMA_VERSION 2
+#define IAS_STORE_SCHEMA_VERSION 3
 #define IAS_STORE_DB_NAME "sema.db"
 
 /* Bounds of text passed as plain strings (bytes, NUL excluded). */
@@ -118,6 +118,7 @@ int ias_store_incidents_foreach(struct ias_store *st,
 struct ias_incident_event {
 	int64_t id; char incident[32]; int64_t ts_ms; char node[64]; int32_t pid;
 	uint32_t qpn; char kind[16]; char text[256];
+	int64_t ts_us;	/* microseconds since the epoch; 0 on add: ts_ms * 1000 */
 };
 /* The incident need not exist locally (it may have been opened on another
  * node). ev->id is ignored; the store assigns one. */
@@ -148,6 +149,10 @@ int ias_store_allow_remove(struct ias_store *st, const char *kind, const char *v
 /* Present entries, ordered by id. */
 int ias_store_allow_foreach(struct ias_store *st,
 			    int (*cb)(const struct ias_allow_rec *, void *), void *arg);
+/* A counter this handle bumps on every allow-list change (add or remove,
+ * even one later rolled back): a cache of allow-list decisions is current
+ * while it is unchanged. */
+uint64_t ias_store_allow_gen(const struct ias_store *st);
 
 /* Alerts awaiting an analyzer's GetAttackPID: survive restarts. */
 struct ias_alert_rec { int64_t id; int32_t pid; char incident[32]; char reason[256]; int64_t created_ms; };

@@ -39,18 +39,22 @@ void incident_from_u64(uint64_t v, char *out, size_t outlen)
 		 (unsigned long long)(v & ((1ull << 40) - 1)));
 }
 
-static void event(struct sema *s, const char *incident, const char *kind, pid_t pid,
-		  uint32_t qpn, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* An incident event at time ts_us (0: now). */
+static void event_at(struct sema *s, int64_t ts_us, const char *incident, const char *kind,
+		     pid_t pid, uint32_t qpn, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+#define event(s, ...) event_at(s, 0, __VA_ARGS__)
 
-static void event(struct sema *s, const char *incident, const char *kind, pid_t pid,
-		  uint32_t qpn, const char *fmt, ...)
+static void event_at(struct sema *s, int64_t ts_us, const char *incident, const char *kind,
+		     pid_t pid, uint32_t qpn, const char *fmt, ...)
 {
 	struct ias_incident_event ev;
 	va_list ap;
 
 	memset(&ev, 0, sizeof(ev));
 	snprintf(ev.incident, sizeof(ev.incident), "%s", incident);
-	ev.ts_ms = sema_now_ms();
+	ev.ts_us = ts_us ? ts_us : engine_now_us();
+	ev.ts_ms = ev.ts_us / 1000;
 	snprintf(ev.node, sizeof(ev.node), "%s", s->cfg.node_name);
 	ev.pid = pid;
 	ev.qpn = qpn;
@@ -79,43 +83,58 @@ static void trace_done(struct sema *s, void *arg, const struct mad_dest *to,
 		       const struct ias_secmgt_msg *resp)
 {
 	struct trace_ctx *c = arg;
-	char hops[160] = "";
+	char hops[160] = "", dst[64];
 	size_t used = 0;
 	unsigned i;
 
 	if (!resp) {
 		s->stats.trace_unreachable++;
 		event(s, c->incident, "unreachable", 0, c->local_qpn,
-		      "lid %u (qp 0x%x) did not answer the trace: %u tries", to->lid,
-		      c->remote_qpn, (unsigned)s->cfg.mad_retries + 1);
+		      "%s (qp 0x%x) did not answer the trace: %u tries",
+		      mad_dest_str(to, dst, sizeof(dst)), c->remote_qpn,
+		      (unsigned)s->cfg.mad_retries + 1);
 		if (report_add(s, IAS_REPORT_UNREACHABLE, c->incident, 0, 0, 0, NULL, to->lid,
 			       c->remote_qpn) == 0)
 			report_kick(s);
-		log_warn("incident %s: LID %u unreachable", c->incident, to->lid);
+		log_warn("incident %s: %s unreachable", c->incident, dst);
 	} else if (resp->status) {
 		event(s, c->incident, "trace-result", 0, c->local_qpn,
-		      "lid %u refused the trace: MAD status 0x%04x", to->lid, resp->status);
+		      "%s refused the trace: MAD status 0x%04x", mad_dest_str(to, dst, sizeof(dst)),
+		      resp->status);
 	} else {
 		const struct ias_attr_trace_result *r = &resp->u.tres;
 
 		for (i = 0; i < r->n_hops && used < sizeof(hops) - 24; i++)
-			used += (size_t)snprintf(hops + used, sizeof(hops) - used, "%slid %u/qp 0x%x",
-						 i ? ", " : "", r->hops[i].lid, r->hops[i].qpn);
+			used += r->hops[i].lid ?
+				(size_t)snprintf(hops + used, sizeof(hops) - used, "%slid %u/qp 0x%x",
+						 i ? ", " : "", r->hops[i].lid, r->hops[i].qpn) :
+				(size_t)snprintf(hops + used, sizeof(hops) - used, "%sqp 0x%x",
+						 i ? ", " : "", r->hops[i].qpn);
 		event(s, c->incident, "trace-result", (pid_t)r->owner_pid, c->local_qpn,
-		      "lid %u qp 0x%x: %s PID %u, %u QP(s)%s%s", to->lid, c->remote_qpn,
+		      "%s qp 0x%x: %s PID %u, %u QP(s)%s%s", mad_dest_str(to, dst, sizeof(dst)),
+		      c->remote_qpn,
 		      result_str(r->result), r->owner_pid, r->qps_blocked,
 		      r->n_hops ? "; traced on to " : "", hops);
 	}
 	free(c);
 }
 
-static int send_one(struct sema *s, const char *incident, uint64_t inc64,
-		    const struct qpt_entry *q, const struct mad_dest *to, uint32_t rqpn,
+/* One onward trace: sent first, recorded after all have left. The fields
+ * are copied out of the QP table, which a later kernel scan may move. */
+struct onward {
+	pid_t pid;
+	uint32_t local_qpn;
+	uint32_t remote_qpn;
+	struct mad_dest to;
+	int64_t sent_us;
+	int r;			/* mad_port_request's result */
+};
+
+static int send_one(struct sema *s, uint64_t inc64, const char *incident, struct onward *o,
 		    uint8_t hop)
 {
 	struct ias_secmgt_msg m;
 	struct trace_ctx *c;
-	int r;
 
 	memset(&m, 0, sizeof(m));
 	m.method = IAS_METHOD_SET;
@@ -123,8 +142,8 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 	m.u.trace.incident_id = inc64;
 	m.u.trace.origin_guid = mad_port_node_guid(s->mad);
 	m.u.trace.sender_guid = mad_port_node_guid(s->mad);
-	m.u.trace.dest_qpn = rqpn;
-	m.u.trace.sender_qpn = q->qpn;
+	m.u.trace.dest_qpn = o->remote_qpn;
+	m.u.trace.sender_qpn = o->local_qpn;
 	m.u.trace.hop_count = hop;
 	m.u.trace.hop_limit = (uint8_t)(s->policy.hop_limit > 255 ? 255 : s->policy.hop_limit);
 	m.u.trace.fanout_limit = (uint8_t)(s->policy.fanout_limit > 255 ? 255 : s->policy.fanout_limit);
@@ -135,22 +154,39 @@ static int send_one(struct sema *s, const char *incident, uint64_t inc64,
 	if (!c)
 		return -ENOMEM;
 	snprintf(c->incident, sizeof(c->incident), "%s", incident);
-	c->local_qpn = q->qpn;
-	c->remote_qpn = rqpn;
+	c->local_qpn = o->local_qpn;
+	c->remote_qpn = o->remote_qpn;
 	c->hop = hop;
-	r = mad_port_request(s->mad, to, &m, trace_done, c);
-	if (r) {
-		event(s, incident, "unreachable", q->pid, q->qpn,
-		      "trace to lid %u qp 0x%x not sent: %s", to->lid, rqpn,
-		      r == -ENODEV ? "no RDMA port" : strerror(-r));
+	/* Taken before the send: once the MAD is out, this process may be
+	 * preempted by its receiver (all nodes share the host's cores). */
+	o->sent_us = engine_now_us();
+	o->r = mad_port_request(s->mad, &o->to, &m, trace_done, c);
+	if (o->r)
 		free(c);
-		return r;
+	return o->r;
+}
+
+/* The incident events and manager reports of traces already sent. */
+static void record_sent(struct sema *s, const char *incident, const struct onward *o,
+			unsigned n, uint8_t hop)
+{
+	char dst[64];
+	unsigned i;
+
+	for (i = 0; i < n; i++, o++) {
+		mad_dest_str(&o->to, dst, sizeof(dst));
+		if (o->r) {
+			event_at(s, o->sent_us, incident, "unreachable", o->pid, o->local_qpn,
+				 "trace to %s qp 0x%x not sent: %s", dst, o->remote_qpn,
+				 o->r == -ENODEV ? "no RDMA port" : strerror(-o->r));
+			continue;
+		}
+		event_at(s, o->sent_us, incident, "trace-out", o->pid, o->local_qpn,
+			 "trace to %s qp 0x%x (hop %u)", dst, o->remote_qpn, hop);
+		if (report_add(s, IAS_REPORT_HOP, incident, 0, o->pid, 0, NULL, o->to.lid,
+			       o->remote_qpn) == 0)
+			report_kick(s);
 	}
-	event(s, incident, "trace-out", q->pid, q->qpn, "trace to lid %u qp 0x%x (hop %u)",
-	      to->lid, rqpn, hop);
-	if (report_add(s, IAS_REPORT_HOP, incident, 0, q->pid, 0, NULL, to->lid, rqpn) == 0)
-		report_kick(s);
-	return 0;
 }
 
 static int dest_known(uint32_t lid, const uint8_t *gid)
@@ -172,64 +208,114 @@ static void dest_of(struct mad_dest *to, uint32_t lid, const uint8_t *gid)
 	}
 }
 
-unsigned trace_out(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
-		   uint32_t except_qpn, struct ias_hop *hops, unsigned maxhops)
+/* Sends the traces for pid (see trace_out) without writing anything;
+ * returns how many were attempted (o[] filled, at most max). */
+static unsigned send_all(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
+			 uint32_t except_qpn, struct onward *o, unsigned max)
 {
-	unsigned sent = 0, limit = (unsigned)s->policy.fanout_limit;
+	unsigned tried = 0, sent = 0;
 	uint64_t inc64;
 	size_t i;
 
 	if (incident_to_u64(incident, &inc64) || hop > s->policy.hop_limit)
 		return 0;
-	for (i = 0; i < s->qps.n && sent < limit; i++) {
+	for (i = 0; i < s->qps.n && tried < max; i++) {
 		const struct qpt_entry *q = &s->qps.e[i];
-		struct mad_dest to;
 		unsigned d;
 
 		if (q->pid != pid || q->qpn == except_qpn)
 			continue;
 		if (q->has_remote && dest_known(q->remote_lid, q->remote_gid)) {
-			dest_of(&to, q->remote_lid, q->remote_gid);
-			if (send_one(s, incident, inc64, q, &to, q->remote_qpn, hop) == 0) {
-				if (sent < maxhops) {
-					hops[sent].lid = to.lid;
-					hops[sent].qpn = q->remote_qpn;
-				}
+			dest_of(&o[tried].to, q->remote_lid, q->remote_gid);
+			o[tried].pid = pid;
+			o[tried].local_qpn = q->qpn;
+			o[tried].remote_qpn = q->remote_qpn;
+			if (send_one(s, inc64, incident, &o[tried], hop) == 0)
 				sent++;
-			}
+			tried++;
 		}
 		/* UD: every recent destination. */
-		for (d = 0; d < q->ndest && sent < limit; d++) {
+		for (d = 0; d < q->ndest && tried < max; d++) {
 			if (!dest_known(q->dest[d].lid, q->dest[d].gid))
 				continue;
-			dest_of(&to, q->dest[d].lid, q->dest[d].gid);
-			if (send_one(s, incident, inc64, q, &to, q->dest[d].qpn, hop) == 0) {
-				if (sent < maxhops) {
-					hops[sent].lid = to.lid;
-					hops[sent].qpn = q->dest[d].qpn;
-				}
+			dest_of(&o[tried].to, q->dest[d].lid, q->dest[d].gid);
+			o[tried].pid = pid;
+			o[tried].local_qpn = q->qpn;
+			o[tried].remote_qpn = q->dest[d].qpn;
+			if (send_one(s, inc64, incident, &o[tried], hop) == 0)
 				sent++;
-			}
+			tried++;
 		}
 	}
-	if (sent >= limit)
-		log_notice("incident %s: fan-out limit %u reached for PID %d", incident, limit,
+	if (tried >= max)
+		log_notice("incident %s: fan-out limit %u reached for PID %d", incident, max,
 			   (int)pid);
+	return tried;
+}
+
+/* Fills hops[] with the traces that left; returns how many left. */
+static unsigned hops_of(const struct onward *o, unsigned n, struct ias_hop *hops,
+			unsigned maxhops)
+{
+	unsigned i, sent = 0;
+
+	for (i = 0; i < n; i++) {
+		if (o[i].r)
+			continue;
+		if (hops && sent < maxhops) {
+			hops[sent].lid = o[i].to.lid;
+			hops[sent].qpn = o[i].remote_qpn;
+		}
+		sent++;
+	}
 	return sent;
 }
 
-uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t from_lid,
+unsigned trace_out(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
+		   uint32_t except_qpn, struct ias_hop *hops, unsigned maxhops)
+{
+	unsigned limit = (unsigned)s->policy.fanout_limit, n, sent;
+	struct onward *o;
+
+	if (limit == 0)
+		return 0;
+	o = calloc(limit, sizeof(*o));
+	if (!o) {
+		log_err("incident %s: out of memory, no traces sent", incident);
+		return 0;
+	}
+	n = send_all(s, incident, pid, hop, except_qpn, o, limit);
+	record_sent(s, incident, o, n, hop);
+	sent = hops_of(o, n, hops, maxhops);
+	free(o);
+	return sent;
+}
+
+/* The QP a trace names: QPNs are per device, so one on the device the
+ * trace arrived through comes first. */
+static struct qpt_entry *find_dest(struct sema *s, uint32_t qpn)
+{
+	const char *ca = mad_port_ca(s->mad);
+	struct qpt_entry *q = ca ? qpt_find(&s->qps, ca, qpn) : NULL;
+
+	return q ? q : qpt_find_qpn(&s->qps, qpn);
+}
+
+uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, const struct mad_dest *from,
 		      struct ias_attr_trace_result *res)
 {
 	const struct ias_attr_trace *t = &req->u.trace;
 	struct report_req rq = { 0 };
 	struct ias_block_rec rec;
 	struct qpt_entry *q;
-	char incident[32], reason[128], actor[48], msg[256];
-	struct ias_hop hops[IAS_TRACE_MAX_HOPS];
-	unsigned nhops = 0, i;
+	struct onward *onward = NULL;
+	char incident[32], reason[128], actor[80], msg[256], src[64];
+	unsigned n_onward = 0, nhops, i, limit = (unsigned)s->policy.fanout_limit;
+	int64_t arrived_us = engine_now_us();
+	pid_t pid;
 	int r;
 
+	mad_dest_str(from, src, sizeof(src));
 	memset(res, 0, sizeof(*res));
 	res->incident_id = t->incident_id;
 	res->responder_guid = mad_port_node_guid(s->mad);
@@ -238,37 +324,54 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 		res->result = IAS_TRESULT_HOP_LIMIT;
 		return IAS_STATUS_OK;
 	}
-	if (s->kernel_rdma)
+	/* The owner from the table; the kernel is asked only for a QP the
+	 * table does not know (engine_report refreshes it before blocking). */
+	q = find_dest(s, t->dest_qpn);
+	if ((!q || q->pid <= 0) && s->kernel_rdma) {
 		engine_kernel_scan(s);
-	q = qpt_find_qpn(&s->qps, t->dest_qpn);
+		q = find_dest(s, t->dest_qpn);
+	}
 	if (!q || q->pid <= 0) {
 		res->result = IAS_TRESULT_NO_OWNER;
-		event(s, incident, "trace-in", 0, t->dest_qpn,
-		      "trace from lid %u for qp 0x%x: no process owns it", from_lid, t->dest_qpn);
+		event_at(s, arrived_us, incident, "trace-in", 0, t->dest_qpn,
+			 "trace from %s for qp 0x%x: no process owns it", src,
+			 t->dest_qpn);
 		return IAS_STATUS_OK;
 	}
-	/* One transaction for the whole hop (one durable commit), and the
-	 * onward traces leave before it: the next hop does not wait for this
-	 * node's disk. Enforcement still waits for the commit. */
+	pid = q->pid;
+	res->owner_pid = (uint32_t)pid;
+	/* The fast path: the onward traces leave before anything is read from
+	 * /proc or the store or written. Whether to forward is decided from
+	 * memory: a process already blocked (a duplicate, or a cycle back to
+	 * it) forwards nothing and is answered from its block record below;
+	 * the never-block verdict is cached per process. */
+	if ((unsigned)t->hop_count + 1 <= t->hop_limit && limit && !engine_blocked(s, pid) &&
+	    !engine_never_block(s, pid, msg, sizeof(msg))) {
+		onward = calloc(limit, sizeof(*onward));
+		if (onward)
+			n_onward = send_all(s, incident, pid, (uint8_t)(t->hop_count + 1),
+					    t->dest_qpn, onward, limit);
+		else
+			log_err("incident %s: out of memory, trace not forwarded", incident);
+	}
+
+	/* Then this node's part: one transaction for the whole hop (one
+	 * durable commit); enforcement waits for the commit. */
 	if (ias_store_begin(s->store) < 0) {
 		res->result = IAS_TRESULT_ERROR;
-		return IAS_STATUS_OK;
+		goto record_only;
 	}
-	snprintf(reason, sizeof(reason), "trace from lid %u/qp 0x%x (hop %u)", from_lid,
-		 t->sender_qpn, t->hop_count);
-	snprintf(actor, sizeof(actor), "mad:lid %u", from_lid);
-	rq.pid = q->pid;
+	snprintf(reason, sizeof(reason), "trace from %s/qp 0x%x (hop %u)", src, t->sender_qpn,
+		 t->hop_count);
+	snprintf(actor, sizeof(actor), "mad:%s", src);
+	rq.pid = pid;
 	rq.reason = reason;
 	rq.origin = "trace";
 	rq.actor = actor;
 	rq.incident = incident;
-	res->owner_pid = (uint32_t)q->pid;
-	event(s, incident, "trace-in", q->pid, t->dest_qpn, "trace from lid %u qp 0x%x (hop %u)",
-	      from_lid, t->sender_qpn, t->hop_count);
-	if ((unsigned)t->hop_count + 1 <= t->hop_limit && !engine_blocked(s, q->pid) &&
-	    !engine_never_block(s, q->pid, msg, sizeof(msg)))
-		nhops = trace_out(s, incident, q->pid, (uint8_t)(t->hop_count + 1), t->dest_qpn,
-				  hops, IAS_TRACE_MAX_HOPS);
+	event_at(s, arrived_us, incident, "trace-in", pid, t->dest_qpn,
+		 "trace from %s qp 0x%x (hop %u)", src, t->sender_qpn, t->hop_count);
+	record_sent(s, incident, onward, n_onward, (uint8_t)(t->hop_count + 1));
 	r = engine_report(s, &rq, &rec, msg, sizeof(msg));
 	switch (r) {
 	case 0:
@@ -286,7 +389,7 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 		break;
 	case -EACCES:
 		res->result = IAS_TRESULT_ALLOWLISTED;
-		event(s, incident, "refused", q->pid, t->dest_qpn, "%s", msg);
+		event(s, incident, "refused", pid, t->dest_qpn, "%s", msg);
 		break;
 	case -ESRCH:
 		res->result = IAS_TRESULT_NO_OWNER;
@@ -295,9 +398,8 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 		res->result = IAS_TRESULT_ERROR;
 		break;
 	}
-	for (i = 0; i < nhops && i < IAS_TRACE_MAX_HOPS; i++)
-		res->hops[i] = hops[i];
-	res->n_hops = (uint8_t)i;
+	nhops = hops_of(onward, n_onward, res->hops, IAS_TRACE_MAX_HOPS);
+	res->n_hops = (uint8_t)(nhops < IAS_TRACE_MAX_HOPS ? nhops : IAS_TRACE_MAX_HOPS);
 	if (nhops > IAS_TRACE_MAX_HOPS)
 		res->flags |= IAS_TRESULT_F_TRUNCATED;
 	if (ias_store_commit(s->store) < 0) {
@@ -305,9 +407,18 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t
 		ias_store_rollback(s->store);
 		engine_apply_deferred(s, false);
 		res->result = IAS_TRESULT_ERROR;
-		return IAS_STATUS_OK;
+		goto out;
 	}
 	engine_apply_deferred(s, true);
 	report_kick(s);
+	goto out;
+
+record_only:
+	/* No transaction: the traces that left are still recorded. */
+	record_sent(s, incident, onward, n_onward, (uint8_t)(t->hop_count + 1));
+	nhops = hops_of(onward, n_onward, res->hops, IAS_TRACE_MAX_HOPS);
+	res->n_hops = (uint8_t)(nhops < IAS_TRACE_MAX_HOPS ? nhops : IAS_TRACE_MAX_HOPS);
+out:
+	free(onward);
 	return IAS_STATUS_OK;
 }

@@ -12,11 +12,12 @@
 #include <sys/types.h>
 
 #include "mad_defs/secmgt.h"
+#include "sema/mad_port.h"
 #include "sema/sema.h"
 
-/* Serve an authenticated Set(Trace) from from_lid; fills the TraceResult.
+/* Serve an authenticated Set(Trace) from `from`; fills the TraceResult.
  * Returns the MAD status. */
-uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, uint16_t from_lid,
+uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, const struct mad_dest *from,
 		      struct ias_attr_trace_result *res);
 
 /* Send traces for a blocked process: to the remote end of each of its QPs

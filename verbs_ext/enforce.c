@@ -5,8 +5,20 @@
  * context, with wrappers. A wrapper costs one load and compare to find the
  * context's original functions (the first slot in the common one-context
  * case) and one predictable branch on `slow`, which is zero unless some QP
- * of the process is paused or cut, or a UD QP's destinations are recorded.
+ * of the process is paused or cut, or a UD QP's destinations are recorded
+ * (or a QP has extended-API functions unlike its context's first one).
  * Only then does it take tq_lock and look the QP up.
+ *
+ * The extended post API (ibv_wr_start ... ibv_wr_complete on an ibv_qp_ex)
+ * is reached through function pointers in the provider's QP instead. libias
+ * also replaces the context's create_qp_ex (in the verbs_context, which the
+ * inline ibv_create_qp_ex calls), so that it sees every QP created with
+ * IBV_QP_INIT_ATTR_SEND_OPS_FLAGS, and replaces that QP's wr_complete with
+ * a wrapper of the same cost: on a paused or cut QP the batch built since
+ * ibv_wr_start is dropped with the provider's own wr_abort (which also
+ * releases what wr_start took) and wr_complete fails with EAGAIN or EPERM.
+ * ibv_wr_start and the wr_* builders are left alone: nothing reaches the
+ * device before wr_complete.
  *
  *   pause  new posts on the QP fail with EAGAIN (or, with IAS_PAUSE=wait,
  *          the posting thread waits until the QP is resumed or cut);
@@ -32,11 +44,19 @@
 
 typedef int (*send_fn)(struct ibv_qp *, struct ibv_send_wr *, struct ibv_send_wr **);
 typedef int (*recv_fn)(struct ibv_qp *, struct ibv_recv_wr *, struct ibv_recv_wr **);
+typedef struct ibv_qp *(*create_ex_fn)(struct ibv_context *, struct ibv_qp_init_attr_ex *);
+typedef int (*wr_complete_fn)(struct ibv_qp_ex *);
+typedef void (*wr_abort_fn)(struct ibv_qp_ex *);
 
 struct hook {
 	struct ibv_context *_Atomic ctx;
 	send_fn send;
 	recv_fn recv;
+	create_ex_fn create_ex;		/* NULL: the context has none */
+	/* The extended-API functions of the context's first hooked qp_ex; a
+	 * QP with other ones is "odd" and always takes the slow path. */
+	wr_complete_fn wr_complete;
+	wr_abort_fn wr_abort;
 };
 
 static struct hook hooks[MAX_CTX];
@@ -59,6 +79,10 @@ struct tqp {
 	int ud;			/* destinations are recorded */
 	struct ud_dest hist[UD_HIST];
 	unsigned nhist, next;
+	struct ibv_qp_ex *qpx;	/* wr_complete wrapped; NULL if not */
+	wr_complete_fn wr_complete;
+	wr_abort_fn wr_abort;
+	int odd;		/* not the context's wr_* functions: holds `slow` */
 };
 
 struct ahrec {
@@ -76,6 +100,13 @@ static size_t nah, capah;
 static struct ias_int_dest *pend;	/* UD destinations not yet told to the agent */
 static size_t npend, cappend;
 static void (*dest_notify)(void);
+static void (*qp_created)(struct ibv_qp *);
+
+/* The documented way to reach a QP's ibv_qp_ex. Weak, so that a program
+ * linked without libibverbs (the unit test) can still use this file: the
+ * provider's verbs_qp starts with the ibv_qp_ex, itself starting with the
+ * ibv_qp, which is what ibv_qp_to_qp_ex returns. */
+#pragma weak ibv_qp_to_qp_ex
 
 static int env_flag(const char *name, int def)
 {
@@ -240,17 +271,154 @@ static int w_post_recv(struct ibv_qp *qp, struct ibv_recv_wr *wr, struct ibv_rec
 	return h->recv(qp, wr, bad);
 }
 
-/* tq_lock held. */
-static int hook_install(struct ibv_context *c)
+/* The slow path of wr_complete: the QP's own functions, and whether the
+ * batch may go (0) or must be dropped (the errno). */
+static int gate_ex(struct ibv_qp_ex *x, wr_complete_fn *complete, wr_abort_fn *abort_)
+{
+	const struct hook *h = hook_of(x->qp_base.context);
+	struct tqp *t;
+	int rc = 0;
+
+	if (h) { /* only for a QP untracked while its thread was on the way in */
+		*complete = h->wr_complete;
+		*abort_ = h->wr_abort;
+	}
+	pthread_mutex_lock(&tq_lock);
+	for (;;) {
+		t = tq_find(&x->qp_base);
+		if (!t)
+			break;
+		if (t->qpx == x) {
+			*complete = t->wr_complete;
+			*abort_ = t->wr_abort;
+		}
+		if (t->state == RUN)
+			break;
+		if (t->state == CUT) {
+			rc = EPERM;
+			break;
+		}
+		if (!pause_wait()) {
+			rc = EAGAIN;
+			break;
+		}
+		/* The provider's send-queue lock, taken by wr_start, is held
+		 * meanwhile: other threads posting on this QP wait too. */
+		pthread_cond_wait(&tq_cond, &tq_lock);
+	}
+	pthread_mutex_unlock(&tq_lock);
+	return rc;
+}
+
+static int w_wr_complete(struct ibv_qp_ex *x)
+{
+	wr_complete_fn complete = NULL;
+	wr_abort_fn abort_ = NULL;
+	int rc;
+
+	if (__builtin_expect(atomic_load_explicit(&slow, memory_order_relaxed) != 0, 0)) {
+		rc = gate_ex(x, &complete, &abort_);
+		if (__builtin_expect(!complete || !abort_, 0))
+			return ENOSYS; /* cannot happen: hooked QPs have both */
+		if (rc) {
+			abort_(x);
+			return rc;
+		}
+		return complete(x);
+	}
+	/* Never NULL: wr_complete is only wrapped once the context is hooked,
+	 * and a QP whose functions differ from the context's keeps slow > 0. */
+	return hook_of(x->qp_base.context)->wr_complete(x);
+}
+
+static void ex_unhook(struct tqp *t);
+
+/* tq_lock held. Wrap the QP's wr_complete (once). */
+static void ex_hook(struct tqp *t, struct hook *h)
+{
+	struct ibv_qp_ex *x;
+
+	if (t->qpx) {
+		if (t->qpx->wr_complete == w_wr_complete)
+			return;
+		ex_unhook(t); /* stale: a new QP at a destroyed one's address */
+	}
+	x = ibv_qp_to_qp_ex ? ibv_qp_to_qp_ex(t->qp) : (struct ibv_qp_ex *)t->qp;
+	if (!x || !x->wr_complete || !x->wr_abort || x->wr_complete == w_wr_complete)
+		return;
+	t->wr_complete = x->wr_complete;
+	t->wr_abort = x->wr_abort;
+	if (!h->wr_complete) {
+		h->wr_complete = t->wr_complete;
+		h->wr_abort = t->wr_abort;
+	} else if (h->wr_complete != t->wr_complete || h->wr_abort != t->wr_abort) {
+		t->odd = 1;
+		atomic_fetch_add(&slow, 1);
+	}
+	t->qpx = x;
+	atomic_thread_fence(memory_order_seq_cst);
+	x->wr_complete = w_wr_complete;
+}
+
+/* tq_lock held. Put the original back (the QP may outlive its tracking). */
+static void ex_unhook(struct tqp *t)
+{
+	if (!t->qpx)
+		return;
+	if (t->qpx->wr_complete == w_wr_complete)
+		t->qpx->wr_complete = t->wr_complete;
+	if (t->odd)
+		atomic_fetch_sub(&slow, 1);
+	t->qpx = NULL;
+	t->odd = 0;
+}
+
+static int track_locked(struct ibv_qp *qp, bool ex);
+
+static struct ibv_qp *w_create_qp_ex(struct ibv_context *c, struct ibv_qp_init_attr_ex *attr)
+{
+	const struct hook *h = hook_of(c);
+	void (*created)(struct ibv_qp *);
+	struct ibv_qp *qp;
+	int saved;
+
+	if (__builtin_expect(!h || !h->create_ex, 0)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	qp = h->create_ex(c, attr);
+	if (!qp)
+		return NULL;
+	saved = errno;
+	pthread_mutex_lock(&tq_lock);
+	/* Only a QP created with send_ops_flags has a usable ibv_qp_ex. */
+	if (attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
+		(void)track_locked(qp, true);
+	created = qp_created;
+	pthread_mutex_unlock(&tq_lock);
+	if (created)
+		created(qp);
+	errno = saved;
+	return qp;
+}
+
+/* tq_lock held. The hook of context c, installing it if need be; each
+ * entry (post_send/post_recv, create_qp_ex) is replaced at most once. */
+static int hook_install(struct ibv_context *c, struct hook **out)
 {
 	unsigned n = atomic_load_explicit(&nhooks, memory_order_relaxed), i;
+	struct verbs_context *vc;
 	struct hook *h = NULL;
 
-	if (c->ops.post_send == w_post_send)
-		return 0;
 	for (i = 0; i < n; i++)
 		if (atomic_load_explicit(&hooks[i].ctx, memory_order_relaxed) == c)
-			h = &hooks[i]; /* a closed context's address, reused */
+			h = &hooks[i];
+	if (c->ops.post_send == w_post_send) {
+		if (!h)
+			return -EINVAL; /* wrapped, but not by this copy of libias */
+		goto out;
+	}
+	/* New, or a closed context's address reused by a new context. */
 	if (!h) {
 		if (n == MAX_CTX)
 			return -ENOSPC;
@@ -258,36 +426,63 @@ static int hook_install(struct ibv_context *c)
 	}
 	h->send = c->ops.post_send;
 	h->recv = c->ops.post_recv;
+	h->create_ex = NULL;
+	h->wr_complete = NULL;
+	h->wr_abort = NULL;
+	vc = verbs_get_ctx_op(c, create_qp_ex);
+	if (vc && vc->create_qp_ex != w_create_qp_ex)
+		h->create_ex = vc->create_qp_ex;
 	atomic_store_explicit(&h->ctx, c, memory_order_relaxed);
 	if (h == &hooks[n])
 		atomic_store_explicit(&nhooks, n + 1, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
 	c->ops.post_send = w_post_send;
 	c->ops.post_recv = w_post_recv;
+	if (h->create_ex)
+		vc->create_qp_ex = w_create_qp_ex;
+out:
+	if (out)
+		*out = h;
 	return 0;
 }
 
-int ias_int_track_qp(struct ibv_qp *qp)
+int ias_int_hook_context(struct ibv_context *c)
 {
-	struct tqp *t;
-	int rc = 0;
+	int rc;
 
-	if (!qp || !qp->context)
+	if (!c)
 		return -EINVAL;
 	pthread_mutex_lock(&tq_lock);
-	rc = hook_install(qp->context);
+	rc = hook_install(c, NULL);
+	pthread_mutex_unlock(&tq_lock);
+	return rc;
+}
+
+void ias_int_set_qp_created(void (*fn)(struct ibv_qp *))
+{
+	pthread_mutex_lock(&tq_lock);
+	qp_created = fn;
+	pthread_mutex_unlock(&tq_lock);
+}
+
+/* tq_lock held. ex: the QP was created with send_ops_flags. */
+static int track_locked(struct ibv_qp *qp, bool ex)
+{
+	struct hook *h;
+	struct tqp *t;
+	int rc;
+
+	rc = hook_install(qp->context, &h);
 	if (rc)
-		goto out;
+		return rc;
 	t = tq_find(qp);
 	if (!t) {
 		if (ntq == captq) {
 			size_t nc = captq ? captq * 2 : 16;
 			struct tqp *n = realloc(tq, nc * sizeof(*n));
 
-			if (!n) {
-				rc = -ENOMEM;
-				goto out;
-			}
+			if (!n)
+				return -ENOMEM;
 			tq = n;
 			captq = nc;
 		}
@@ -301,7 +496,31 @@ int ias_int_track_qp(struct ibv_qp *qp)
 	}
 	t->qpn = qp->qp_num;
 	snprintf(t->device, sizeof(t->device), "%s", ibv_get_device_name(qp->context->device));
-out:
+	if (ex)
+		ex_hook(t, h);
+	return 0;
+}
+
+int ias_int_track_qp(struct ibv_qp *qp)
+{
+	int rc;
+
+	if (!qp || !qp->context)
+		return -EINVAL;
+	pthread_mutex_lock(&tq_lock);
+	rc = track_locked(qp, false);
+	pthread_mutex_unlock(&tq_lock);
+	return rc;
+}
+
+int ias_int_track_qp_ex(struct ibv_qp *qp)
+{
+	int rc;
+
+	if (!qp || !qp->context)
+		return -EINVAL;
+	pthread_mutex_lock(&tq_lock);
+	rc = track_locked(qp, true);
 	pthread_mutex_unlock(&tq_lock);
 	return rc;
 }
@@ -317,6 +536,7 @@ void ias_int_untrack_qp(struct ibv_qp *qp)
 			atomic_fetch_sub(&slow, 1);
 		if (t->ud)
 			atomic_fetch_sub(&slow, 1);
+		ex_unhook(t);
 		*t = tq[--ntq];
 		pthread_cond_broadcast(&tq_cond);
 	}

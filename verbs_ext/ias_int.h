@@ -17,7 +17,17 @@ int ias_client_detach(struct ias_client *c);
 /* Hook the QP's context (post_send/post_recv wrappers) and track the QP so
  * that orders naming it can be carried out. 0 or negative errno. */
 int ias_int_track_qp(struct ibv_qp *qp);
+/* Same, for a QP created with IBV_QP_INIT_ATTR_SEND_OPS_FLAGS (it has a
+ * usable ibv_qp_ex): its wr_complete is wrapped too. Only for such QPs. */
+int ias_int_track_qp_ex(struct ibv_qp *qp);
 void ias_int_untrack_qp(struct ibv_qp *qp);
+/* Hook a context at once (post_send/post_recv, and create_qp_ex, through
+ * which QPs created with send_ops_flags are tracked with
+ * ias_int_track_qp_ex as they are made). 0 or negative errno. */
+int ias_int_hook_context(struct ibv_context *c);
+/* fn is called (no lock held) with every QP the hooked create_qp_ex
+ * makes; the interposer registers it there. NULL: none. */
+void ias_int_set_qp_created(void (*fn)(struct ibv_qp *));
 int ias_int_qp_known(const struct ibv_qp *qp);
 
 /* A UD destination seen on a tracked UD QP, waiting to be told to the agent. */

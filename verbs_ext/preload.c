@@ -5,18 +5,25 @@
  *
  * It defines the real libibverbs symbols (version IBVERBS_1.1) that mark a
  * QP's life and forwards each to the next definition (libibverbs):
+ *   ibv_open_device hook the new context at once (enforce.c): its
+ *                   post_send/post_recv, and its create_qp_ex, which the
+ *                   inline ibv_create_qp_ex (and rdma_cm) call, so that
+ *                   those QPs are registered as they are created and the
+ *                   extended post API (ibv_wr_*) of QPs created with
+ *                   send_ops_flags is gated like ibv_post_send;
  *   ibv_create_qp   register the QP with the agent and hook its context;
  *   ibv_modify_qp   report state changes and, at RTR, the remote LID/GID
- *                   and QPN; a QP first seen here (created through an
- *                   inline path such as ibv_create_qp_ex or rdma_cm) is
+ *                   and QPN; a QP first seen here (made on a context
+ *                   opened before the interposer could see it) is
  *                   registered now;
  *   ibv_destroy_qp  unregister;
  *   ibv_create_ah / ibv_destroy_ah
  *                   remember each address handle's DLID/DGID, so that the
  *                   UD destinations seen by the post_send wrapper can be
  *                   told to the agent.
- * The data path (ibv_post_send/ibv_post_recv, inline) is reached through
- * the wrappers libias puts in the context's ops table: see enforce.c. */
+ * The data path (ibv_post_send/ibv_post_recv and ibv_wr_complete, inline)
+ * is reached through the wrappers libias puts in the context's ops table
+ * and in each qp_ex: see enforce.c. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +35,7 @@
 
 #define V "IBVERBS_1.1"
 
+typedef struct ibv_context *(*open_device_fn)(struct ibv_device *);
 typedef struct ibv_qp *(*create_qp_fn)(struct ibv_pd *, struct ibv_qp_init_attr *);
 typedef int (*modify_qp_fn)(struct ibv_qp *, struct ibv_qp_attr *, int);
 typedef int (*destroy_qp_fn)(struct ibv_qp *);
@@ -35,6 +43,7 @@ typedef struct ibv_ah *(*create_ah_fn)(struct ibv_pd *, struct ibv_ah_attr *);
 typedef int (*destroy_ah_fn)(struct ibv_ah *);
 
 static struct {
+	open_device_fn open_device;
 	create_qp_fn create_qp;
 	modify_qp_fn modify_qp;
 	destroy_qp_fn destroy_qp;
@@ -50,8 +59,16 @@ static void *next(const char *name)
 	return p ? p : dlsym(RTLD_NEXT, name);
 }
 
+/* A QP made by the context's create_qp_ex (enforce.c calls this). */
+static void qp_created(struct ibv_qp *qp)
+{
+	(void)ias_register_qp(qp); /* the QP works even without an agent */
+}
+
 static void resolve(void)
 {
+	ias_int_set_qp_created(qp_created);
+	real.open_device = (open_device_fn)next("ibv_open_device");
 	real.create_qp = (create_qp_fn)next("ibv_create_qp");
 	real.modify_qp = (modify_qp_fn)next("ibv_modify_qp");
 	real.destroy_qp = (destroy_qp_fn)next("ibv_destroy_qp");
@@ -60,6 +77,24 @@ static void resolve(void)
 }
 
 #define REAL(f) (pthread_once(&once, resolve), real.f)
+
+struct ibv_context *ibv_open_device(struct ibv_device *device)
+{
+	struct ibv_context *c;
+	int saved;
+
+	if (!REAL(open_device)) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	c = real.open_device(device);
+	if (!c)
+		return NULL;
+	saved = errno;
+	(void)ias_int_hook_context(c); /* -ENOSPC: hooked at its first QP, if room by then */
+	errno = saved;
+	return c;
+}
 
 struct ibv_qp *ibv_create_qp(struct ibv_pd *pd, struct ibv_qp_init_attr *attr)
 {

@@ -7,12 +7,20 @@
 #    from the probe HCA to a minimal echo agent (secmgt_probe --echo), and,
 #    side by side, the same request answered by a real sema.
 # 2. Once the agents serve Set(Trace): per-hop trace latency along chains of
-#    2..7 nodes (report at one end; from the origin's block to the far end's
-#    block, both from the agents' incident events, in ms, divided by the
-#    hops), as a ratio to the floor; and fan-out: one process with a QP to
-#    each of the other 6 nodes (origin's block to the last remote block).
-#    Also the report-to-origin-block time, which the agent's store commit
-#    dominates (tests/bench/bench_report.sh measures that).
+#    2..7 nodes (report at one end), as a ratio to the floor, and fan-out:
+#    one process with a QP to each of the other 6 nodes. All times are the
+#    agents' own microsecond event times (incident_events.ts_us, read from
+#    each node's store; all simulated nodes share the host clock):
+#      start     the origin's block decision (its "block" event)
+#      trace-in  a Set(Trace) arrived at a node (after authentication)
+#      trace-out an onward Set(Trace) left that node
+#      enforced  that node's block took effect (after its commit)
+#    and, per hop (medians over runs):
+#      advance   (first trace-in at the far end - start) / hops
+#      wire      trace-out on a node - trace-in on the next node
+#      work      trace-in - first trace-out on the same (middle) node
+#      origin    start - first trace-out on the origin
+#      block     (enforced at the far end - enforced at the origin) / hops
 # Prints medians and ratios. Needs root, ibsim-utils, opensm, a built tree.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,15 +67,32 @@ if [ "$has_trace" = 0 ]; then
 fi
 
 # --- 2. per-hop trace latency along chains ------------------------------------
-last_block_ms() {	# NODE INCIDENT
-	bed_iasctl "$1" -o json incidents show "$2" 2>/dev/null |
-		awk '/"ts_ms":/ { gsub(/[^0-9]/, "", $2); ts = $2 + 0 } /"kind": "block"/ { if (ts > m) m = ts } END { printf "%.0f\n", m }'
+# ev_us NODE INCIDENT KIND min|max: that event's time (us), waiting up to 10 s
+# for it (the "enforced" event is written just after the block took effect).
+ev_us() {
+	local db=$BED/$1/state/sema.db v i
+	for i in $(seq 1 100); do
+		v=$(sqlite3 -readonly "$db" "SELECT $4(ts_us) FROM incident_events
+			WHERE incident = '$2' AND kind = '$3'" 2>/dev/null)
+		[ -n "$v" ] && { echo "$v"; return 0; }
+		sleep 0.1
+	done
+	echo 0
+	return 1
+}
+ratio() { awk -v h="$1" -v f="$floor" 'BEGIN { printf "%.2f", (f > 0 ? h / f : 0) }'; }
+report_row() {	# LABEL FILE
+	local m
+	m=$(median <"$2")
+	if [ -s "$2" ]; then
+		printf '  %-44s median %6d us = %5s x floor\n' "$1" "$m" "$(ratio "$m")"
+	fi
 }
 for k in 2 3 4 5 6 7; do
 	nodes=$(seq -f 'n%g' 1 "$k" | tr '\n' ' ')
 	bed_init $nodes || exit 1
 	bed_start || { bed_dump_logs; exit 1; }
-	: >"$BED/hop"
+	for f in adv wire work orig blk; do : >"$BED/$f"; done
 	for r in $(seq 1 "$RUNS"); do
 		# Chain: proc on node i has QP a_i to node i-1 and b_i to node i+1.
 		for i in $(seq 1 "$k"); do
@@ -81,21 +106,37 @@ for k in 2 3 4 5 6 7; do
 		out=$(bed_iasctl "n$k" report --pid "$pid" --reason bench)
 		inc=$(sed -n 's/.*incident \(I-[^ ,]*\).*/\1/p' <<<"$out")
 		bed_wait_for "$BED/n1/c$r.out" '^order .* pause' 60
-		t0=$(last_block_ms "n$k" "$inc")
-		t1=$(last_block_ms n1 "$inc")
-		echo $(( (t1 - t0) * 1000 / (k - 1) )) >>"$BED/hop"
+		start=$(ev_us "n$k" "$inc" block min)
+		out_k=$(ev_us "n$k" "$inc" trace-out min)
+		echo $((out_k - start)) >>"$BED/orig"
+		prev_out=$out_k
+		for i in $(seq $((k - 1)) -1 1); do
+			in_i=$(ev_us "n$i" "$inc" trace-in min)
+			echo $((in_i - prev_out)) >>"$BED/wire"
+			if [ "$i" -gt 1 ]; then
+				prev_out=$(ev_us "n$i" "$inc" trace-out min)
+				echo $((prev_out - in_i)) >>"$BED/work"
+			fi
+		done
+		echo $(( (in_i - start) / (k - 1) )) >>"$BED/adv"
+		e_k=$(ev_us "n$k" "$inc" enforced min)
+		e_1=$(ev_us n1 "$inc" enforced min)
+		echo $(( (e_1 - e_k) / (k - 1) )) >>"$BED/blk"
 		for i in $(seq 1 "$k"); do bed_iasctl "n$i" blocks release --incident "$inc" >/dev/null 2>&1; done
 	done
-	hop=$(median <"$BED/hop")
-	awk -v k="$k" -v h="$hop" -v f="$floor" 'BEGIN { printf "chain of %d nodes: per-hop trace latency median %d us = %.1f x floor\n", k, h, (f > 0 ? h / f : 0) }'
+	adv=$(median <"$BED/adv")
+	awk -v k="$k" -v h="$adv" -v f="$floor" 'BEGIN { printf "chain of %d nodes: per-hop trace latency (advance) median %d us = %.2f x floor\n", k, h, (f > 0 ? h / f : 0) }'
+	report_row "wire: trace-out -> next node's trace-in" "$BED/wire"
+	report_row "agent work per middle hop: in -> onward out" "$BED/work"
+	report_row "origin: block decision -> first trace-out" "$BED/orig"
+	report_row "block per hop: enforced -> enforced / hops" "$BED/blk"
 	bed_cleanup
 done
 
 # --- 3. fan-out ------------------------------------------------------------------
 bed_init n1 n2 n3 n4 n5 n6 n7 || exit 1
 bed_start || { bed_dump_logs; exit 1; }
-: >"$BED/fan"
-: >"$BED/origin"
+for f in fan fanblk fansend origin; do : >"$BED/$f"; done
 for r in $(seq 1 "$RUNS"); do
 	spec=()
 	for i in 2 3 4 5 6 7; do
@@ -105,23 +146,31 @@ for r in $(seq 1 "$RUNS"); do
 	bed_spawn n1 "f$r" "$BED_TC" register-sim "${spec[@]}"
 	for i in 1 2 3 4 5 6 7; do bed_wait_for "$BED/n$i/f$r.out" '^registered' 10; done
 	pid=$(bed_spawn_pid n1 "f$r")
-	t00=$(date +%s%3N)
+	t00=$(date +%s%6N)
 	out=$(bed_iasctl n1 report --pid "$pid" --reason bench)
 	inc=$(sed -n 's/.*incident \(I-[^ ,]*\).*/\1/p' <<<"$out")
 	bed_wait_for "$BED/n1/f$r.out" '^order .* pause' 60
-	t0=$(last_block_ms n1 "$inc")
-	echo $(( (t0 - t00) * 1000 )) >>"$BED/origin"
+	start=$(ev_us n1 "$inc" block min)
+	e0=$(ev_us n1 "$inc" enforced min)
+	echo $((e0 - t00)) >>"$BED/origin"
+	echo $(( $(ev_us n1 "$inc" trace-out max) - start )) >>"$BED/fansend"
 	last=0
+	lastb=0
 	for i in 2 3 4 5 6 7; do
 		bed_wait_for "$BED/n$i/f$r.out" '^order .* pause' 60
-		t=$(last_block_ms "n$i" "$inc")
+		t=$(ev_us "n$i" "$inc" trace-in min)
 		[ "$t" -gt "$last" ] && last=$t
+		t=$(ev_us "n$i" "$inc" enforced min)
+		[ "$t" -gt "$lastb" ] && lastb=$t
 	done
-	echo $(( (last - t0) * 1000 )) >>"$BED/fan"
+	echo $((last - start)) >>"$BED/fan"
+	echo $((lastb - e0)) >>"$BED/fanblk"
 	for i in 1 2 3 4 5 6 7; do bed_iasctl "n$i" blocks release --incident "$inc" >/dev/null 2>&1; done
 done
 fan=$(median <"$BED/fan")
+awk -v h="$fan" -v f="$floor" 'BEGIN { printf "fan-out to 6 nodes: last trace arrival %d us after the origin'"'"'s block decision = %.2f x floor\n", h, (f > 0 ? h / f : 0) }'
+report_row "origin: block decision -> last of 6 trace-outs" "$BED/fansend"
+report_row "all 6 remote blocks in force after the origin's" "$BED/fanblk"
 orig=$(median <"$BED/origin")
-awk -v h="$fan" -v f="$floor" 'BEGIN { printf "fan-out to 6 nodes: all blocked %d us after the origin = %.1f x floor\n", h, (f > 0 ? h / f : 0) }'
-echo "report (iasctl) to the origin's block: median ${orig} us (ms resolution)"
+echo "report (iasctl, incl. its start-up) to the origin's block in force: median ${orig} us"
 bed_cleanup

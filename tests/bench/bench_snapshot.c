@@ -1,7 +1,11 @@
 /* Benchmark: live snapshot time with N extra sleeping processes, against
- * "ps -e -o pid,ppid" on the same system. Three snapshots per round: full
+ * "ps -e -o pid,ppid" on the same system. Five snapshots per round: full
  * (flags 0, what "ias-analyzer snapshot" takes), the columns the zone level
- * needs (no contexts) and those sibling/lca need (no zones, no contexts).
+ * needs (no contexts) and those sibling/lca need (no zones, no contexts),
+ * and the full and sibling/lca ones again in one thread
+ * (IAS_SNAP_LIVE_SERIAL). Wall time and CPU time (user + system, all
+ * threads) are medians; the load average is printed at the end, since the
+ * wall times depend on it.
  *
  * Usage: bench_snapshot N [ROUNDS]   (N <= 20000)
  *
@@ -11,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +30,9 @@ static const struct {
 	{ "full", 0 },
 	{ "zone (no contexts)", IAS_SNAP_LIVE_NO_CONTEXT },
 	{ "sibling/lca", IAS_SNAP_LIVE_NO_ZONE | IAS_SNAP_LIVE_NO_CONTEXT },
+	{ "full, 1 thread", IAS_SNAP_LIVE_SERIAL },
+	{ "sibling/lca, 1 thread",
+	  IAS_SNAP_LIVE_NO_ZONE | IAS_SNAP_LIVE_NO_CONTEXT | IAS_SNAP_LIVE_SERIAL },
 };
 #define NMODES ((int)(sizeof(modes) / sizeof(modes[0])))
 
@@ -34,6 +42,15 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static double cpu_us(void)
+{
+	struct rusage u;
+
+	getrusage(RUSAGE_SELF, &u);
+	return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec +
+	       u.ru_stime.tv_usec;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -53,7 +70,7 @@ int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000;
 	int rounds = argc > 2 ? atoi(argv[2]) : 11, r, pfd[2], ret = 1;
-	double *ts[NMODES] = { 0 }, *tp = NULL;
+	double *ts[NMODES] = { 0 }, *tc[NMODES] = { 0 }, *tp = NULL;
 	int m;
 	pid_t holder;
 	size_t count = 0;
@@ -93,21 +110,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "could not start %ld processes\n", n);
 		goto out;
 	}
-	for (m = 0; m < NMODES; m++)
+	for (m = 0; m < NMODES; m++) {
 		ts[m] = calloc((size_t)rounds, sizeof(double));
+		tc[m] = calloc((size_t)rounds, sizeof(double));
+		if (!ts[m] || !tc[m])
+			goto out;
+	}
 	tp = calloc((size_t)rounds, sizeof(double));
+	if (!tp)
+		goto out;
 	for (r = 0; r < rounds; r++) {
-		double t0;
+		double t0, c0;
 
 		for (m = 0; m < NMODES; m++) {
 			struct ias_snapshot *s = NULL;
 
+			c0 = cpu_us();
 			t0 = now_us();
 			if (ias_snapshot_live(NULL, modes[m].flags, &s)) {
 				fprintf(stderr, "snapshot failed\n");
 				goto out;
 			}
 			ts[m][r] = now_us() - t0;
+			tc[m][r] = cpu_us() - c0;
 			count = ias_snapshot_count(s);
 			ias_snapshot_free(s);
 		}
@@ -126,14 +151,25 @@ int main(int argc, char **argv)
 		for (m = 0; m < NMODES; m++) {
 			double ms = median(ts[m], rounds);
 
-			printf("  snapshot %-22s %8.2f ms  ratio to ps %.2f\n", modes[m].name,
-			       ms / 1e3, ms / mp);
+			printf("  snapshot %-22s %8.2f ms  ratio to ps %.2f  cpu %8.2f ms\n",
+			       modes[m].name, ms / 1e3, ms / mp, median(tc[m], rounds) / 1e3);
 		}
+	}
+	{
+		FILE *f = fopen("/proc/loadavg", "r");
+		char la[128];
+
+		if (f && fgets(la, sizeof(la), f))
+			printf("  load average after the run: %s", la);
+		if (f)
+			fclose(f);
 	}
 	ret = 0;
 out:
-	for (m = 0; m < NMODES; m++)
+	for (m = 0; m < NMODES; m++) {
 		free(ts[m]);
+		free(tc[m]);
+	}
 	free(tp);
 	kill(-holder, SIGKILL);
 	kill(holder, SIGKILL);

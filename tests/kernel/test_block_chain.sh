@@ -3,18 +3,19 @@
 # bed, in one guest boot.
 #
 # Three nodes (rxe0..rxe2 on a bridge, IPv6 GIDs), each in its own PID and
-# mount namespace with its own agent (sema). The paper's chain
-#   node0 process  <-RC->  node1 process(es)  <-RC->  node2 process
-# carries continuous traffic (ibv_rc_pingpong with events). node0 and node1
-# run under libias-preload.so (IAS_PAUSE=wait); node2's process does not use
-# libias at all. Traffic is measured by the kernel: each QP's send PSN from
-# rdma netlink (kqp_dump -a) must stop moving after the block and move again
-# after release.
-#  1. ReportAttack on every node (see the note printed: the cross-node trace
-#     is not on main yet, so each node's agent is told directly);
-#     node0/node1 QPs are paused through libias, node2's process is found
-#     through the kernel and stopped at process level;
-#  2. release on every node: traffic resumes;
+# mount namespace with its own agent (sema); the agents share one SecMgt key.
+# The paper's chain, one process per node (tests/kernel/rc_chain: continuous
+# two-way SEND traffic on every RC QP it owns):
+#   node0 P1  <-RC->  node1 P2 (two QPs)  <-RC->  node2 P3
+# P1 and P2 run under libias-preload.so; P3 does not use libias at all.
+# Traffic is measured twice: by the kernel (each QP's send PSN from rdma
+# netlink, kqp_dump -a) and by rc_chain's completion counters.
+#  1. ReportAttack(P1) on node0 only. node0 pauses P1's QP and traces over
+#     the real kernel MAD layer (RoCE: GRH, IPv6 GIDs) to node1, which
+#     pauses both of P2's QPs through libias and traces on to node2, which
+#     finds P3's QP through the kernel and stops P3 at process level.
+#     Traffic must stop on every QP; time-to-stop is printed per QP;
+#  2. release of the incident on every node: traffic resumes;
 #  3. sema/enforce_proc on real cgroups (eproc_tool): cgroup v2 freeze stops
 #     the traffic, release thaws and moves the process back; the rdma cap
 #     makes a new process in that cgroup unable to open the device;
@@ -22,29 +23,33 @@
 # The host part turns "RESULT ok|not_ok NAME" lines into TAP.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NRESULTS=30
+NRESULTS=33
 
 if [ "${1:-}" = --guest ]; then
 	B=$2
 	SEMA=$B/sema/sema IASCTL=$B/sema/iasctl KEYGEN=$B/common/ias-keygen
-	KQP=$B/tests/kernel/kqp_dump EPT=$B/tests/kernel/eproc_tool
+	KQP=$B/tests/kernel/kqp_dump EPT=$B/tests/kernel/eproc_tool RCC=$B/tests/kernel/rc_chain
 	PRE=$B/verbs_ext/.libs/libias-preload.so
 	res() { echo "RESULT $1 $2"; }
 	chk() { local n=$1; shift; if "$@"; then res ok "$n"; else res not_ok "$n"; fi; }
 	now() { local u; read -r u _ </proc/uptime; echo "$u"; }
 	declare -a NS
+	mkdir -p /run/iaskt
+	"$KEYGEN" /run/iaskt/secmgt.keys >/dev/null
 
 	# node i: a PID+mount namespace (held by a sleeping PID 1) and an agent.
 	for i in 0 1 2; do
 		d=/run/iaskt/n$i
 		mkdir -p $d/state
-		"$KEYGEN" $d/secmgt.keys >/dev/null
+		gi=IAS_GID6_$i
 		cat >$d/ias.conf <<-EOF
 		control_socket = $d/sema.sock
 		state_dir = $d/state
-		key_file = $d/secmgt.keys
+		key_file = /run/iaskt/secmgt.keys
 		node_name = n$i
 		umad_ca = rxe$i
+		gid_index = ${!gi}
+		mad_timeout = 1s
 		log_level = debug
 		kernel_scan_interval = 1s
 		block_duration = 0
@@ -70,20 +75,17 @@ if [ "${1:-}" = --guest ]; then
 	done
 	chk "three agents up, each in its own PID namespace" [ $up -eq 3 ]
 
-	# The chain. node1 serves both links; node2 runs without libias.
+	# The chain: P2 on node1 serves both links; P3 on node2 runs without libias.
 	g0=$IAS_GID6_0 g1=$IAS_GID6_1 g2=$IAS_GID6_2
-	lib() { local i=$1; shift; nsr "$i" env LD_PRELOAD="$PRE" IAS_SOCKET=/run/iaskt/n$i/sema.sock IAS_PAUSE=wait "$@"; }
-	pp="ibv_rc_pingpong -e -n 1000000000 -s 1024"
-	lib 1 $pp -d rxe1 -g "$g1" -p 18515 >/tmp/s1.log 2>&1 &
-	lib 1 $pp -d rxe1 -g "$g1" -p 18516 >/tmp/s2.log 2>&1 &
-	listening() { grep -q ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-	for _ in $(seq 1 100); do listening 18515 && listening 18516 && break; sleep 0.2; done
-	lib 0 $pp -d rxe0 -g "$g0" -p 18515 localhost >/tmp/c0.log 2>&1 &
-	nsr 2 $pp -d rxe2 -g "$g2" -p 18516 localhost >/tmp/c2.log 2>&1 &
+	lib() { local i=$1; shift; nsr "$i" env LD_PRELOAD="$PRE" IAS_SOCKET=/run/iaskt/n$i/sema.sock "$@"; }
+	lib 1 "$RCC" -d rxe1 -x "$g1" -o /tmp/st1 -l 18515 -l 18516 >/tmp/p1.log 2>&1 &
+	lib 0 "$RCC" -d rxe0 -x "$g0" -o /tmp/st0 -c 18515 >/tmp/p0.log 2>&1 &
+	nsr 2 "$RCC" -d rxe2 -x "$g2" -o /tmp/st2 -c 18516 >/tmp/p2.log 2>&1 &
 	for _ in $(seq 1 150); do
 		[ "$("$KQP" | awk '$5 == "RC" && $6 == "RTS"' | wc -l)" -ge 4 ] && break
 		sleep 0.2
 	done
+	cat /tmp/p[012].log | sed 's/^/# /'
 	# "dev lqpn sq_psn" of every RC QP, from the root namespace.
 	psns() { "$KQP" -a | awk -v d="${ONLY:-}" '$5 == "RC" && (d == "" || $1 == d) { print $1, $3, $8 }' | sort; }
 	qps=$(psns)
@@ -116,30 +118,50 @@ if [ "${1:-}" = --guest ]; then
 	chk "traffic flows on all four QPs" moving
 
 	pid_in() { nsr "$1" pgrep -f "$2"; }
-	p0=$(pid_in 0 "ibv_rc_pingpong.*rxe0")
-	p1=$(pid_in 1 "ibv_rc_pingpong.*rxe1" | tr '\n' ' ')
-	p2=$(pid_in 2 "ibv_rc_pingpong.*rxe2")
+	p0=$(pid_in 0 "rc_chain -d rxe0")
+	p1=$(pid_in 1 "rc_chain -d rxe1")
+	p2=$(pid_in 2 "rc_chain -d rxe2")
 	echo "# pids in their namespaces: node0 $p0, node1 $p1, node2 $p2"
 	reg0() { ctl 0 -o json qps list | grep -q '"source": *"[^"]*libias'; }
 	chk "node0's agent has the libias registration of its QP" reg0
 	reg2() { ctl 2 -o json qps list | grep -q '"source": *"kernel"'; }
 	chk "node2's agent knows its QP from the kernel only" reg2
-	echo "# NOTE: the cross-node trace is not on main yet: ReportAttack is sent to every node's own agent"
-	t0=$(now)
-	ok_rep=0
-	ctl 0 report --pid "$p0" --reason chain-test >/dev/null && ok_rep=$((ok_rep + 1))
-	for p in $p1; do ctl 1 report --pid "$p" --reason chain-test >/dev/null && ok_rep=$((ok_rep + 1)); done
-	ctl 2 report --pid "$p2" --reason chain-test >/dev/null && ok_rep=$((ok_rep + 1))
-	chk "ReportAttack accepted on every node (4 processes)" [ $ok_rep -eq 4 ]
+	us() { echo $(( $(date +%s%N) / 1000 )); }
+	t0=$(now) tr_us=$(us)
+	out=$(ctl 0 report --pid "$p0" --reason chain-test)
+	echo "# node0: $out"
+	inc=$(sed -n 's/.*incident \(I-[0-9a-f]*-[0-9]*\).*/\1/p' <<<"$out")
+	chk "ReportAttack(P1) accepted on node0 only" [ -n "$inc" ]
+	blocked_on() { ctl "$1" -o json blocks list 2>/dev/null | grep -q "\"incident_id\": *\"$inc\""; }
+	traced() {
+		local end=$(($(date +%s) + 40))
+		while [ "$(date +%s)" -lt $end ]; do
+			blocked_on 1 && blocked_on 2 && return 0
+			sleep 0.2
+		done
+		for i in 0 1 2; do grep -E 'trace|MAD|LID' /run/iaskt/n$i/sema.log | tail -8 | sed "s/^/# n$i sema: /"; done
+		return 1
+	}
+	chk "the trace reached node1 and node2 over the kernel MAD layer: both blocked in $inc" traced
 	chk "traffic stopped on every chain QP" still
 	echo "# report -> traffic still: $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s (upper bound, includes 1.5 s of observation)"
+	# Time to stop, per QP: the last completion rc_chain counted, after the report.
+	for i in 0 1 2; do "$RCC" --read /tmp/st$i | sed "s/^/n$i /"; done >/tmp/stops
+	awk -v t="$tr_us" '{ printf "# time-to-stop n%s qp 0x%x: %.1f ms (%d sends, %d receives, %d posts refused)\n", substr($1, 2), $2, ($5 - t) / 1000, $3, $4, $6 }' /tmp/stops
+	awk -v t="$tr_us" '{ d = ($5 - t) / 1000; if (d > m) m = d } END { printf "# time-to-stop, all chain QPs: %.1f ms\n", m }' /tmp/stops
+	isw=$(ctl 0 incidents show "$inc")
+	sed 's/^/# /' <<<"$isw"
+	chk "node0's incident records node1's answer and its onward trace" grep -q 'traced on to' <<<"$isw"
 	m0=$(ctl 0 -o json blocks list)
+	m1=$(ctl 1 -o json blocks list)
 	m2=$(ctl 2 -o json blocks list)
 	echo "# node0 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m0")"
+	echo "# node1 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m1")"
 	echo "# node2 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m2")"
 	chk "node0: per-QP pause through libias" grep -q '"mechanism": *"pause(1)' <<<"$m0"
+	chk "node1: both of P2's QPs paused through libias" grep -q '"mechanism": *"pause(2)' <<<"$m1"
 	chk "node2 (no libias): stopped at process level" grep -q '"mechanism": *"[^"]*freeze' <<<"$m2"
-	gp2=$(pgrep -f "^ibv_rc_pingpong.*rxe2")
+	gp2=$(pgrep -f "^$RCC -d rxe2")
 	# The agent freezes through the cgroup v2 freezer (SIGSTOP only where
 	# that is unavailable): frozen means its cgroup says so, or state T.
 	frozen() {
@@ -150,17 +172,15 @@ if [ "${1:-}" = --guest ]; then
 	}
 	chk "node2's process is frozen (cgroup freezer, or SIGSTOP)" frozen "$gp2"
 	echo "# node2's cgroup: $(sed -n 's/^0:://p' /proc/"$gp2"/cgroup)"
-	gp0=$(pgrep -f "^ibv_rc_pingpong.*rxe0")
+	gp0=$(pgrep -f "^$RCC -d rxe0")
 	chk "node0's process is not stopped (only its QP is paused)" \
 		bash -c "! grep -q '^State:.*T' /proc/$gp0/status"
 	still_again() { local a; a=$(psns); sleep 2; [ "$a" = "$(psns)" ]; }
 	chk "traffic stays stopped" still_again
 
 	rel=0
-	ctl 0 blocks release --pid "$p0" >/dev/null && rel=$((rel + 1))
-	for p in $p1; do ctl 1 blocks release --pid "$p" >/dev/null && rel=$((rel + 1)); done
-	ctl 2 blocks release --pid "$p2" >/dev/null && rel=$((rel + 1))
-	chk "release accepted on every node" [ $rel -eq 4 ]
+	for i in 0 1 2; do ctl $i blocks release --incident "$inc" >/dev/null && rel=$((rel + 1)); done
+	chk "release of the incident accepted on every node" [ $rel -eq 3 ]
 	chk "after release, traffic flows again on all four QPs" moving
 	note=$(ctl 0 -o json blocks list --all | grep -o '"release_note": *"[^"]*"' | head -1)
 	echo "# node0 $note"

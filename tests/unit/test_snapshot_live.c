@@ -1,17 +1,20 @@
 /* Live snapshots: a real process tree read through /proc, a fake procfs tree
- * with the awkward cases, and snapshots taken while processes come and go. */
+ * with the awkward cases, snapshots taken while processes come and go, and
+ * the threaded scan giving the same snapshot as the serial one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "analyzer/search.h"
+#include "analyzer/snapshot-int.h"
 #include "analyzer/snapshot.h"
 #include "tests/unit/tap.h"
 
@@ -421,6 +424,208 @@ out:
 	}
 }
 
+/* ---- threaded and serial scans ---------------------------------------- */
+
+/* The TSV text of a snapshot (malloc'd). */
+static char *tsv_of(const struct ias_snapshot *s)
+{
+	char *tsv = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&tsv, &len);
+
+	if (!f)
+		return NULL;
+	ias_snapshot_write_tsv(s, f);
+	fclose(f);
+	return tsv;
+}
+
+static int same_proc(const struct ias_proc *a, const struct ias_proc *b)
+{
+	return a->pid == b->pid && a->ppid == b->ppid && !strcmp(a->exe, b->exe) &&
+	       !strcmp(a->context, b->context) && !strcmp(a->zone, b->zone) &&
+	       a->exe_dev == b->exe_dev && a->exe_ino == b->exe_ino;
+}
+
+/* Every process of a equals that of b, in the same order, and the TSV texts
+ * are the same bytes. */
+static int same_snapshot(const struct ias_snapshot *a, const struct ias_snapshot *b)
+{
+	size_t i, n = ias_snapshot_count(a);
+	char *ta, *tb;
+	int same;
+
+	if (n != ias_snapshot_count(b) ||
+	    ias_snapshot_has_contexts(a) != ias_snapshot_has_contexts(b))
+		return 0;
+	for (i = 0; i < n; i++) {
+		struct ias_proc pa, pb;
+
+		if (ias_snapshot_get(a, i, &pa) || ias_snapshot_get(b, i, &pb) ||
+		    !same_proc(&pa, &pb))
+			return 0;
+	}
+	ta = tsv_of(a);
+	tb = tsv_of(b);
+	same = ta && tb && !strcmp(ta, tb);
+	free(ta);
+	free(tb);
+	return same;
+}
+
+/* A fake procfs of 1500 PIDs (many chunks for every thread): a tree with a
+ * few programs, dangling and missing exe links, kernel threads, several
+ * zones, missing and v1-only cgroup files, exited PIDs and orphans. The scan
+ * with 1, 2 and 4 threads and with IAS_SNAP_LIVE_SERIAL must agree. */
+static void test_threads_fake(void)
+{
+	static const char *const exes[] = { "/proc/self/exe", "/nonexistent/prog-a",
+					    "/nonexistent/prog-b", NULL };
+	static const char *const cgs[] = { "0::/a.slice/x.scope\n", "0::/b.slice\n",
+					   "1:cpu:/\n", NULL, "0::/\n" };
+	struct ias_snapshot *s[4] = { 0 };
+	static const unsigned th[4] = { 1, 2, 4, 0 };
+	int pid, k, all = 1;
+
+	snprintf(fake, sizeof(fake), "/tmp/ias-fakeproc-XXXXXX");
+	if (!mkdtemp(fake)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	fake_proc(1, "init", 0, "/proc/self/exe", "0::/init.scope\n");
+	fake_proc(2, "kthreadd", 0, NULL, "0::/\n");
+	for (pid = 3; pid <= 1500; pid++) {
+		char dir[1024];
+
+		if (pid % 97 == 0) {	/* exited: no stat */
+			snprintf(dir, sizeof(dir), "%s/%d", fake, pid);
+			mkdir(dir, 0755);
+			continue;
+		}
+		if (pid < 40) {		/* kernel threads */
+			fake_proc(pid, "kworker", 2, NULL, "0::/\n");
+			continue;
+		}
+		/* Parents earlier in the list, some gone (orphans). */
+		fake_proc(pid, "p", pid % 13 == 0 ? 99999 : 1 + (pid * 7) % (pid - 1),
+			  exes[pid % 4], cgs[pid % 5]);
+	}
+	for (k = 0; k < 4; k++) {
+		int r = k < 3 ? snap_live_scan(fake, 0, th[k], &s[k])
+			      : ias_snapshot_live(fake, IAS_SNAP_LIVE_SERIAL, &s[k]);
+
+		if (r) {
+			ok(0, "fake /proc scanned (%s)", strerror(-r));
+			all = 0;
+		}
+	}
+	if (all) {
+		is_int(ias_snapshot_count(s[0]), 1500 - 15, "1485 processes (15 exited)");
+		ok(same_snapshot(s[0], s[1]), "2 threads: the same snapshot as 1");
+		ok(same_snapshot(s[0], s[2]), "4 threads: the same snapshot as 1");
+		ok(same_snapshot(s[0], s[3]), "IAS_SNAP_LIVE_SERIAL: the same snapshot");
+	}
+	for (k = 0; k < 4; k++)
+		ias_snapshot_free(s[k]);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fake);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", fake);
+	}
+}
+
+/* The live /proc with 300 processes of ours held still: serial and threaded
+ * scans agree on all of them (other processes may come, go or exec between
+ * the scans, so only ours are compared exactly). */
+static void test_threads_live(void)
+{
+	enum { HELD = 300 };
+	pid_t kids[HELD] = { 0 }, holder;
+	struct ias_snapshot *s[3] = { 0 };
+	static const unsigned th[3] = { 1, 4, 0 };
+	int pfd[2], i, k, st, bad = 0, common = 0, differ = 0;
+
+	if (pipe(pfd)) {
+		ok(0, "pipe");
+		return;
+	}
+	holder = fork();
+	if (holder == 0) {
+		close(pfd[0]);
+		for (i = 0; i < HELD; i++) {
+			pid_t c = fork();
+
+			if (c == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				for (;;)
+					pause();
+			}
+			kids[i] = c;
+		}
+		if (write(pfd[1], kids, sizeof(kids)) != (ssize_t)sizeof(kids))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	{
+		size_t got = 0;
+		ssize_t n;
+
+		while (got < sizeof(kids) &&
+		       (n = read(pfd[0], (char *)kids + got, sizeof(kids) - got)) > 0)
+			got += (size_t)n;
+		if (got != sizeof(kids)) {
+			ok(0, "read the held PIDs");
+			goto out;
+		}
+	}
+	for (k = 0; k < 3; k++)
+		if (snap_live_scan(NULL, 0, th[k], &s[k])) {
+			ok(0, "live scan with %u threads", th[k]);
+			goto out;
+		}
+	for (k = 1; k < 3; k++) {
+		for (i = -1; i < HELD; i++) {
+			pid_t p = i < 0 ? holder : kids[i];
+			long a = ias_snapshot_index(s[0], p), b = ias_snapshot_index(s[k], p);
+			struct ias_proc pa, pb;
+
+			if (a < 0 || b < 0 || ias_snapshot_get(s[0], (size_t)a, &pa) ||
+			    ias_snapshot_get(s[k], (size_t)b, &pb) || !same_proc(&pa, &pb) ||
+			    pa.ppid != (i < 0 ? getpid() : holder) || pa.exe_ino == 0)
+				bad++;
+		}
+		/* The rest: report, do not judge. */
+		for (i = 0; i < (int)ias_snapshot_count(s[0]); i++) {
+			struct ias_proc pa, pb;
+			long b;
+
+			ias_snapshot_get(s[0], (size_t)i, &pa);
+			b = ias_snapshot_index(s[k], pa.pid);
+			if (b < 0)
+				continue;
+			common++;
+			ias_snapshot_get(s[k], (size_t)b, &pb);
+			differ += !same_proc(&pa, &pb);
+		}
+	}
+	ok(bad == 0, "1 thread, 4 threads and the default agree on all %d held processes (%d bad)",
+	   HELD + 1, bad);
+	printf("# %d PIDs in both scans, %d of them changed between the scans\n", common, differ);
+out:
+	for (k = 0; k < 3; k++)
+		ias_snapshot_free(s[k]);
+	for (i = 0; i < HELD; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGKILL);
+	kill(holder, SIGKILL);
+	waitpid(holder, &st, 0);
+	close(pfd[0]);
+}
+
 /* Snapshots while processes are created and reaped all the time: each must
  * succeed and form a forest whose TSV reparses. */
 static void test_churn(void)
@@ -448,7 +653,8 @@ static void test_churn(void)
 		size_t len = 0;
 		FILE *f;
 
-		if (ias_snapshot_live(NULL, 0, &s))
+		/* Odd rounds: four threads whatever the CPUs. */
+		if (snap_live_scan(NULL, 0, i % 2 ? 4 : 0, &s))
 			continue;
 		f = open_memstream(&tsv, &len);
 		ias_snapshot_write_tsv(s, f);
@@ -474,6 +680,8 @@ int main(void)
 	test_self();
 	test_fake_proc();
 	test_fake_flags();
+	test_threads_fake();
+	test_threads_live();
 	test_churn();
 	return tap_done();
 }

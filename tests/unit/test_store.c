@@ -989,6 +989,82 @@ static void test_reports(struct ias_store *st, const char *dir)
 	ok(raw_exec(dir, "DELETE FROM reports") != SQLITE_OK, "reports cannot be deleted");
 }
 
+struct ev_times {
+	int n;
+	int64_t ms[4], us[4];
+};
+
+static int ev_times_cb(const struct ias_incident_event *e, void *arg)
+{
+	struct ev_times *t = arg;
+
+	if (t->n < 4) {
+		t->ms[t->n] = e->ts_ms;
+		t->us[t->n] = e->ts_us;
+	}
+	t->n++;
+	return 0;
+}
+
+static void test_event_us(struct ias_store *st)
+{
+	struct ias_incident_event ev;
+	struct ias_allow_rec a;
+	struct ev_times t = { 0 };
+	uint64_t gen;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.incident, sizeof(ev.incident), "I-us");
+	snprintf(ev.kind, sizeof(ev.kind), "trace-in");
+	ev.ts_ms = 1700000000123;
+	ev.ts_us = 1700000000123456;
+	is_int(ias_store_incident_event_add(st, &ev), 0, "event with a us time");
+	ev.ts_us = 0;
+	is_int(ias_store_incident_event_add(st, &ev), 0, "event without one");
+	is_int(ias_store_incident_events_foreach(st, "I-us", ev_times_cb, &t), 0, "read them");
+	is_int(t.n, 2, "two events");
+	ok(t.us[0] == 1700000000123456 && t.ms[0] == 1700000000123, "the us time is kept");
+	ok(t.us[1] == 1700000000123000, "no us time: the ms time in us");
+
+	gen = ias_store_allow_gen(st);
+	memset(&a, 0, sizeof(a));
+	snprintf(a.kind, sizeof(a.kind), "comm");
+	snprintf(a.value, sizeof(a.value), "gen-test");
+	is_int(ias_store_allow_add(st, &a), 0, "allow add");
+	ok(ias_store_allow_gen(st) != gen, "an allow-list add changes the generation");
+	gen = ias_store_allow_gen(st);
+	is_int(ias_store_allow_remove(st, "comm", "gen-test"), 0, "allow remove");
+	ok(ias_store_allow_gen(st) != gen, "a removal changes it too");
+	gen = ias_store_allow_gen(st);
+	is_int(ias_store_allow_remove(st, "comm", "gen-test"), -ENOENT, "remove again: -ENOENT");
+	ok(ias_store_allow_gen(st) == gen, "a failed removal does not");
+}
+
+static void test_upgrade_v2(void)
+{
+	const char *dir = newdir("v2");
+	struct ias_store *st = open_ok(dir, "db for the v2 upgrade");
+	struct ev_times t = { 0 };
+
+	if (!st)
+		return;
+	ias_store_close(st);
+	/* Make it a version-2 database with one event: no ts_us yet. */
+	is_int(raw_exec(dir, "ALTER TABLE incident_events DROP COLUMN ts_us;"
+			"INSERT INTO incident_events (incident, ts_ms, node, pid, qpn, kind, text)"
+			" VALUES ('I-old', 1234, 'n1', 1, 2, 'block', 'old');"
+			"PRAGMA user_version = 2"), SQLITE_OK, "craft a version-2 db");
+	st = open_ok(dir, "open a version-2 db");
+	if (!st)
+		return;
+	is_int(raw_int(dir, "PRAGMA user_version"), IAS_STORE_SCHEMA_VERSION,
+	       "version 2 is migrated to the current version");
+	is_int(ias_store_incident_events_foreach(st, "I-old", ev_times_cb, &t), 0,
+	       "old events readable");
+	ok(t.n == 1 && t.us[0] == 1234000, "an old event gets its ms time in us");
+	ias_store_close(st);
+}
+
 static void test_upgrade_v1(void)
 {
 	const char *dir = newdir("v1");
@@ -1000,6 +1076,7 @@ static void test_upgrade_v1(void)
 	ias_store_close(st);
 	/* Make it a version-1 database: no outbox yet. */
 	is_int(raw_exec(dir, "DROP TRIGGER reports_no_delete; DROP TABLE reports;"
+			"ALTER TABLE incident_events DROP COLUMN ts_us;"
 			"PRAGMA user_version = 1"), SQLITE_OK, "craft a version-1 db");
 	st = open_ok(dir, "open a version-1 db");
 	if (!st)
@@ -1042,6 +1119,7 @@ int main(void)
 		test_kv(st);
 		test_reports(st, dir);
 		test_transactions(st, dir);
+		test_event_us(st);
 		ias_store_close(st);
 		test_persist(dir);
 	}
@@ -1049,6 +1127,7 @@ int main(void)
 	test_long_text_read();
 	test_two_handles();
 	test_upgrade_v1();
+	test_upgrade_v2();
 
 	cleanup();
 	return tap_done();
