@@ -27,100 +27,21 @@ NRESULTS=33
 
 if [ "${1:-}" = --guest ]; then
 	B=$2
-	SEMA=$B/sema/sema IASCTL=$B/sema/iasctl KEYGEN=$B/common/ias-keygen
-	KQP=$B/tests/kernel/kqp_dump EPT=$B/tests/kernel/eproc_tool RCC=$B/tests/kernel/rc_chain
-	PRE=$B/verbs_ext/.libs/libias-preload.so
+	EPT=$B/tests/kernel/eproc_tool
 	res() { echo "RESULT $1 $2"; }
 	chk() { local n=$1; shift; if "$@"; then res ok "$n"; else res not_ok "$n"; fi; }
 	now() { local u; read -r u _ </proc/uptime; echo "$u"; }
-	declare -a NS
-	mkdir -p /run/iaskt
-	"$KEYGEN" /run/iaskt/secmgt.keys >/dev/null
-
-	# node i: a PID+mount namespace (held by a sleeping PID 1) and an agent.
-	for i in 0 1 2; do
-		d=/run/iaskt/n$i
-		mkdir -p $d/state
-		gi=IAS_GID6_$i
-		cat >$d/ias.conf <<-EOF
-		control_socket = $d/sema.sock
-		state_dir = $d/state
-		key_file = /run/iaskt/secmgt.keys
-		node_name = n$i
-		umad_ca = rxe$i
-		gid_index = ${!gi}
-		mad_timeout = 1s
-		log_level = debug
-		kernel_scan_interval = 1s
-		block_duration = 0
-		EOF
-		unshare --pid --fork --mount-proc sleep 100000 &
-		holder=$!
-		for _ in $(seq 1 50); do
-			NS[i]=$(pgrep -P $holder sleep) && break
-			sleep 0.1
-		done
-	done
-	nsr() { local i=$1; shift; nsenter -t "${NS[i]}" -p -m -- "$@"; }
-	ctl() { local i=$1; shift; nsr "$i" "$IASCTL" --socket /run/iaskt/n$i/sema.sock "$@"; }
-	for i in 0 1 2; do
-		nsr $i "$SEMA" --foreground --config /run/iaskt/n$i/ias.conf >/run/iaskt/n$i/sema.log 2>&1 &
-	done
-	up=0
-	for _ in $(seq 1 100); do
-		up=0
-		for i in 0 1 2; do ctl $i status >/dev/null 2>&1 && up=$((up + 1)); done
-		[ $up -eq 3 ] && break
-		sleep 0.2
-	done
-	chk "three agents up, each in its own PID namespace" [ $up -eq 3 ]
-
-	# The chain: P2 on node1 serves both links; P3 on node2 runs without libias.
-	g0=$IAS_GID6_0 g1=$IAS_GID6_1 g2=$IAS_GID6_2
-	lib() { local i=$1; shift; nsr "$i" env LD_PRELOAD="$PRE" IAS_SOCKET=/run/iaskt/n$i/sema.sock "$@"; }
-	lib 1 "$RCC" -d rxe1 -x "$g1" -o /tmp/st1 -l 18515 -l 18516 >/tmp/p1.log 2>&1 &
-	lib 0 "$RCC" -d rxe0 -x "$g0" -o /tmp/st0 -c 18515 >/tmp/p0.log 2>&1 &
-	nsr 2 "$RCC" -d rxe2 -x "$g2" -o /tmp/st2 -c 18516 >/tmp/p2.log 2>&1 &
-	for _ in $(seq 1 150); do
-		[ "$("$KQP" | awk '$5 == "RC" && $6 == "RTS"' | wc -l)" -ge 4 ] && break
-		sleep 0.2
-	done
+	# shellcheck source=chain_lib.sh
+	. "$here/chain_lib.sh"
+	chk "three agents up, each in its own PID namespace" chain_agents_up
+	chain_traffic_up
 	cat /tmp/p[012].log | sed 's/^/# /'
-	# "dev lqpn sq_psn" of every RC QP, from the root namespace.
-	psns() { "$KQP" -a | awk -v d="${ONLY:-}" '$5 == "RC" && (d == "" || $1 == d) { print $1, $3, $8 }' | sort; }
 	qps=$(psns)
 	sed 's/^/# chain QP (dev lqpn sq_psn): /' <<<"$qps"
 	chk "four RC QPs in RTS (two links)" [ "$(wc -l <<<"$qps")" -eq 4 ]
-	# Every QP's PSN moves within the deadline.
-	moving() {
-		local a b n
-		a=$(psns)
-		for _ in $(seq 1 40); do
-			sleep 0.25
-			b=$(psns)
-			n=$(printf '%s\n%s\n' "$a" "$b" | awk '{ k = $1 "/" $2
-				if (k in v) { if (v[k] != $3) c++ } else v[k] = $3 } END { print c + 0 }')
-			[ "$n" -ge 4 ] && return 0
-		done
-		return 1
-	}
-	# No QP's PSN moves over 1.5 s, reached within the deadline.
-	still() {
-		local a b t
-		for t in $(seq 1 40); do
-			a=$(psns)
-			sleep 1.5
-			b=$(psns)
-			[ "$a" = "$b" ] && return 0
-		done
-		return 1
-	}
 	chk "traffic flows on all four QPs" moving
 
-	pid_in() { nsr "$1" pgrep -f "$2"; }
-	p0=$(pid_in 0 "rc_chain -d rxe0")
-	p1=$(pid_in 1 "rc_chain -d rxe1")
-	p2=$(pid_in 2 "rc_chain -d rxe2")
+	chain_pids
 	echo "# pids in their namespaces: node0 $p0, node1 $p1, node2 $p2"
 	reg0() { ctl 0 -o json qps list | grep -q '"source": *"[^"]*libias'; }
 	chk "node0's agent has the libias registration of its QP" reg0
@@ -146,7 +67,7 @@ if [ "${1:-}" = --guest ]; then
 	chk "traffic stopped on every chain QP" still
 	echo "# report -> traffic still: $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s (upper bound, includes 1.5 s of observation)"
 	# Time to stop, per QP: the last completion rc_chain counted, after the report.
-	for i in 0 1 2; do "$RCC" --read /tmp/st$i | sed "s/^/n$i /"; done >/tmp/stops
+	chain_counters >/tmp/stops
 	awk -v t="$tr_us" '{ printf "# time-to-stop n%s qp 0x%x: %.1f ms (%d sends, %d receives, %d posts refused)\n", substr($1, 2), $2, ($5 - t) / 1000, $3, $4, $6 }' /tmp/stops
 	awk -v t="$tr_us" '{ d = ($5 - t) / 1000; if (d > m) m = d } END { printf "# time-to-stop, all chain QPs: %.1f ms\n", m }' /tmp/stops
 	isw=$(ctl 0 incidents show "$inc")

@@ -1,0 +1,123 @@
+# Shared by tests/kernel/test_block_chain.sh and tests/bench/bench_chain.sh,
+# sourced inside the guest (bash) after B (the build directory) is set.
+# The paper's chain on three soft-RoCE nodes, each in its own PID and mount
+# namespace with its own agent (sema); the agents share one SecMgt key and
+# address each other by GID. One rc_chain process per node:
+#   node0 P1  <-RC->  node1 P2 (two QPs)  <-RC->  node2 P3
+# P1 and P2 run under libias-preload.so; P3 does not use libias.
+#
+#   chain_agents_up          start the three agents; 0 when all answer
+#   chain_traffic_up         start P1..P3; 0 when four RC QPs are in RTS
+#   nsr I CMD..., ctl I ARGS...   run in node I / iasctl against node I
+#   psns                     "dev lqpn sq_psn" of every RC QP (kernel)
+#   moving, still            traffic flows on all four QPs / no PSN moved
+#                            over 1.5 s (both bounded by a deadline)
+#   chain_pids               sets p0 p1 p2 (PIDs inside their namespaces)
+#   chain_counters           "node qpn sends recvs last_us refused errors"
+SEMA=$B/sema/sema IASCTL=$B/sema/iasctl KEYGEN=$B/common/ias-keygen
+KQP=$B/tests/kernel/kqp_dump RCC=$B/tests/kernel/rc_chain
+PRE=$B/verbs_ext/.libs/libias-preload.so
+declare -a NS
+nsr() { local i=$1; shift; nsenter -t "${NS[i]}" -p -m -- "$@"; }
+# The real binary when libtool built one: its wrapper script costs a second
+# or more per call under TCG.
+if [ -x "$B/sema/.libs/iasctl" ]; then
+	IASCTL_RUN=(env LD_LIBRARY_PATH="$B/verbs_ext/.libs" "$B/sema/.libs/iasctl")
+else
+	IASCTL_RUN=("$IASCTL")
+fi
+ctl() { local i=$1; shift; nsr "$i" "${IASCTL_RUN[@]}" --socket /run/iaskt/n$i/sema.sock "$@"; }
+
+# Node i: a PID+mount namespace (held by a sleeping PID 1) and an agent.
+chain_agents_up() {
+	local i d gi holder up
+	mkdir -p /run/iaskt
+	"$KEYGEN" /run/iaskt/secmgt.keys >/dev/null
+	for i in 0 1 2; do
+		d=/run/iaskt/n$i
+		mkdir -p $d/state
+		gi=IAS_GID6_$i
+		cat >$d/ias.conf <<-EOF2
+		control_socket = $d/sema.sock
+		state_dir = $d/state
+		key_file = /run/iaskt/secmgt.keys
+		node_name = n$i
+		umad_ca = rxe$i
+		gid_index = ${!gi}
+		mad_timeout = 1s
+		log_level = ${CHAIN_LOG_LEVEL:-debug}
+		kernel_scan_interval = 1s
+		block_duration = 0
+		EOF2
+		unshare --pid --fork --mount-proc sleep 100000 &
+		holder=$!
+		for _ in $(seq 1 50); do
+			NS[i]=$(pgrep -P $holder sleep) && break
+			sleep 0.1
+		done
+	done
+	for i in 0 1 2; do
+		nsr $i "$SEMA" --foreground --config /run/iaskt/n$i/ias.conf >/run/iaskt/n$i/sema.log 2>&1 &
+	done
+	for _ in $(seq 1 100); do
+		up=0
+		for i in 0 1 2; do ctl $i status >/dev/null 2>&1 && up=$((up + 1)); done
+		[ $up -eq 3 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# P2 on node1 serves both links; P3 on node2 runs without libias.
+chain_traffic_up() {
+	lib() { local i=$1; shift; nsr "$i" env LD_PRELOAD="$PRE" IAS_SOCKET=/run/iaskt/n$i/sema.sock "$@"; }
+	lib 1 "$RCC" -d rxe1 -x "$IAS_GID6_1" -o /tmp/st1 -l 18515 -l 18516 >/tmp/p1.log 2>&1 &
+	lib 0 "$RCC" -d rxe0 -x "$IAS_GID6_0" -o /tmp/st0 -c 18515 >/tmp/p0.log 2>&1 &
+	nsr 2 "$RCC" -d rxe2 -x "$IAS_GID6_2" -o /tmp/st2 -c 18516 >/tmp/p2.log 2>&1 &
+	for _ in $(seq 1 150); do
+		[ "$("$KQP" | awk '$5 == "RC" && $6 == "RTS"' | wc -l)" -ge 4 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+chain_pids() {
+	p0=$(nsr 0 pgrep -f "rc_chain -d rxe0")
+	p1=$(nsr 1 pgrep -f "rc_chain -d rxe1")
+	p2=$(nsr 2 pgrep -f "rc_chain -d rxe2")
+}
+
+chain_counters() {
+	local i
+	for i in 0 1 2; do "$RCC" --read /tmp/st$i | sed "s/^/n$i /"; done
+}
+
+# "dev lqpn sq_psn" of every RC QP (of device $ONLY if set), from the root
+# namespace.
+psns() { "$KQP" -a | awk -v d="${ONLY:-}" '$5 == "RC" && (d == "" || $1 == d) { print $1, $3, $8 }' | sort; }
+
+# Every QP's PSN moves within the deadline.
+moving() {
+	local a b n
+	a=$(psns)
+	for _ in $(seq 1 40); do
+		sleep 0.25
+		b=$(psns)
+		n=$(printf '%s\n%s\n' "$a" "$b" | awk '{ k = $1 "/" $2
+			if (k in v) { if (v[k] != $3) c++ } else v[k] = $3 } END { print c + 0 }')
+		[ "$n" -ge 4 ] && return 0
+	done
+	return 1
+}
+
+# No QP's PSN moves over 1.5 s, reached within the deadline.
+still() {
+	local a b
+	for _ in $(seq 1 40); do
+		a=$(psns)
+		sleep 1.5
+		b=$(psns)
+		[ "$a" = "$b" ] && return 0
+	done
+	return 1
+}
