@@ -105,11 +105,17 @@ int proc_info_get(pid_t pid, struct proc_info *pi)
 
 int proc_same(pid_t pid, uint64_t starttime)
 {
-	struct proc_info pi;
+	char path[64], buf[2048];
+	uint64_t st;
+	pid_t ppid;
 
-	if (proc_info_get(pid, &pi))
+	/* Only /proc/PID/stat: this guards cached verdicts on hot paths. */
+	if (pid <= 0)
 		return 0;
-	return starttime == 0 || pi.starttime == starttime;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0 || parse_stat(buf, &ppid, &st))
+		return 0;
+	return starttime == 0 || st == starttime;
 }
 
 void proc_unit(const char *cgroup, char *out, size_t outlen)
