@@ -369,7 +369,8 @@ static int op_qp_register(struct ctlsrv_req *x)
 		return ctlsrv_fail(x, IAS_CTL_E_PERM,
 			    "simulated QPs are accepted only when the agent runs with simulated_fabric = yes");
 	if (!q.sim) {
-		engine_kernel_scan(s);
+		/* One exchange for this QP; the periodic scan does the rest. */
+		engine_kernel_lookup(s, q.device, q.qpn);
 		if (s->kernel_rdma) {
 			e = qpt_find(&s->qps, q.device, q.qpn);
 			if (!e || !(e->sources & QPT_SRC_KERNEL)) {

@@ -323,6 +323,42 @@ int engine_kernel_scan(struct sema *s)
 	return 0;
 }
 
+/* Kept-open rdma netlink handle for one-QP look-ups (registrations). */
+static struct ias_rdmanl *knl;
+
+int engine_kernel_lookup(struct sema *s, const char *device, uint32_t qpn)
+{
+	struct ias_kqp k;
+	struct qpt_entry *q;
+	int r;
+
+	if (!knl && (r = ias_rdmanl_open(&knl)) < 0)
+		return engine_kernel_scan(s) < 0 ? r : 0;
+	r = ias_rdmanl_find_qp(knl, device, qpn, &k);
+	if (r < 0 && r != -ENODEV) {
+		/* Anything but a clear answer: the full scan decides, as
+		 * before (and records that the kernel no longer answers). */
+		log_debug("QP %s/0x%x: look-up failed (%s); full scan", device, qpn, strerror(-r));
+		return engine_kernel_scan(s);
+	}
+	if (!s->kernel_rdma)
+		log_info("reading QP ownership from the kernel (rdma netlink)");
+	s->kernel_rdma = 1;
+	if (r == 1 && k.has_pid) {
+		r = kqp_cb(&k, s);
+		return r < 0 ? r : 0;
+	}
+	/* The kernel reports no such QP of a process: forget an older view. */
+	q = qpt_find(&s->qps, device, qpn);
+	if (q && (q->sources & QPT_SRC_KERNEL)) {
+		q->sources &= ~QPT_SRC_KERNEL;
+		q->kernel_seen = 0;
+		if (!q->sources)
+			qpt_remove(&s->qps, device, qpn);
+	}
+	return 0;
+}
+
 /* ---- enforcement ---------------------------------------------------------- */
 
 /* What a block does to a process, decided before it is recorded. */

@@ -69,6 +69,10 @@ int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen);
 void engine_never_block_prime(struct sema *s, pid_t pid);
 /* Refresh the QP table from the kernel (rdma netlink); 0 or -errno. */
 int engine_kernel_scan(struct sema *s);
+/* Refresh one QP's kernel view (owner, state) with one rdma netlink exchange
+ * on a kept-open socket; falls back to engine_kernel_scan when the look-up
+ * cannot answer. Sets s->kernel_rdma like the scan. 0 or -errno. */
+int engine_kernel_lookup(struct sema *s, const char *device, uint32_t qpn);
 
 /* CLOCK_REALTIME in microseconds (all simulated nodes share it, so event
  * times from different agents on one host compare). */

@@ -32,6 +32,7 @@
 
 _Static_assert(RDMA_NLDEV_ATTR_RES_PDN < TB_SIZE, "attribute table too small");
 _Static_assert(sizeof(((struct ias_kqp *)0)->dev_name) == 64, "IB_DEVICE_NAME_MAX");
+_Static_assert(sizeof(((struct ias_kdev *)0)->name) == 64, "IB_DEVICE_NAME_MAX");
 
 struct tb {
 	const struct nlattr *a[TB_SIZE];
@@ -46,8 +47,10 @@ struct walk {
 	ias_kqp_cb cb;
 	void *arg;
 	/* device-list mode */
-	uint32_t *devs;
+	struct ias_kdev *devs;
 	size_t ndevs, cap;
+	ias_kdev_cb dcb;        /* instead of collecting into devs */
+	void *darg;
 	int cb_ret;             /* the callback's stopping value */
 };
 
@@ -249,19 +252,31 @@ static int qp_msg(const struct nlmsghdr *nlh, struct walk *w)
 	return 0;
 }
 
-/* One RDMA_NLDEV_CMD_GET message: remember the device index. */
+/* One RDMA_NLDEV_CMD_GET message: remember the device index and name. */
 static int dev_msg(const struct nlmsghdr *nlh, struct walk *w)
 {
 	struct ias_kqp dev;
+	struct ias_kdev kd;
 	struct tb t;
 	int r;
 
+	memset(&dev, 0, sizeof(dev));
 	if ((r = collect_msg(nlh, &t)) != 0 || (r = validate_tb(&t)) != 0 ||
 	    (r = decode_dev(&t, &dev)) != 0)
 		return r;
+	memset(&kd, 0, sizeof(kd));
+	kd.index = dev.dev_index;
+	memcpy(kd.name, dev.dev_name, sizeof(kd.name));
+	if (w->dcb) {
+		if ((r = w->dcb(&kd, w->darg)) != 0) {
+			w->cb_ret = r;
+			return r < 0 ? r : IAS_RDMANL_STOPPED;
+		}
+		return 0;
+	}
 	if (w->ndevs == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 8;
-		uint32_t *d;
+		struct ias_kdev *d;
 
 		if (cap > MAX_DEVICES)
 			return -E2BIG;
@@ -271,7 +286,7 @@ static int dev_msg(const struct nlmsghdr *nlh, struct walk *w)
 		w->devs = d;
 		w->cap = cap;
 	}
-	w->devs[w->ndevs++] = dev.dev_index;
+	w->devs[w->ndevs++] = kd;
 	return 0;
 }
 
@@ -338,17 +353,12 @@ static int parse_buf(const void *buf, size_t len, struct walk *w)
 	return IAS_RDMANL_MORE;
 }
 
-int ias_rdmanl_parse(const void *buf, size_t len, ias_kqp_cb cb, void *arg)
+/* Decode a buffer that may be unaligned. */
+static int parse_any(const void *buf, size_t len, struct walk *w)
 {
-	struct walk w = {
-		.msg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET),
-		.cb = cb, .arg = arg,
-	};
 	void *copy = NULL;
 	int r;
 
-	if (!buf || !cb)
-		return -EINVAL;
 	if (len > INT_MAX)
 		return -EMSGSIZE;
 	/* Netlink structures are 4-byte aligned; copy an unaligned buffer. */
@@ -359,9 +369,33 @@ int ias_rdmanl_parse(const void *buf, size_t len, ias_kqp_cb cb, void *arg)
 		memcpy(copy, buf, len);
 		buf = copy;
 	}
-	r = parse_buf(buf, len, &w);
+	r = parse_buf(buf, len, w);
 	free(copy);
 	return r;
+}
+
+int ias_rdmanl_parse(const void *buf, size_t len, ias_kqp_cb cb, void *arg)
+{
+	struct walk w = {
+		.msg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET),
+		.cb = cb, .arg = arg,
+	};
+
+	if (!buf || !cb)
+		return -EINVAL;
+	return parse_any(buf, len, &w);
+}
+
+int ias_rdmanl_parse_devs(const void *buf, size_t len, ias_kdev_cb cb, void *arg)
+{
+	struct walk w = {
+		.msg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_GET),
+		.dcb = cb, .darg = arg,
+	};
+
+	if (!buf || !cb)
+		return -EINVAL;
+	return parse_any(buf, len, &w);
 }
 
 /* Send one dump request (optionally for one device) and decode the answer
@@ -393,9 +427,30 @@ static int dump(struct mnl_socket *nl, char *buf, uint16_t cmd, const uint32_t *
 	}
 }
 
-int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
+/* A bound NETLINK_RDMA socket with a receive timeout. */
+static int open_sock(struct mnl_socket **out)
 {
 	struct timeval tv = { .tv_sec = RECV_TIMEOUT_SEC };
+	struct mnl_socket *nl;
+	int r;
+
+	*out = NULL;
+	nl = mnl_socket_open(NETLINK_RDMA);
+	if (!nl)
+		/* No ib_core: the protocol family is not registered. */
+		return (errno == EPROTONOSUPPORT || errno == EAFNOSUPPORT) ? -ENOENT : -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		r = -errno;
+		mnl_socket_close(nl);
+		return r;
+	}
+	*out = nl;
+	return 0;
+}
+
+int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
+{
 	struct walk w = { 0 };
 	struct mnl_socket *nl = NULL;
 	char *buf = NULL;
@@ -404,17 +459,8 @@ int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
 
 	if (!cb)
 		return -EINVAL;
-	nl = mnl_socket_open(NETLINK_RDMA);
-	if (!nl) {
-		/* No ib_core: the protocol family is not registered. */
-		r = (errno == EPROTONOSUPPORT || errno == EAFNOSUPPORT) ? -ENOENT : -errno;
+	if ((r = open_sock(&nl)) != 0)
 		goto out;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-		r = -errno;
-		goto out;
-	}
 	buf = malloc(RECV_SIZE);
 	if (!buf) {
 		r = -ENOMEM;
@@ -435,7 +481,7 @@ int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
 	w.cb = cb;
 	w.arg = arg;
 	for (i = 0; i < w.ndevs; i++) {
-		r = dump(nl, buf, RDMA_NLDEV_CMD_RES_QP_GET, &w.devs[i], &w);
+		r = dump(nl, buf, RDMA_NLDEV_CMD_RES_QP_GET, &w.devs[i].index, &w);
 		/* A device that went away between the two steps is not an error. */
 		if (r == -ENODEV)
 			continue;
@@ -451,6 +497,193 @@ out:
 	if (nl)
 		mnl_socket_close(nl);
 	return r;
+}
+
+/* ---- kept-open handle ------------------------------------------------------ */
+
+struct ias_rdmanl {
+	struct mnl_socket *nl;  /* NULL after an error: reopened on next use */
+	char *buf;
+	uint32_t seq;
+	struct ias_kdev *devs;  /* the cached device map */
+	size_t ndevs;
+	int have_map;
+};
+
+int ias_rdmanl_open(struct ias_rdmanl **out)
+{
+	struct ias_rdmanl *h;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->buf = malloc(RECV_SIZE);
+	if (!h->buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = open_sock(&h->nl)) != 0)
+		goto out;
+	h->seq = (uint32_t)time(NULL);
+	*out = h;
+	return 0;
+out:
+	ias_rdmanl_close(h);
+	return r;
+}
+
+void ias_rdmanl_close(struct ias_rdmanl *h)
+{
+	if (!h)
+		return;
+	if (h->nl)
+		mnl_socket_close(h->nl);
+	free(h->devs);
+	free(h->buf);
+	free(h);
+}
+
+/* Forget the socket (and the map) after an error: stale answers may be
+ * queued on it. */
+static void h_reset(struct ias_rdmanl *h)
+{
+	if (h->nl)
+		mnl_socket_close(h->nl);
+	h->nl = NULL;
+	free(h->devs);
+	h->devs = NULL;
+	h->ndevs = 0;
+	h->have_map = 0;
+}
+
+/* One dump on the handle's socket; the walk's sequence comes from h. */
+static int h_dump(struct ias_rdmanl *h, uint16_t cmd, const uint32_t *dev_index, struct walk *w)
+{
+	int r;
+
+	if (!h->nl && (r = open_sock(&h->nl)) != 0)
+		return r;
+	w->portid = mnl_socket_get_portid(h->nl);
+	w->seq = h->seq;
+	r = dump(h->nl, h->buf, cmd, dev_index, w);
+	h->seq = w->seq;
+	if (r < 0 && r != -ENODEV && r != -EINVAL)
+		h_reset(h);     /* the socket may be out of step */
+	return r;
+}
+
+static int h_refresh(struct ias_rdmanl *h)
+{
+	struct walk w = { 0 };
+	int r;
+
+	r = h_dump(h, RDMA_NLDEV_CMD_GET, NULL, &w);
+	if (r < 0) {
+		free(w.devs);
+		return r;
+	}
+	free(h->devs);
+	h->devs = w.devs;
+	h->ndevs = w.ndevs;
+	h->have_map = 1;
+	return 0;
+}
+
+static int h_index(const struct ias_rdmanl *h, const char *name, uint32_t *index)
+{
+	size_t i;
+
+	for (i = 0; i < h->ndevs; i++)
+		if (strcmp(h->devs[i].name, name) == 0) {
+			*index = h->devs[i].index;
+			return 1;
+		}
+	return 0;
+}
+
+struct find {
+	const char *dev_name;
+	uint32_t lqpn;
+	struct ias_kqp *out;
+	int found, other_name;
+};
+
+/* Sees every QP of the device: the dump is always read to its end, so the
+ * socket stays in step. */
+static int find_cb(const struct ias_kqp *qp, void *arg)
+{
+	struct find *f = arg;
+
+	if (strcmp(qp->dev_name, f->dev_name) != 0) {
+		f->other_name = 1;      /* the index now names another device */
+		return 0;
+	}
+	if (qp->lqpn == f->lqpn && !f->found) {
+		*f->out = *qp;
+		f->found = 1;
+	}
+	return 0;
+}
+
+int ias_rdmanl_find_qp(struct ias_rdmanl *h, const char *dev_name, uint32_t lqpn,
+		       struct ias_kqp *out)
+{
+	int attempt, r;
+
+	if (!h || !dev_name || !out)
+		return -EINVAL;
+	for (attempt = 0; attempt < 2; attempt++) {
+		struct find f = { .dev_name = dev_name, .lqpn = lqpn, .out = out };
+		struct walk w = { .cb = find_cb, .arg = &f };
+		uint32_t index;
+
+		if ((!h->have_map || attempt > 0 || !h_index(h, dev_name, &index)) &&
+		    (r = h_refresh(h)) < 0)
+			return r;
+		if (h->ndevs == 0)
+			return -ENOENT;
+		if (!h_index(h, dev_name, &index))
+			return -ENODEV;
+		r = h_dump(h, RDMA_NLDEV_CMD_RES_QP_GET, &index, &w);
+		/* The device went away (the kernel knows no such index):
+		 * refresh the map once. */
+		if (r == -ENODEV || r == -EINVAL) {
+			h->have_map = 0;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		if (f.other_name) {
+			h->have_map = 0;
+			continue;
+		}
+		return f.found;
+	}
+	/* The map kept disagreeing with the kernel's answers. */
+	return -EPROTO;
+}
+
+int ias_rdmanl_put_dev(void *buf, size_t cap, size_t *len, uint32_t seq,
+		       const struct ias_kdev *dev)
+{
+	struct nlmsghdr *nlh;
+
+	if (strnlen(dev->name, sizeof(dev->name)) == sizeof(dev->name))
+		return -EINVAL;
+	if (*len > cap || cap - *len < MNL_NLMSG_HDRLEN + 2 * MNL_ATTR_HDRLEN + 4 + 64)
+		return -ENOSPC;
+	nlh = mnl_nlmsg_put_header((char *)buf + *len);
+	nlh->nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_GET);
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = seq;
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, dev->index);
+	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, dev->name);
+	*len += MNL_ALIGN(nlh->nlmsg_len);
+	return 0;
 }
 
 /* Room for one message with one QP entry, names at their longest. */

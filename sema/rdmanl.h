@@ -69,6 +69,47 @@ int ias_rdmanl_put_qp(void *buf, size_t cap, size_t *len, uint32_t seq,
 /* Append the NLMSG_DONE that ends a dump (error 0). */
 int ias_rdmanl_put_done(void *buf, size_t cap, size_t *len, uint32_t seq);
 
+/* ---- one QP at a time, on a kept-open socket ----------------------------
+ *
+ * A full dump costs one socket, one device listing and one dump per device.
+ * To check one QP (its owner at registration), a handle keeps the NETLINK_RDMA
+ * socket open and caches the device-name -> index map; a look-up is then one
+ * RES_QP_GET dump of the one device. (The kernel's single-QP "doit" form needs
+ * the QP's port, which a QP just created does not have yet, so it cannot
+ * serve here.) The map is refreshed when a name is unknown or the kernel
+ * answers for another name under that index. After any socket or decoding
+ * error the socket is closed and reopened by the next look-up. */
+struct ias_rdmanl;
+
+/* One RDMA device as the kernel lists it (RDMA_NLDEV_CMD_GET). */
+struct ias_kdev {
+	uint32_t index;
+	char name[64];
+};
+
+typedef int (*ias_kdev_cb)(const struct ias_kdev *dev, void *arg);
+
+/* Open a handle: -ENOENT when the kernel has no RDMA netlink, other -errno. */
+int ias_rdmanl_open(struct ias_rdmanl **out);
+void ias_rdmanl_close(struct ias_rdmanl *h);
+
+/* Look up QP lqpn of device dev_name. Returns 1 and fills *out when the kernel
+ * reports it; 0 when the device exists but has no such QP; -ENODEV when the
+ * kernel lists other devices but none of that name; -ENOENT when it lists no
+ * device at all; -EBADMSG/-EPROTO/-ETIMEDOUT/-errno as for a dump. */
+int ias_rdmanl_find_qp(struct ias_rdmanl *h, const char *dev_name, uint32_t lqpn,
+		       struct ias_kqp *out);
+
+/* Decode one recv() buffer of RDMA_NLDEV_CMD_GET dump messages (the device
+ * list) and call cb for each device. Same checks and results as
+ * ias_rdmanl_parse. */
+int ias_rdmanl_parse_devs(const void *buf, size_t len, ias_kdev_cb cb, void *arg);
+
+/* Append one RDMA_NLDEV_CMD_GET dump message for dev (test fixtures).
+ * 0, -ENOSPC, or -EINVAL for a name that does not fit. buf 4-byte aligned. */
+int ias_rdmanl_put_dev(void *buf, size_t cap, size_t *len, uint32_t seq,
+		       const struct ias_kdev *dev);
+
 /* "SMI", "GSI", "RC", "UC", "UD", "RAW_IPV6", "RAW_ETHERTYPE", "RAW_PACKET",
  * "XRC_INI", "XRC_TGT", "DRIVER"; "UNKNOWN" otherwise. */
 const char *ias_kqp_type_str(uint8_t type);

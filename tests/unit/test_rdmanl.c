@@ -566,6 +566,147 @@ static void test_live(void)
 	is_int(ias_rdmanl_dump_qps(NULL, NULL), -EINVAL, "dump without callback is -EINVAL");
 }
 
+/* Device list (RDMA_NLDEV_CMD_GET dump) decoding. */
+#define DEV_MSG RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_GET)
+static struct ias_kdev gdev[MAXQ];
+static int ndev;
+
+static int dev_collect(const struct ias_kdev *d, void *arg)
+{
+	(void)arg;
+	if (ndev < MAXQ)
+		gdev[ndev] = *d;
+	ndev++;
+	return stop_after && ndev >= stop_after ? stop_value : 0;
+}
+
+static int parse_devs(void)
+{
+	ndev = 0;
+	memset(gdev, 0, sizeof(gdev));
+	return ias_rdmanl_parse_devs(b.c, blen, dev_collect, NULL);
+}
+
+static void test_devs(void)
+{
+	struct ias_kdev d0 = { 3, "rxe0" }, d1 = { 7, "mlx5_1" }, big;
+	struct nlmsghdr *nlh;
+	int r;
+
+	reset();
+	is_int(ias_rdmanl_put_dev(b.c, sizeof(b.c), &blen, 7, &d0), 0, "devs: encode rxe0");
+	is_int(ias_rdmanl_put_dev(b.c, sizeof(b.c), &blen, 7, &d1), 0, "devs: encode mlx5_1");
+	put_done(0);
+	r = parse_devs();
+	ok(r == IAS_RDMANL_DONE && ndev == 2, "device list decodes (%d, %d devices)", r, ndev);
+	ok(gdev[0].index == 3 && strcmp(gdev[0].name, "rxe0") == 0 &&
+	   gdev[1].index == 7 && strcmp(gdev[1].name, "mlx5_1") == 0, "device indexes and names");
+
+	/* Same bytes at an odd address. */
+	{
+		static char odd[sizeof(b.c) + 1];
+
+		memcpy(odd + 1, b.c, blen);
+		ndev = 0;
+		r = ias_rdmanl_parse_devs(odd + 1, blen, dev_collect, NULL);
+		ok(r == IAS_RDMANL_DONE && ndev == 2, "device list at an odd address");
+	}
+
+	stop_after = 1;
+	stop_value = 5;
+	r = parse_devs();
+	ok(r == IAS_RDMANL_STOPPED && ndev == 1, "device callback stops the walk");
+	stop_value = -EIO;
+	r = parse_devs();
+	ok(r == -EIO && ndev == 1, "device callback error is handed back");
+	stop_after = 0;
+	stop_value = 0;
+
+	/* A device message without a name. */
+	reset();
+	nlh = msg_begin(DEV_MSG);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 1);
+	msg_end(nlh);
+	is_int(parse_devs(), -EBADMSG, "device without a name is rejected");
+	/* Name attribute that is not NUL-terminated. */
+	reset();
+	nlh = msg_begin(DEV_MSG);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 1);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_DEV_NAME, 4, "rxe0");
+	msg_end(nlh);
+	is_int(parse_devs(), -EBADMSG, "unterminated device name is rejected");
+	/* A QP message where a device list is expected. */
+	reset();
+	{
+		const struct spec *one[] = { &rc_a };
+
+		qp_msg(1, "rxe0", one, 1);
+	}
+	is_int(parse_devs(), -EPROTO, "QP message in a device list is -EPROTO");
+	/* And a device message where QPs are expected. */
+	reset();
+	ias_rdmanl_put_dev(b.c, sizeof(b.c), &blen, 7, &d0);
+	is_int(parse(), -EPROTO, "device message in a QP dump is -EPROTO");
+	/* Kernel error at the end of the device dump. */
+	reset();
+	ias_rdmanl_put_dev(b.c, sizeof(b.c), &blen, 7, &d0);
+	put_done(-EINVAL);
+	ok(parse_devs() == -EINVAL && ndev == 1, "device dump ending in an error");
+	reset();
+	put_error(-EPERM, 1);
+	is_int(parse_devs(), -EPERM, "NLMSG_ERROR in a device dump");
+
+	memset(&big, 'x', sizeof(big));
+	big.index = 1;
+	reset();
+	is_int(ias_rdmanl_put_dev(b.c, sizeof(b.c), &blen, 7, &big), -EINVAL,
+	       "encoder refuses a name without room for its NUL");
+	is_int(ias_rdmanl_put_dev(b.c, 16, &blen, 7, &d0), -ENOSPC, "device encoder: no room");
+	is_int(ias_rdmanl_parse_devs(b.c, 0, NULL, NULL), -EINVAL, "device parse without callback");
+}
+
+/* Kept-open handle: here (no RDMA) opening fails cleanly; where RDMA devices
+ * exist, a look-up of a QP number no process can hold answers "not found",
+ * and an unknown device name -ENODEV. */
+static void test_handle(void)
+{
+	DIR *d = opendir("/sys/class/infiniband");
+	char name[64] = "";
+	struct ias_rdmanl *h = NULL;
+	struct ias_kqp q;
+	struct dirent *de;
+	int r;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && !name[0])
+			snprintf(name, sizeof(name), "%s", de->d_name);
+	if (d)
+		closedir(d);
+	r = ias_rdmanl_open(&h);
+	if (!name[0]) {
+		ok((r < 0 && h == NULL) || (r == 0 && h != NULL),
+		   "no RDMA device: open fails cleanly or opens (%d)", r);
+		if (r == 0) {
+			r = ias_rdmanl_find_qp(h, "rxe0", 17, &q);
+			ok(r == -ENOENT, "no RDMA device: look-up says no device (%d)", r);
+		}
+		ias_rdmanl_close(h);
+	} else {
+		is_int(r, 0, "open succeeds where RDMA devices exist");
+		is_int(ias_rdmanl_find_qp(h, name, 0xffffff, &q), 0, "QPN 0xffffff is not found");
+		is_int(ias_rdmanl_find_qp(h, "no-such-device", 17, &q), -ENODEV,
+		       "unknown device name is -ENODEV");
+		/* Kernel QPs are listed only in the initial PID namespace. */
+		r = ias_rdmanl_find_qp(h, name, 1, &q);
+		ok(r == 0 || (r == 1 && !q.has_pid && strcmp(q.dev_name, name) == 0 && q.lqpn == 1),
+		   "the GSI QP is the kernel's or hidden (%d)", r);
+		ias_rdmanl_close(h);
+	}
+	is_int(ias_rdmanl_open(NULL), -EINVAL, "open without out pointer");
+	is_int(ias_rdmanl_find_qp(NULL, "rxe0", 1, &q), -EINVAL, "look-up without handle");
+	ias_rdmanl_close(NULL);
+}
+
 int main(void)
 {
 	test_good_dump();
@@ -576,5 +717,7 @@ int main(void)
 	test_encoder();
 	test_strings();
 	test_live();
+	test_devs();
+	test_handle();
 	return tap_done();
 }
