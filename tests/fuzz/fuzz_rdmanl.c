@@ -6,7 +6,10 @@
  *    pid and a kernel name;
  *  - decode -> encode (ias_rdmanl_put_qp) -> decode gives the same QPs;
  *  - the same bytes at an unaligned address decode to the same result;
- *  - a callback that stops after the first QP gets STOPPED and one call. */
+ *  - a callback that stops after the first QP gets STOPPED and one call;
+ *  - the same bytes read as a device list (ias_rdmanl_parse_devs): a valid
+ *    result, NUL-terminated names, the same at an odd address, and
+ *    decode -> encode (ias_rdmanl_put_dev) -> decode gives the same devices. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +59,60 @@ static void sane(const struct ias_kqp *q)
 	if (!q->has_rq_psn && q->rq_psn) abort();
 }
 
+struct gotd {
+	struct ias_kdev d[MAXQ];
+	int n;
+};
+
+static int collect_dev(const struct ias_kdev *dev, void *arg)
+{
+	struct gotd *g = arg;
+
+	if (!memchr(dev->name, 0, sizeof(dev->name)))
+		abort();
+	if (g->n < MAXQ)
+		g->d[g->n] = *dev;
+	g->n++;
+	return 0;
+}
+
+static void devs(const uint8_t *data, size_t size)
+{
+	static struct gotd d1, d2, d3;
+	static union { char c[MAXQ * 128]; uint32_t a; } enc;
+	uint8_t *shifted;
+	size_t len = 0;
+	int r1, r2, r3, i;
+
+	d1.n = 0;
+	r1 = ias_rdmanl_parse_devs(data, size, collect_dev, &d1);
+	if (r1 != IAS_RDMANL_MORE && r1 != IAS_RDMANL_DONE && r1 >= 0)
+		abort();
+	shifted = malloc(size + 1);
+	if (!shifted)
+		return;
+	memcpy(shifted + 1, data, size);
+	d2.n = 0;
+	r2 = ias_rdmanl_parse_devs(shifted + 1, size, collect_dev, &d2);
+	free(shifted);
+	if (r2 != r1 || d2.n != d1.n)
+		abort();
+	if (d1.n > MAXQ)
+		return;
+	for (i = 0; i < d1.n; i++)
+		if (ias_rdmanl_put_dev(enc.c, sizeof(enc.c), &len, 1, &d1.d[i]) != 0)
+			abort();
+	if (ias_rdmanl_put_done(enc.c, sizeof(enc.c), &len, 1) != 0)
+		abort();
+	d3.n = 0;
+	r3 = ias_rdmanl_parse_devs(enc.c, len, collect_dev, &d3);
+	if (r3 != IAS_RDMANL_DONE || d3.n != d1.n)
+		abort();
+	for (i = 0; i < d1.n; i++)
+		if (d1.d[i].index != d3.d[i].index || strcmp(d1.d[i].name, d3.d[i].name) != 0)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -65,6 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *shifted;
 	size_t len = 0;
 	int r1, r2, r3, i;
+
+	devs(data, size);
 
 	g1.n = 0;
 	r1 = ias_rdmanl_parse(data, size, collect, &g1);
