@@ -501,28 +501,26 @@ static int track_locked(struct ibv_qp *qp, bool ex)
 	return 0;
 }
 
-int ias_int_track_qp(struct ibv_qp *qp)
+static int track(struct ibv_qp *qp, bool ex)
 {
 	int rc;
 
 	if (!qp || !qp->context)
 		return -EINVAL;
 	pthread_mutex_lock(&tq_lock);
-	rc = track_locked(qp, false);
+	rc = track_locked(qp, ex);
 	pthread_mutex_unlock(&tq_lock);
 	return rc;
 }
 
+int ias_int_track_qp(struct ibv_qp *qp)
+{
+	return track(qp, false);
+}
+
 int ias_int_track_qp_ex(struct ibv_qp *qp)
 {
-	int rc;
-
-	if (!qp || !qp->context)
-		return -EINVAL;
-	pthread_mutex_lock(&tq_lock);
-	rc = track_locked(qp, true);
-	pthread_mutex_unlock(&tq_lock);
-	return rc;
+	return track(qp, true);
 }
 
 void ias_int_untrack_qp(struct ibv_qp *qp)
