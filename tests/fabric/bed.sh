@@ -311,10 +311,12 @@ bed_agent_pid_host() {
 	[ -n "$p" ] && echo "$p"
 }
 
-bed_agent_stop() {
-	local n=$1 sig=${2:-TERM} p w i
-	w=$(cat "$BED/$n/agent.pid" 2>/dev/null) || return 0
-	p=$(bed_agent_pid_host "$n")
+# bed_stop_daemon PIDFILE PID SIGNAL: signal the daemon PID (if any), give
+# the process in PIDFILE (its namespace holder or wrapper) 5 s to end, then
+# kill it.
+bed_stop_daemon() {
+	local f=$1 p=$2 sig=$3 w i
+	w=$(cat "$f" 2>/dev/null) || return 0
 	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
 	for i in $(seq 1 50); do
 		kill -0 "$w" 2>/dev/null || break
@@ -322,7 +324,13 @@ bed_agent_stop() {
 	done
 	kill -KILL "$w" 2>/dev/null
 	wait "$w" 2>/dev/null
-	rm -f "$BED/$n/agent.pid"
+	rm -f "$f"
+}
+
+bed_agent_stop() {
+	local n=$1 sig=${2:-TERM}
+	[ -e "$BED/$n/agent.pid" ] || return 0
+	bed_stop_daemon "$BED/$n/agent.pid" "$(bed_agent_pid_host "$n")" "$sig"
 	# ibsim forgets a client only when it notices the client is gone: after a
 	# hard kill, a MAD to the node's LID makes it drop the dead client so
 	# that the node's request-serving slot can be taken again.
@@ -547,18 +555,10 @@ bed_sem_role() {
 
 # bed_sem_on_stop NODE [SIGNAL]: stop the manager on NODE (TERM by default).
 bed_sem_on_stop() {
-	local n=$1 sig=${2:-TERM} w p i
+	local n=$1 sig=${2:-TERM} w p
 	w=$(cat "$BED/$n/sem.pid" 2>/dev/null) || return 0
 	p=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
-	p=${p%% *}
-	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$w" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$w" 2>/dev/null
-	wait "$w" 2>/dev/null
-	rm -f "$BED/$n/sem.pid"
+	bed_stop_daemon "$BED/$n/sem.pid" "${p%% *}" "$sig"
 	return 0
 }
 
