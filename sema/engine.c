@@ -199,8 +199,10 @@ static struct nb_entry {
 	uint64_t allow_gen;
 	uint64_t cfg_hash;
 	int verdict;
+	int statfd;		/* its /proc/PID/stat + 1; 0: none */
 	char why[160];
 } nbcache[NBCACHE];
+
 
 static uint64_t hash_list(uint64_t h, const struct ias_cfg_list *l)
 {
@@ -225,14 +227,30 @@ static uint64_t never_block_cfg_hash(const struct sema *s)
 	return hash_list(h, &s->cfg.never_block_unit);
 }
 
+/* The cached verdict still holds: same process (checked through the
+ * descriptor bound to it: one pread), same allow-list and configuration. */
+static bool nb_valid(struct sema *s, const struct nb_entry *e, pid_t pid)
+{
+	return pid > 0 && e->pid == pid && e->statfd > 0 &&
+	       e->allow_gen == ias_store_allow_gen(s->store) &&
+	       e->cfg_hash == never_block_cfg_hash(s) &&
+	       proc_stat_same(e->statfd - 1, e->starttime);
+}
+
 /* Computes and caches the verdict for pi. */
 static int nb_fill(struct sema *s, const struct proc_info *pi, char *why, size_t whylen)
 {
 	struct nb_entry *e = &nbcache[(unsigned)pi->pid % NBCACHE];
 	uint64_t gen = ias_store_allow_gen(s->store), h = never_block_cfg_hash(s);
 
+	int fd;
+
 	e->pid = 0;
 	e->why[0] = '\0';
+	if (e->statfd > 0)
+		close(e->statfd - 1);
+	fd = proc_stat_open(pi->pid);
+	e->statfd = fd >= 0 ? fd + 1 : 0;
 	e->verdict = never_block_pi(s, pi, e->why, sizeof(e->why));
 	e->pid = pi->pid;
 	e->starttime = pi->starttime;
@@ -248,8 +266,7 @@ void engine_never_block_prime(struct sema *s, pid_t pid)
 	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
 	struct proc_info pi;
 
-	if (pid <= 0 || (e->pid == pid && e->allow_gen == ias_store_allow_gen(s->store) &&
-			 e->cfg_hash == never_block_cfg_hash(s) && proc_same(pid, e->starttime)))
+	if (pid <= 0 || nb_valid(s, e, pid))
 		return;
 	if (proc_info_get(pid, &pi) == 0)
 		nb_fill(s, &pi, NULL, 0);
@@ -260,8 +277,7 @@ int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)
 	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
 	struct proc_info pi;
 
-	if (pid > 0 && e->pid == pid && e->allow_gen == ias_store_allow_gen(s->store) &&
-	    e->cfg_hash == never_block_cfg_hash(s) && proc_same(pid, e->starttime)) {
+	if (nb_valid(s, e, pid)) {
 		snprintf(why, whylen, "%s", e->why);
 		return e->verdict;
 	}

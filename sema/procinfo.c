@@ -103,6 +103,31 @@ int proc_info_get(pid_t pid, struct proc_info *pi)
 	return 0;
 }
 
+int proc_stat_open(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int proc_stat_same(int fd, uint64_t starttime)
+{
+	char buf[2048];
+	uint64_t st;
+	pid_t ppid;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return 0;	/* the process is gone (ESRCH), or unreadable */
+	buf[n] = '\0';
+	return parse_stat(buf, &ppid, &st) == 0 && st == starttime;
+}
+
 int proc_same(pid_t pid, uint64_t starttime)
 {
 	char path[64], buf[2048];

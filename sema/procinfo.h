@@ -20,6 +20,12 @@ struct proc_info {
 int proc_info_get(pid_t pid, struct proc_info *pi);
 /* 1 if pid still names the same process (same start time), else 0. */
 int proc_same(pid_t pid, uint64_t starttime);
+/* An open /proc/PID/stat: the descriptor stays bound to that process, so
+ * reading it later answers for the same process even if the PID is reused.
+ * proc_stat_open: the descriptor or -errno. proc_stat_same: 1 if the process
+ * behind fd is still there with that start time, else 0 (one pread). */
+int proc_stat_open(pid_t pid);
+int proc_stat_same(int fd, uint64_t starttime);
 /* The systemd unit (last ".service"/".scope" component of the cgroup path)
  * into out; "" when none. */
 void proc_unit(const char *cgroup, char *out, size_t outlen);

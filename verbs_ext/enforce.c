@@ -205,25 +205,29 @@ static void ud_note(struct tqp *t, struct ibv_ah *ah, uint32_t rqpn)
 		dest_notify();
 }
 
+/* tq_lock held. What a post on t may do now: 0 go on, EPERM (cut),
+ * EAGAIN (paused), or -1 wait for a change (paused, IAS_PAUSE=wait). */
+static int verdict(const struct tqp *t)
+{
+	if (!t || t->state == RUN)
+		return 0;
+	if (t->state == CUT)
+		return EPERM;
+	return pause_wait() ? -1 : EAGAIN;
+}
+
 /* The slow path: 0 to go on with the post, or the errno to fail it with. */
 static int gate(struct ibv_qp *qp, struct ibv_send_wr *swr)
 {
 	struct tqp *t;
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&tq_lock);
 	for (;;) {
 		t = tq_find(qp);
-		if (!t || t->state == RUN)
+		rc = verdict(t);
+		if (rc >= 0)
 			break;
-		if (t->state == CUT) {
-			rc = EPERM;
-			break;
-		}
-		if (!pause_wait()) {
-			rc = EAGAIN;
-			break;
-		}
 		pthread_cond_wait(&tq_cond, &tq_lock);
 	}
 	if (rc == 0 && t && t->ud && swr)
@@ -277,7 +281,7 @@ static int gate_ex(struct ibv_qp_ex *x, wr_complete_fn *complete, wr_abort_fn *a
 {
 	const struct hook *h = hook_of(x->qp_base.context);
 	struct tqp *t;
-	int rc = 0;
+	int rc;
 
 	if (h) { /* only for a QP untracked while its thread was on the way in */
 		*complete = h->wr_complete;
@@ -286,22 +290,13 @@ static int gate_ex(struct ibv_qp_ex *x, wr_complete_fn *complete, wr_abort_fn *a
 	pthread_mutex_lock(&tq_lock);
 	for (;;) {
 		t = tq_find(&x->qp_base);
-		if (!t)
-			break;
-		if (t->qpx == x) {
+		if (t && t->qpx == x) {
 			*complete = t->wr_complete;
 			*abort_ = t->wr_abort;
 		}
-		if (t->state == RUN)
+		rc = verdict(t);
+		if (rc >= 0)
 			break;
-		if (t->state == CUT) {
-			rc = EPERM;
-			break;
-		}
-		if (!pause_wait()) {
-			rc = EAGAIN;
-			break;
-		}
 		/* The provider's send-queue lock, taken by wr_start, is held
 		 * meanwhile: other threads posting on this QP wait too. */
 		pthread_cond_wait(&tq_cond, &tq_lock);
@@ -501,28 +496,26 @@ static int track_locked(struct ibv_qp *qp, bool ex)
 	return 0;
 }
 
-int ias_int_track_qp(struct ibv_qp *qp)
+static int track(struct ibv_qp *qp, bool ex)
 {
 	int rc;
 
 	if (!qp || !qp->context)
 		return -EINVAL;
 	pthread_mutex_lock(&tq_lock);
-	rc = track_locked(qp, false);
+	rc = track_locked(qp, ex);
 	pthread_mutex_unlock(&tq_lock);
 	return rc;
 }
 
+int ias_int_track_qp(struct ibv_qp *qp)
+{
+	return track(qp, false);
+}
+
 int ias_int_track_qp_ex(struct ibv_qp *qp)
 {
-	int rc;
-
-	if (!qp || !qp->context)
-		return -EINVAL;
-	pthread_mutex_lock(&tq_lock);
-	rc = track_locked(qp, true);
-	pthread_mutex_unlock(&tq_lock);
-	return rc;
+	return track(qp, true);
 }
 
 void ias_int_untrack_qp(struct ibv_qp *qp)

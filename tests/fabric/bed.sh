@@ -28,6 +28,20 @@
 #                                    bed_semctl_on/bed_sem_role for the bed's own)
 #   bed_cleanup                      stop everything (also run by the EXIT trap)
 #
+# Helpers for the tests' checks:
+#   bed_wait_until SECS CMD...       poll CMD every 0.2 s until it succeeds
+#   bed_chain TAG Q1 Q2 Q3 Q4        conspirators TAG1@n1 (Q1), TAG2@n2 (Q2,
+#                                    Q3) and TAG3@n3 (Q4), wired n1-n2-n3 with
+#                                    simulated QPs; 0 once all registered
+#   bed_orders NODE NAME             QPNs a conspirator was told to pause
+#   bed_wait_orders NODE NAME "QPN..." SECS
+#   bed_incident_of NODE PID         the incident of PID's block on NODE
+#   bed_outbox NODE, bed_held MGR NODE   reports in NODE's outbox / in the
+#                                    store of manager MGR ("sem": the bed's)
+#   bed_undelivered NODE             how many of NODE's reports wait
+#   bed_in_sync MGR NODE...          MGR holds exactly each NODE's outbox
+#   bed_delivered NODE...            nothing waits in their outboxes
+#
 # Every process the bed starts carries IAS_FABRIC_BED=<id> in its environment;
 # bed_cleanup (and the next bed_init, for beds whose owner died) kills every
 # process carrying its id, so nothing outlives the bed. Each bed has its own
@@ -297,10 +311,12 @@ bed_agent_pid_host() {
 	[ -n "$p" ] && echo "$p"
 }
 
-bed_agent_stop() {
-	local n=$1 sig=${2:-TERM} p w i
-	w=$(cat "$BED/$n/agent.pid" 2>/dev/null) || return 0
-	p=$(bed_agent_pid_host "$n")
+# bed_stop_daemon PIDFILE PID SIGNAL: signal the daemon PID (if any), give
+# the process in PIDFILE (its namespace holder or wrapper) 5 s to end, then
+# kill it.
+bed_stop_daemon() {
+	local f=$1 p=$2 sig=$3 w i
+	w=$(cat "$f" 2>/dev/null) || return 0
 	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
 	for i in $(seq 1 50); do
 		kill -0 "$w" 2>/dev/null || break
@@ -308,7 +324,13 @@ bed_agent_stop() {
 	done
 	kill -KILL "$w" 2>/dev/null
 	wait "$w" 2>/dev/null
-	rm -f "$BED/$n/agent.pid"
+	rm -f "$f"
+}
+
+bed_agent_stop() {
+	local n=$1 sig=${2:-TERM}
+	[ -e "$BED/$n/agent.pid" ] || return 0
+	bed_stop_daemon "$BED/$n/agent.pid" "$(bed_agent_pid_host "$n")" "$sig"
 	# ibsim forgets a client only when it notices the client is gone: after a
 	# hard kill, a MAD to the node's LID makes it drop the dead client so
 	# that the node's request-serving slot can be taken again.
@@ -452,18 +474,9 @@ bed_sem_start() {
 
 # bed_sem_stop [SIGNAL]: stop the manager (TERM, or e.g. KILL).
 bed_sem_stop() {
-	local sig=${1:-TERM} w p i
-	w=$(cat "$BED/sem/sem.pid" 2>/dev/null) || return 0
-	p=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
-	p=${p%% *}
-	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$w" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$w" 2>/dev/null
-	wait "$w" 2>/dev/null
-	rm -f "$BED/sem/sem.pid"
+	local sig=${1:-TERM}
+	[ -e "$BED/sem/sem.pid" ] || return 0
+	bed_sem_on_stop sem "$sig"
 	BED_SEM_UP=0
 	# As for agents: a MAD to the node makes ibsim drop a hard-killed client.
 	if [ "$sig" = KILL ] || [ "$sig" = 9 ]; then
@@ -542,18 +555,10 @@ bed_sem_role() {
 
 # bed_sem_on_stop NODE [SIGNAL]: stop the manager on NODE (TERM by default).
 bed_sem_on_stop() {
-	local n=$1 sig=${2:-TERM} w p i
+	local n=$1 sig=${2:-TERM} w p
 	w=$(cat "$BED/$n/sem.pid" 2>/dev/null) || return 0
 	p=$(cat "/proc/$w/task/$w/children" 2>/dev/null)
-	p=${p%% *}
-	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$w" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$w" 2>/dev/null
-	wait "$w" 2>/dev/null
-	rm -f "$BED/$n/sem.pid"
+	bed_stop_daemon "$BED/$n/sem.pid" "${p%% *}" "$sig"
 	return 0
 }
 
@@ -602,3 +607,66 @@ bed_cleanup_quiet() {
 	bed_sweep "$BED_ID"
 	wait
 }
+
+# ---- helpers for the tests' checks ------------------------------------------
+
+bed_wait_until() {
+	local secs=$1 i
+	shift
+	for i in $(seq 1 $((secs * 5))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+bed_chain() {
+	local t=$1 q1=$2 q2=$3 q3=$4 q4=$5 l1 l2 l3
+	l1=$(bed_lid n1) l2=$(bed_lid n2) l3=$(bed_lid n3)
+	bed_spawn n1 "${t}1" "$BED_TC" register-sim "$q1:$l2:$q2"
+	bed_spawn n2 "${t}2" "$BED_TC" register-sim "$q2:$l1:$q1" "$q3:$l3:$q4"
+	bed_spawn n3 "${t}3" "$BED_TC" register-sim "$q4:$l2:$q3"
+	bed_wait_for "$BED/n1/${t}1.out" '^registered 1' 10 &&
+		bed_wait_for "$BED/n2/${t}2.out" '^registered 2' 10 &&
+		bed_wait_for "$BED/n3/${t}3.out" '^registered 1' 10
+}
+
+bed_orders() { sed -n 's/^order \(0x[0-9a-f]*\) pause$/\1/p' "$BED/$1/$2.out" | sort -u | tr '\n' ' '; }
+
+bed_wait_orders() {
+	local i
+	for i in $(seq 1 $(($4 * 10))); do
+		[ "$(bed_orders "$1" "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+bed_incident_of() {
+	bed_iasctl "$1" -o json blocks list --pid "$2" |
+		sed -n 's/.*"incident[_a-z]*": *"\(I-[^"]*\)".*/\1/p' | head -1
+}
+
+bed_outbox() {
+	sqlite3 -readonly "$BED/$1/state/sema.db" \
+		"SELECT seq, kind, pid, peer_lid, peer_qpn FROM reports ORDER BY seq" 2>/dev/null
+}
+
+bed_held() {
+	sqlite3 -readonly "$BED/$1/state/sem.db" \
+		"SELECT r.seq, r.kind, r.pid, r.peer_lid, r.peer_qpn FROM reports r
+		 JOIN nodes n ON n.guid = r.node_guid WHERE n.name = '$2' ORDER BY r.seq" 2>/dev/null
+}
+
+bed_undelivered() { sqlite3 -readonly "$BED/$1/state/sema.db" "SELECT count(*) FROM reports WHERE delivered_ms = 0"; }
+
+bed_in_sync() {
+	local m=$1 n a
+	shift
+	for n in "$@"; do
+		a=$(bed_outbox "$n")
+		[ -n "$a" ] && [ "$a" = "$(bed_held "$m" "$n")" ] || return 1
+	done
+}
+
+bed_delivered() { local n; for n in "$@"; do [ "$(bed_undelivered "$n")" = 0 ] || return 1; done; }

@@ -28,16 +28,6 @@ L2=$(bed_lid n2)
 L3=$(bed_lid n3)
 LS=$(bed_sem_lid)
 
-# wait_until SECS CMD...: poll CMD every 0.2 s.
-wait_until() {
-	local secs=$1 i
-	shift
-	for i in $(seq 1 $((secs * 5))); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
 fstatus() { bed_semctl fabric status 2>/dev/null; }
 # agent_state NODE: its AGENT and POLICY columns in the manager's view.
 agent_state() { fstatus | awk -v n="$1" '$1 == n { print $5, $6, $7 }'; }
@@ -46,69 +36,37 @@ policy_on() { # NODE VERSION: the agent itself shows it
 	bed_iasctl "$1" policy show 2>/dev/null | grep -Eq "^policy_version +$2\$"
 }
 policy_everywhere() { local v=$1 n; shift; for n in "$@"; do policy_on "$n" "$v" || return 1; done; }
-# The agent's outbox and the manager's copy of that node's reports.
-outbox() {
-	sqlite3 -readonly "$BED/$1/state/sema.db" \
-		"SELECT seq, kind, pid, peer_lid, peer_qpn FROM reports ORDER BY seq" 2>/dev/null
-}
-held() {
-	sqlite3 -readonly "$BED/sem/state/sem.db" \
-		"SELECT r.seq, r.kind, r.pid, r.peer_lid, r.peer_qpn FROM reports r
-		 JOIN nodes n ON n.guid = r.node_guid WHERE n.name = '$1' ORDER BY r.seq" 2>/dev/null
-}
-undelivered() { sqlite3 -readonly "$BED/$1/state/sema.db" "SELECT count(*) FROM reports WHERE delivered_ms = 0"; }
-# in_sync NODE...: the manager holds exactly each agent's outbox, no more.
-in_sync() {
-	local n a
-	for n in "$@"; do
-		a=$(outbox "$n")
-		[ -n "$a" ] && [ "$a" = "$(held "$n")" ] || return 1
-	done
-}
-delivered() { local n; for n in "$@"; do [ "$(undelivered "$n")" = 0 ] || return 1; done; }
-orders() { sed -n 's/^order \(0x[0-9a-f]*\) pause$/\1/p' "$BED/$1/$2.out" | sort -u | tr '\n' ' '; }
-paused() { [ "$(orders "$1" "$2")" = "$3" ]; }
-incident_of() { bed_iasctl "$1" -o json blocks list --pid "$2" | sed -n 's/.*"incident[_a-z]*": *"\(I-[^"]*\)".*/\1/p' | head -1; }
-# chain TAG Q1 Q2 Q3 Q4: conspirators TAG1@n1, TAG2@n2, TAG3@n3.
-chain() {
-	local t=$1 q1=$2 q2=$3 q3=$4 q4=$5
-	bed_spawn n1 "${t}1" "$BED_TC" register-sim "$q1:$L2:$q2"
-	bed_spawn n2 "${t}2" "$BED_TC" register-sim "$q2:$L1:$q1" "$q3:$L3:$q4"
-	bed_spawn n3 "${t}3" "$BED_TC" register-sim "$q4:$L2:$q3"
-	bed_wait_for "$BED/n1/${t}1.out" '^registered 1' 10 &&
-		bed_wait_for "$BED/n2/${t}2.out" '^registered 2' 10 &&
-		bed_wait_for "$BED/n3/${t}3.out" '^registered 1' 10
-}
+paused() { [ "$(bed_orders "$1" "$2")" = "$3" ]; }
 
 # --- 1. discovery and policy --------------------------------------------------
-wait_until 20 reachable n1 n2 n3
+bed_wait_until 20 reachable n1 n2 n3
 check "discovery: the manager reaches the agents on n1, n2, n3" test $? -eq 0
 check "the CAs without an agent (sem, probe, n4) are not taken for agents" \
 	bash -c '! grep -Eq "^(sem|probe|n4) .* reachable" <<<"$1"' _ "$(fstatus)"
-wait_until 20 policy_everywhere 1 n1 n2 n3
+bed_wait_until 20 policy_everywhere 1 n1 n2 n3
 check "every agent holds the manager's policy (version 1)" test $? -eq 0
 for n in n1 n2 n3; do
-	wait_until 10 grep -q "manager at LID $LS\$" "$BED/$n/sema.log"
+	bed_wait_until 10 grep -q "manager at LID $LS\$" "$BED/$n/sema.log"
 	check "$n learnt the manager's LID ($LS) from its Set(Policy)" test $? -eq 0
 done
 bed_semctl policy set hop_limit=12 level=sibling >/dev/null
 check "policy set through the manager" test $? -eq 0
-wait_until 20 policy_everywhere 2 n1 n2 n3
+bed_wait_until 20 policy_everywhere 2 n1 n2 n3
 check "version 2 reaches every agent" test $? -eq 0
 check "... with its content (hop_limit 12, level sibling on n2)" \
 	bash -c 'grep -Eq "^hop_limit +12$" <<<"$1" && grep -Eq "^level +sibling$" <<<"$1"' _ \
 	"$(bed_iasctl n2 policy show)"
 bed_agent_start n4
-wait_until 20 reachable n4
+bed_wait_until 20 reachable n4
 check "an agent that joins later (n4) is discovered" test $? -eq 0
-wait_until 20 policy_everywhere 2 n4
+bed_wait_until 20 policy_everywhere 2 n4
 check "... and gets the fabric policy (version 2)" test $? -eq 0
 n4_current() { [ "$(agent_state n4)" = "reachable v2 current" ]; }
-wait_until 10 n4_current
+bed_wait_until 10 n4_current
 check "the manager shows n4's policy as current" test "$(agent_state n4)" = "reachable v2 current"
 
 # --- 2. the chain trace, as the manager sees it ---------------------------------
-chain p 0x101 0x202 0x203 0x304
+bed_chain p 0x101 0x202 0x203 0x304
 check "conspirators registered their QPs" test $? -eq 0
 bed_spawn n2 innocent "$BED_TC" register-sim "0x2f0:$L1:0x1f0"
 bed_wait_for "$BED/n2/innocent.out" '^registered 1' 10
@@ -116,12 +74,12 @@ P1=$(bed_spawn_pid n1 p1)
 P2=$(bed_spawn_pid n2 p2)
 P3=$(bed_spawn_pid n3 p3)
 bed_iasctl n3 report --pid "$P3" --reason "fabric test" >/dev/null
-wait_until 30 paused n1 p1 "0x101 "
+bed_wait_until 30 paused n1 p1 "0x101 "
 check "the trace paused P1 at the far end of the chain" paused n1 p1 "0x101 "
-I=$(incident_of n3 "$P3")
-wait_until 20 in_sync n1 n2 n3
-check "the manager holds every node's reports, exactly once" in_sync n1 n2 n3
-check "... and every agent's outbox is acknowledged" delivered n1 n2 n3
+I=$(bed_incident_of n3 "$P3")
+bed_wait_until 20 bed_in_sync sem n1 n2 n3
+check "the manager holds every node's reports, exactly once" bed_in_sync sem n1 n2 n3
+check "... and every agent's outbox is acknowledged" bed_delivered n1 n2 n3
 check "the innocent process on n2 got no order" bash -c '! grep -q "^order" "$1"' _ "$BED/n2/innocent.out"
 tree=$(bed_semctl incidents show "$I" 2>&1)
 check "incidents show $I from the manager" test $? -eq 0
@@ -146,23 +104,23 @@ check "--dot gives a Graphviz digraph: a box for n1, n2, n3 and the edges n3 -> 
 # --- 3. sem down during an incident ---------------------------------------------
 bed_sem_stop KILL
 check "sem stopped (killed)" test ! -S "$BED/sem/sem.sock" -o -z "$(fstatus)"
-chain q 0x111 0x212 0x213 0x314
+bed_chain q 0x111 0x212 0x213 0x314
 Q3=$(bed_spawn_pid n3 q3)
 bed_iasctl n3 report --pid "$Q3" --reason "manager down" >/dev/null
-q_paused() { [ "$(tr -d " " <<<"$(orders n3 q3)$(orders n2 q2)$(orders n1 q1)")" = 0x3140x2120x2130x111 ]; }
-wait_until 30 q_paused
+q_paused() { [ "$(tr -d " " <<<"$(bed_orders n3 q3)$(bed_orders n2 q2)$(bed_orders n1 q1)")" = 0x3140x2120x2130x111 ]; }
+bed_wait_until 30 q_paused
 check "with sem down, the trace still completes agent to agent" q_paused ||
-	diag "orders seen: n3 [$(orders n3 q3)] n2 [$(orders n2 q2)] n1 [$(orders n1 q1)]"
-IQ=$(incident_of n3 "$Q3")
+	diag "orders seen: n3 [$(bed_orders n3 q3)] n2 [$(bed_orders n2 q2)] n1 [$(bed_orders n1 q1)]"
+IQ=$(bed_incident_of n3 "$Q3")
 check "the agents keep the reports queued meanwhile" \
-	test "$(( $(undelivered n1) + $(undelivered n2) + $(undelivered n3) ))" -gt 0
+	test "$(( $(bed_undelivered n1) + $(bed_undelivered n2) + $(bed_undelivered n3) ))" -gt 0
 bed_sem_start
 check "sem restarted" test $? -eq 0
-all_in() { in_sync n1 n2 n3 && delivered n1 n2 n3; }
-wait_until 40 all_in
+all_in() { bed_in_sync sem n1 n2 n3 && bed_delivered n1 n2 n3; }
+bed_wait_until 40 all_in
 check "after the restart the manager holds every report exactly once (no gap, no duplicate)" \
-	in_sync n1 n2 n3
-check "... and every outbox is acknowledged" delivered n1 n2 n3
+	bed_in_sync sem n1 n2 n3
+check "... and every outbox is acknowledged" bed_delivered n1 n2 n3
 tq=$(bed_semctl incidents show "$IQ" 2>&1)
 check "the manager shows incident $IQ on all three nodes" bash -c '
 	grep -q -- "- n1" <<<"$1" && grep -q -- "- n2" <<<"$1" && grep -q -- "- n3" <<<"$1"' _ "$tq"
@@ -171,14 +129,14 @@ check "the manager shows incident $IQ on all three nodes" bash -c '
 bed_sem_stop TERM
 bed_sem_start --fresh
 check "sem restarted with an empty state dir" test $? -eq 0
-wait_until 40 in_sync n1 n2 n3
-check "it rebuilt every node's reports from the agents (Get(Report))" in_sync n1 n2 n3
+bed_wait_until 40 bed_in_sync sem n1 n2 n3
+check "it rebuilt every node's reports from the agents (Get(Report))" bed_in_sync sem n1 n2 n3
 check "both incidents are listed again" bash -c '
 	grep -q "$1" <<<"$3" && grep -q "$2" <<<"$3"' _ "$I" "$IQ" "$(bed_semctl incidents list 2>&1)"
 via=$(sqlite3 -readonly "$BED/sem/state/sem.db" 'SELECT via, count(*) FROM reports GROUP BY via' 2>&1)
 check "the rebuilt reports came by Get(Report), not as new Reports ($(echo $via))" \
-	test "$(echo $via)" = "2|$(( $(outbox n1 | wc -l) + $(outbox n2 | wc -l) + $(outbox n3 | wc -l) ))"
-wait_until 20 policy_everywhere 1 n1 n2 n3 n4
+	test "$(echo $via)" = "2|$(( $(bed_outbox n1 | wc -l) + $(bed_outbox n2 | wc -l) + $(bed_outbox n3 | wc -l) ))"
+bed_wait_until 20 policy_everywhere 1 n1 n2 n3 n4
 check "its (configured) policy version 1 is pushed to every agent again" test $? -eq 0
 
 [ "$tap_failed" -eq 0 ] || { bed_dump_logs; tail -40 "$BED/sem/sem.log" | sed 's/^/#   /'; }

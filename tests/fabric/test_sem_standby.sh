@@ -33,15 +33,6 @@ L1=$(bed_lid n1)
 L2=$(bed_lid n2)
 LS=$(bed_sem_lid)
 
-wait_until() {
-	local secs=$1 i
-	shift
-	for i in $(seq 1 $((secs * 5))); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
 # agent_state MGR NODE: the AGENT and POLICY columns in MGR's view.
 agent_state() { bed_semctl_on "$1" fabric status 2>/dev/null | awk -v n="$2" '$1 == n { print $5, $6, $7 }'; }
 reachable() { local m=$1 n; shift; for n in "$@"; do agent_state "$m" "$n" | grep -q '^reachable' || return 1; done; }
@@ -51,28 +42,8 @@ hop_limit_of() { bed_iasctl "$1" policy show 2>/dev/null | awk '$1 == "hop_limit
 pushes() { grep -c 'pushing policy version' "$BED/$1/sem.log" 2>/dev/null; }
 fabric_sets() { grep -c 'policy version .* set over the fabric' "$BED/$1/sema.log" 2>/dev/null; }
 manager_of() { sed -n 's/.*report_manager_seen: manager at LID \([0-9]*\)$/\1/p' "$BED/$1/sema.log" | tail -1; }
-outbox() {
-	sqlite3 -readonly "$BED/$1/state/sema.db" \
-		"SELECT seq, kind, pid, peer_lid, peer_qpn FROM reports ORDER BY seq" 2>/dev/null
-}
-held() { # MGR NODE
-	sqlite3 -readonly "$BED/$1/state/sem.db" \
-		"SELECT r.seq, r.kind, r.pid, r.peer_lid, r.peer_qpn FROM reports r
-		 JOIN nodes n ON n.guid = r.node_guid WHERE n.name = '$2' ORDER BY r.seq" 2>/dev/null
-}
-undelivered() { sqlite3 -readonly "$BED/$1/state/sema.db" "SELECT count(*) FROM reports WHERE delivered_ms = 0"; }
-# in_sync MGR NODE...: MGR holds exactly each agent's outbox, no more.
-in_sync() {
-	local m=$1 n a
-	shift
-	for n in "$@"; do
-		a=$(outbox "$n")
-		[ -n "$a" ] && [ "$a" = "$(held "$m" "$n")" ] || return 1
-	done
-}
 # has_reports NODE N: NODE's outbox has more than N reports.
-has_reports() { [ "$(outbox "$1" | wc -l)" -gt "$2" ]; }
-delivered() { local n; for n in "$@"; do [ "$(undelivered "$n")" = 0 ] || return 1; done; }
+has_reports() { [ "$(bed_outbox "$1" | wc -l)" -gt "$2" ]; }
 # report_on NODE TAG QPN PEER_LID PEER_QPN: a process with one QP, reported.
 report_on() {
 	local n=$1 t=$2 p
@@ -83,9 +54,9 @@ report_on() {
 }
 
 # --- 1. the standby manager -------------------------------------------------------
-wait_until 20 reachable sem n1 n2 && wait_until 20 policy_everywhere 1 n1 n2
+bed_wait_until 20 reachable sem n1 n2 && bed_wait_until 20 policy_everywhere 1 n1 n2
 check "the active manager reaches n1, n2 and its policy (version 1) is on both" test $? -eq 0
-for n in n1 n2; do wait_until 10 test "$(manager_of $n)" = "$LS"; done
+for n in n1 n2; do bed_wait_until 10 test "$(manager_of $n)" = "$LS"; done
 check "both agents report to the active manager (LID $LS)" \
 	test "$(manager_of n1) $(manager_of n2)" = "$LS $LS"
 HOP0=$(hop_limit_of n1)
@@ -95,7 +66,7 @@ bed_sem_on sem2 auto standby
 check "sem2 started beside a non-master port (sm_guid auto)" test $? -eq 0
 LS2=$(bed_sem_on_lid sem2)
 check "sem2 says 'Manager: standby' (iasctl --manager fabric status)" test "$(bed_sem_role sem2)" = standby
-wait_until 20 reachable sem2 n1 n2
+bed_wait_until 20 reachable sem2 n1 n2
 check "the standby keeps discovering: it reaches the agents on n1, n2" test $? -eq 0
 check "the master SM it sees is the bed's OpenSM, not its own port" bash -c '
 	grep -q "GUID $(printf "0x%016x" "$1")," <<<"$2"' _ "$(bed_sm_guid)" "$(bed_semctl_on sem2 fabric status | head -1)"
@@ -115,13 +86,13 @@ bed_spawn n1 t "$BED_TC" register-sim "0x101:$L2:0x202"
 bed_wait_for "$BED/n1/t.out" '^registered 1' 10
 report_on n2 s 0x202 "$L1" 0x101
 check "a process on n2 reported (its peer is on n1)" test $? -eq 0
-wait_until 30 has_reports n1 0
-wait_until 30 in_sync sem2 n2
-check "the standby holds n2's reports exactly once" in_sync sem2 n2
-wait_until 10 delivered n2
-check "... and acknowledged them: n2's outbox has nothing undelivered" delivered n2
-wait_until 20 in_sync sem n1
-check "n1's reports (the trace's far end) reach the active manager exactly once" in_sync sem n1
+bed_wait_until 30 has_reports n1 0
+bed_wait_until 30 bed_in_sync sem2 n2
+check "the standby holds n2's reports exactly once" bed_in_sync sem2 n2
+bed_wait_until 10 bed_delivered n2
+check "... and acknowledged them: n2's outbox has nothing undelivered" bed_delivered n2
+bed_wait_until 20 bed_in_sync sem n1
+check "n1's reports (the trace's far end) reach the active manager exactly once" bed_in_sync sem n1
 
 # --- 3. the standby pushed nothing -------------------------------------------------
 check "no Set(Policy) from the standby (its log: $(pushes sem2) pushes)" test "$(pushes sem2)" = 0
@@ -138,19 +109,19 @@ bed_sem_stop TERM
 bed_sem_on_stop sem2 TERM
 bed_sem_on sem2 "$(bed_sm_guid)" active
 check "handover: sem2 is active once its SM is the master" test "$(bed_sem_role sem2)" = active
-wait_until 30 policy_everywhere 2 n1 n2
+bed_wait_until 30 policy_everywhere 2 n1 n2
 check "it pushes its policy: version 2 on n1 and n2" test $? -eq 0
 check "... with its content (hop_limit 9)" test "$(hop_limit_of n1) $(hop_limit_of n2)" = "9 9"
 check "Set(Policy) from sem2 now ($(pushes sem2) pushes)" test "$(pushes sem2)" -gt 0
-wait_until 20 test "$(manager_of n1)" = "$LS2"
+bed_wait_until 20 test "$(manager_of n1)" = "$LS2"
 check "n1 learnt the new manager's LID ($LS2) from its Set(Policy)" test "$(manager_of n1)" = "$LS2"
-N1=$(outbox n1 | wc -l)
+N1=$(bed_outbox n1 | wc -l)
 report_on n1 h 0x111 "$L2" 0x212
 check "a process on n1 reported after the handover" test $? -eq 0
-wait_until 30 has_reports n1 "$N1"
-wait_until 30 in_sync sem2 n1 n2
-check "the new active manager holds every report of n1 and n2 exactly once" in_sync sem2 n1 n2
-check "... and every outbox is acknowledged" delivered n1 n2
+bed_wait_until 30 has_reports n1 "$N1"
+bed_wait_until 30 bed_in_sync sem2 n1 n2
+check "the new active manager holds every report of n1 and n2 exactly once" bed_in_sync sem2 n1 n2
+check "... and every outbox is acknowledged" bed_delivered n1 n2
 
 [ "$tap_failed" -eq 0 ] || { bed_dump_logs; tail -40 "$BED/sem2/sem.log" | sed 's/^/#   /'; }
 bed_cleanup

@@ -21,49 +21,27 @@ L1=$(bed_lid n1)
 L2=$(bed_lid n2)
 L3=$(bed_lid n3)
 
-# orders NODE NAME: the QPNs that process was told to pause, sorted.
-orders() { sed -n 's/^order \(0x[0-9a-f]*\) pause$/\1/p' "$BED/$1/$2.out" | sort -u | tr '\n' ' '; }
-# wait_orders NODE NAME "QPN..." SECS
-wait_orders() {
-	local i
-	for i in $(seq 1 $(($4 * 10))); do
-		[ "$(orders "$1" "$2")" = "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-incident_of() { bed_iasctl "$1" -o json blocks list --pid "$2" | sed -n 's/.*"incident[_a-z]*": *"\(I-[^"]*\)".*/\1/p' | head -1; }
 
-# chain TAG Q1 Q2 Q3 Q4: conspirators TAG1@n1, TAG2@n2, TAG3@n3.
-chain() {
-	local t=$1 q1=$2 q2=$3 q3=$4 q4=$5
-	bed_spawn n1 "${t}1" "$BED_TC" register-sim "$q1:$L2:$q2"
-	bed_spawn n2 "${t}2" "$BED_TC" register-sim "$q2:$L1:$q1" "$q3:$L3:$q4"
-	bed_spawn n3 "${t}3" "$BED_TC" register-sim "$q4:$L2:$q3"
-	bed_wait_for "$BED/n1/${t}1.out" '^registered 1' 10 &&
-		bed_wait_for "$BED/n2/${t}2.out" '^registered 2' 10 &&
-		bed_wait_for "$BED/n3/${t}3.out" '^registered 1' 10
-}
 
 # --- 1. the basic chain ---------------------------------------------------
-chain p 0x101 0x202 0x203 0x304
+bed_chain p 0x101 0x202 0x203 0x304
 check "conspirators registered their QPs" test $? -eq 0
 bed_spawn n2 innocent "$BED_TC" register-sim "0x2f0:$L1:0x1f0"
 bed_wait_for "$BED/n2/innocent.out" '^registered 1' 10
 P3=$(bed_spawn_pid n3 p3)
 bed_iasctl n3 report --pid "$P3" --reason "fabric test" >/dev/null
 check "report on P3 at n3 accepted" test $? -eq 0
-wait_orders n3 p3 "0x304 " 15
-check "P3 (QP4) paused" test "$(orders n3 p3)" = "0x304 "
-wait_orders n2 p2 "0x202 0x203 " 30
-check "P2 (QP2, QP3) paused by the trace" test "$(orders n2 p2)" = "0x202 0x203 "
-wait_orders n1 p1 "0x101 " 30
-check "P1 (QP1) paused by the trace" test "$(orders n1 p1)" = "0x101 "
+bed_wait_orders n3 p3 "0x304 " 15
+check "P3 (QP4) paused" test "$(bed_orders n3 p3)" = "0x304 "
+bed_wait_orders n2 p2 "0x202 0x203 " 30
+check "P2 (QP2, QP3) paused by the trace" test "$(bed_orders n2 p2)" = "0x202 0x203 "
+bed_wait_orders n1 p1 "0x101 " 30
+check "P1 (QP1) paused by the trace" test "$(bed_orders n1 p1)" = "0x101 "
 sleep 1
 check "the innocent process on n2 got no order" bash -c '! grep -q "^order" "$1"' _ "$BED/n2/innocent.out"
-I3=$(incident_of n3 "$P3")
-I2=$(incident_of n2 "$(bed_spawn_pid n2 p2)")
-I1=$(incident_of n1 "$(bed_spawn_pid n1 p1)")
+I3=$(bed_incident_of n3 "$P3")
+I2=$(bed_incident_of n2 "$(bed_spawn_pid n2 p2)")
+I1=$(bed_incident_of n1 "$(bed_spawn_pid n1 p1)")
 check "one incident id on every node ($I3)" test -n "$I3" -a "$I3" = "$I2" -a "$I3" = "$I1"
 check "n2's block came from the trace" grep -q trace <<<\
 	"$(bed_iasctl n2 blocks list --incident "$I3")"
@@ -82,23 +60,23 @@ check "n2's incident is intact after the restart" \
 
 # --- 3. 30% MAD loss on n2's link -------------------------------------------
 bed_console 'Error "n2"[1] 30'
-chain q 0x111 0x212 0x213 0x314
+bed_chain q 0x111 0x212 0x213 0x314
 Q3=$(bed_spawn_pid n3 q3)
 bed_iasctl n3 report --pid "$Q3" --reason "lossy link" >/dev/null
-wait_orders n2 q2 "0x212 0x213 " 60
-check "with 30% loss on n2's link, P2' is still paused" test "$(orders n2 q2)" = "0x212 0x213 "
-wait_orders n1 q1 "0x111 " 60
-check "... and the trace still reaches P1'" test "$(orders n1 q1)" = "0x111 "
+bed_wait_orders n2 q2 "0x212 0x213 " 60
+check "with 30% loss on n2's link, P2' is still paused" test "$(bed_orders n2 q2)" = "0x212 0x213 "
+bed_wait_orders n1 q1 "0x111 " 60
+check "... and the trace still reaches P1'" test "$(bed_orders n1 q1)" = "0x111 "
 bed_console 'Error "n2"[1] 0'
 
 # --- 4. an agent dead mid-trace --------------------------------------------
-chain r 0x121 0x222 0x223 0x324
+bed_chain r 0x121 0x222 0x223 0x324
 bed_agent_stop n1 KILL
 R3=$(bed_spawn_pid n3 r3)
 bed_iasctl n3 report --pid "$R3" --reason "dead peer" >/dev/null
-wait_orders n2 r2 "0x222 0x223 " 30
-check "with n1's agent dead, P2'' is still paused" test "$(orders n2 r2)" = "0x222 0x223 "
-IR=$(incident_of n3 "$R3")
+bed_wait_orders n2 r2 "0x222 0x223 " 30
+check "with n1's agent dead, P2'' is still paused" test "$(bed_orders n2 r2)" = "0x222 0x223 "
+IR=$(bed_incident_of n3 "$R3")
 for i in $(seq 1 300); do
 	bed_iasctl n2 incidents show "$IR" 2>/dev/null | grep -qi unreachable && break
 	sleep 0.1

@@ -24,16 +24,6 @@ L1=$(bed_lid n1)
 L2=$(bed_lid n2)
 L3=$(bed_lid n3)
 
-orders() { sed -n 's/^order \(0x[0-9a-f]*\) pause$/\1/p' "$BED/$1/$2.out" | sort -u | tr '\n' ' '; }
-wait_orders() {	# NODE NAME "QPN..." SECS
-	local i
-	for i in $(seq 1 $(($4 * 10))); do
-		[ "$(orders "$1" "$2")" = "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-incident_of() { bed_iasctl "$1" -o json blocks list --pid "$2" | sed -n 's/.*"incident[_a-z]*": *"\(I-[^"]*\)".*/\1/p' | head -1; }
 # ev NODE INCIDENT KIND: the us times of that kind of event, in order.
 ev() {
 	sqlite3 -readonly "$BED/$1/state/sema.db" "SELECT ts_us FROM incident_events
@@ -51,25 +41,16 @@ wait_ev() {	# NODE INCIDENT KIND SECS
 }
 # The MAD form of an incident id: tag << 40 | seq.
 inc64() { local t=${1#I-}; printf '0x%x' $(( (0x${t%%-*} << 40) | ${t#*-} )); }
-chain() {	# TAG Q1 Q2 Q3 Q4
-	local t=$1 q1=$2 q2=$3 q3=$4 q4=$5
-	bed_spawn n1 "${t}1" "$BED_TC" register-sim "$q1:$L2:$q2"
-	bed_spawn n2 "${t}2" "$BED_TC" register-sim "$q2:$L1:$q1" "$q3:$L3:$q4"
-	bed_spawn n3 "${t}3" "$BED_TC" register-sim "$q4:$L2:$q3"
-	bed_wait_for "$BED/n1/${t}1.out" '^registered 1' 10 &&
-		bed_wait_for "$BED/n2/${t}2.out" '^registered 2' 10 &&
-		bed_wait_for "$BED/n3/${t}3.out" '^registered 1' 10
-}
 
 # --- 1. a chain, with per-hop microsecond times --------------------------------
-chain p 0x101 0x202 0x203 0x304
+bed_chain p 0x101 0x202 0x203 0x304
 check "conspirators registered their QPs" test $? -eq 0
 P3=$(bed_spawn_pid n3 p3)
 bed_iasctl n3 report --pid "$P3" --reason "fast path" >/dev/null
-wait_orders n1 p1 "0x101 " 30
-check "the trace reached P1 through n2" test "$(orders n1 p1)" = "0x101 "
-check "P2 paused by the trace" test "$(orders n2 p2)" = "0x202 0x203 "
-I=$(incident_of n3 "$P3")
+bed_wait_orders n1 p1 "0x101 " 30
+check "the trace reached P1 through n2" test "$(bed_orders n1 p1)" = "0x101 "
+check "P2 paused by the trace" test "$(bed_orders n2 p2)" = "0x202 0x203 "
+I=$(bed_incident_of n3 "$P3")
 wait_ev n1 "$I" enforced 10
 read -r in2 _ <<<"$(ev n2 "$I" trace-in)"
 read -r out2 _ <<<"$(ev n2 "$I" trace-out)"
@@ -101,14 +82,14 @@ check "... and P2 still has one block" test "$(bed_iasctl n2 -o json blocks list
 	--incident "$I" | grep -c '"pid"')" = 1
 
 # --- 3. an allow-list change after the verdict was cached --------------------------
-chain q 0x111 0x212 0x213 0x314
+bed_chain q 0x111 0x212 0x213 0x314
 Q2=$(bed_spawn_pid n2 q2)
 Q3=$(bed_spawn_pid n3 q3)
 bed_iasctl n2 allowlist add pid "$Q2" >/dev/null
 check "P2' put on n2's allow-list after its QPs were registered" test $? -eq 0
 bed_iasctl n3 report --pid "$Q3" --reason "fast path, allow-list" >/dev/null
-wait_orders n3 q3 "0x314 " 30
-IQ=$(incident_of n3 "$Q3")
+bed_wait_orders n3 q3 "0x314 " 30
+IQ=$(bed_incident_of n3 "$Q3")
 wait_ev n2 "$IQ" refused 10
 check "n2 refused to block P2' (allow-list)" test "$(nev n2 "$IQ" refused)" -ge 1
 check "... and forwarded nothing" test "$(nev n2 "$IQ" trace-out)" = 0

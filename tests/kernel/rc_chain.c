@@ -36,6 +36,8 @@
 
 #include <infiniband/verbs.h>
 
+#include "tests/lib/roce_qp.h"
+
 #define MAXQP 8
 #define REC_LEN 64
 #define STATUS_MAGIC 0x49524353u /* "IRCS" */
@@ -179,8 +181,6 @@ static void connect_qp(struct peer *p, const union ibv_gid *mygid, int gidx)
 	char rec[REC_LEN], hex[33], rhex[40];
 	union ibv_gid rgid;
 	unsigned rqpn, rpsn, psn = (unsigned)lrand48() & 0xffffff;
-	struct ibv_qp_attr a;
-
 	gid_hex(mygid, hex);
 	memset(rec, 0, sizeof(rec));
 	snprintf(rec, sizeof(rec), "IASRC1 %06x %06x %s", p->qp->qp_num, psn, hex);
@@ -192,30 +192,9 @@ static void connect_qp(struct peer *p, const union ibv_gid *mygid, int gidx)
 		fprintf(stderr, "rc_chain: bad peer record\n");
 		exit(1);
 	}
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = rqpn;
-	a.rq_psn = rpsn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = rgid;
-	a.ah_attr.grh.sgid_index = (uint8_t)gidx;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = 1;
-	if (ibv_modify_qp(p->qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+	if (roce_qp_rtr(p->qp, rqpn, rpsn, &rgid, gidx))
 		die("modify to RTR");
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.sq_psn = psn;
-	a.max_rd_atomic = 1;
-	if (ibv_modify_qp(p->qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-			  IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC))
+	if (roce_qp_rts(p->qp, psn))
 		die("modify to RTS");
 	/* Both ends are ready before either sends. */
 	if (full_io(p->fd, rec, 1, 1) || full_io(p->fd, rec, 1, 0))
@@ -377,13 +356,10 @@ int main(int argc, char **argv)
 		struct ibv_qp_init_attr qa = { .send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_RC,
 					       .cap = { .max_send_wr = depth, .max_recv_wr = depth,
 							.max_send_sge = 1, .max_recv_sge = 1 } };
-		struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT, .port_num = 1,
-					 .qp_access_flags = IBV_ACCESS_LOCAL_WRITE };
 		struct peer *p = &peers[i];
 
 		p->qp = ibv_create_qp(pd, &qa);
-		if (!p->qp || ibv_modify_qp(p->qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-					    IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		if (!p->qp || roce_qp_init(p->qp, IBV_ACCESS_LOCAL_WRITE))
 			die("create qp");
 		if (p->listen_port) {
 			p->fd = accept(p->lfd, NULL, NULL);

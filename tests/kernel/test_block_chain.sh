@@ -171,28 +171,12 @@ fi
 # Host part.
 # shellcheck source=../lib/tap.sh
 . "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
+# shellcheck source=host_lib.sh
+. "$here/host_lib.sh"
 bdir=$(cd "${top_builddir:-$here/../../build}" 2>/dev/null && pwd)
 for f in tests/kernel/kqp_dump tests/kernel/eproc_tool sema/sema sema/iasctl \
 	verbs_ext/.libs/libias-preload.so; do
 	[ -e "$bdir/$f" ] || skip_all "$f not built"
 done
-reason=$("$here/guest.sh" check) || skip_all "kernel bed unavailable: $reason"
-"$here/guest.sh" prepare || skip_all "kernel bed: guest.sh prepare failed"
-
-start=$(date +%s.%N)
-out=$("$here/guest.sh" run --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
-	"$here/test_block_chain.sh" --guest "$bdir")
-rc=$?
-end=$(date +%s.%N)
-diag "guest run (boot + test + poweroff): $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
-check "guest run completed (status $rc)" [ "$rc" -eq 0 ]
-while IFS= read -r line; do
-	case $line in
-	"RESULT ok "*) ok "${line#RESULT ok }" ;;
-	"RESULT not_ok "*) not_ok "${line#RESULT not_ok }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done <<<"$out"
-n=$(grep -c '^RESULT ' <<<"$out")
-check "guest reported all $NRESULTS results (got $n)" [ "$n" -eq "$NRESULTS" ]
-tap_done
+guest_tap "$NRESULTS" --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
+	"$here/test_block_chain.sh" --guest "$bdir"

@@ -79,26 +79,10 @@ fi
 # Host part.
 # shellcheck source=../lib/tap.sh
 . "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
+# shellcheck source=host_lib.sh
+. "$here/host_lib.sh"
 bdir=${top_builddir:-$here/../../build}
 kqp=$(cd "$bdir" 2>/dev/null && pwd)/tests/kernel/kqp_dump
 [ -x "$kqp" ] || skip_all "kqp_dump not built ($kqp)"
-reason=$("$here/guest.sh" check) || skip_all "kernel bed unavailable: $reason"
-"$here/guest.sh" prepare || skip_all "kernel bed: guest.sh prepare failed"
-
-start=$(date +%s.%N)
-out=$("$here/guest.sh" run --nodes 1 -- "$here/test_kqp_owner.sh" --guest "$kqp")
-rc=$?
-end=$(date +%s.%N)
-diag "guest run (boot + test + poweroff): $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
-check "guest run completed (status $rc)" [ "$rc" -eq 0 ]
-while IFS= read -r line; do
-	case $line in
-	"RESULT ok "*) ok "${line#RESULT ok }" ;;
-	"RESULT not_ok "*) not_ok "${line#RESULT not_ok }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done <<<"$out"
-# The guest part reports 14 results; fewer means it died on the way.
-n=$(grep -c '^RESULT ' <<<"$out")
-check "guest reported all 14 results (got $n)" [ "$n" -eq 14 ]
-tap_done
+# The guest part reports 14 results.
+guest_tap 14 --nodes 1 -- "$here/test_kqp_owner.sh" --guest "$kqp"

@@ -185,27 +185,11 @@ fi
 # Host part.
 # shellcheck source=../lib/tap.sh
 . "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
+# shellcheck source=host_lib.sh
+. "$here/host_lib.sh"
 bdir=$(cd "${top_builddir:-$here/../../build}" 2>/dev/null && pwd)
 for p in verbs_ext/ias-sc-server verbs_ext/ias-sc-client tests/kernel/sc_evil tests/kernel/sc_inject; do
 	[ -x "$bdir/$p" ] || skip_all "$p not built"
 done
 command -v openssl >/dev/null || skip_all "openssl(1) not installed"
-reason=$("$here/guest.sh" check) || skip_all "kernel bed unavailable: $reason"
-"$here/guest.sh" prepare || skip_all "kernel bed: guest.sh prepare failed"
-
-start=$(date +%s.%N)
-out=$("$here/guest.sh" run --nodes 1 --timeout 240 -- "$here/test_sc.sh" --guest "$bdir")
-rc=$?
-end=$(date +%s.%N)
-diag "guest run (boot + test + poweroff): $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
-check "guest run completed (status $rc)" [ "$rc" -eq 0 ]
-while IFS= read -r line; do
-	case $line in
-	"RESULT ok "*) ok "${line#RESULT ok }" ;;
-	"RESULT not_ok "*) not_ok "${line#RESULT not_ok }" ;;
-	"#"*) echo "$line" ;;
-	esac
-done <<<"$out"
-n=$(grep -c '^RESULT ' <<<"$out")
-check "guest reported all $NRESULTS results (got $n)" [ "$n" -eq "$NRESULTS" ]
-tap_done
+guest_tap "$NRESULTS" --nodes 1 --timeout 240 -- "$here/test_sc.sh" --guest "$bdir"

@@ -26,6 +26,8 @@
 
 #include <infiniband/verbs.h>
 
+#include "tests/lib/roce_qp.h"
+
 #define BUF 4096
 #define NRECV 100
 
@@ -79,43 +81,11 @@ static int make_end(struct ibv_context *c, struct ibv_pd *pd, struct end *e)
 
 static int connect_to(struct end *e, uint32_t rqpn)
 {
-	struct ibv_qp_attr at;
-	int rc;
+	int rc = roce_qp_init(e->qp, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
 
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_INIT;
-	at.port_num = 1;
-	at.qp_access_flags = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
-	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-			   IBV_QP_ACCESS_FLAGS);
-	if (rc)
-		return rc;
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTR;
-	at.path_mtu = IBV_MTU_1024;
-	at.dest_qp_num = rqpn;
-	at.rq_psn = 0;
-	at.max_dest_rd_atomic = 1;
-	at.min_rnr_timer = 12;
-	at.ah_attr.is_global = 1;
-	at.ah_attr.grh.dgid = gid;
-	at.ah_attr.grh.sgid_index = (uint8_t)gidx;
-	at.ah_attr.grh.hop_limit = 1;
-	at.ah_attr.port_num = 1;
-	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			   IBV_QP_DEST_QPN | IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			   IBV_QP_MIN_RNR_TIMER);
-	if (rc)
-		return rc;
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTS;
-	at.timeout = 14;
-	at.retry_cnt = 7;
-	at.rnr_retry = 7;
-	at.sq_psn = 0;
-	at.max_rd_atomic = 1;
-	return ibv_modify_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-			     IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+	if (!rc)
+		rc = roce_qp_rtr(e->qp, rqpn, 0, &gid, gidx);
+	return rc ? rc : roce_qp_rts(e->qp, 0);
 }
 
 static double now(void)

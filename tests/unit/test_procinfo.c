@@ -14,7 +14,7 @@ int main(void)
 {
 	struct proc_info pi, child;
 	pid_t pid;
-	int st;
+	int st, fd;
 
 	ok(proc_info_get(getpid(), &pi) == 0, "proc_info_get on ourselves");
 	is_int(pi.pid, getpid(), "its pid");
@@ -37,8 +37,17 @@ int main(void)
 	}
 	ok(pid > 0 && proc_info_get(pid, &child) == 0, "a child");
 	ok(proc_same(pid, child.starttime), "proc_same on the live child");
+	fd = proc_stat_open(pid);
+	ok(fd >= 0, "proc_stat_open on the child");
+	ok(proc_stat_same(fd, child.starttime), "proc_stat_same: the same process");
+	ok(proc_stat_same(fd, child.starttime), "... again (pread from the start)");
+	ok(!proc_stat_same(fd, child.starttime + 1), "proc_stat_same: another start time");
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	ok(!proc_same(pid, child.starttime), "proc_same on the reaped child: gone");
+	ok(!proc_stat_same(fd, child.starttime),
+	   "proc_stat_same through the old descriptor: gone, whatever takes the PID");
+	close(fd);
+	ok(proc_stat_open(0) == -ESRCH, "proc_stat_open: no PID");
 	return tap_done();
 }
