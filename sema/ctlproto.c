@@ -181,7 +181,7 @@ const char *ias_ctl_strerror(int status)
 	switch (status) {
 	case IAS_CTL_OK: return "success";
 	case IAS_CTL_E_INVAL: return "malformed request";
-	case IAS_CTL_E_PERM: return "permission denied: caller is neither root nor in group ias";
+	case IAS_CTL_E_PERM: return "permission denied (not root or in group ias, or not the caller's own)";
 	case IAS_CTL_E_NOENT: return "no such process, block, incident or entry";
 	case IAS_CTL_E_NEVERBLOCK: return "target is on the never-block list (needs override)";
 	case IAS_CTL_E_AGAIN: return "nothing pending";

@@ -4,6 +4,10 @@
  *   ias_testclient register-sim QPN[:RLID:RQPN] ...   register simulated QPs,
  *        print "registered N", then print each order "order QPN ACTION"
  *        until SIGTERM (or 300 s)
+ *   ias_testclient register DEV QPN   register a real QP of DEV (not simulated)
+ *        as this process's; print "registered" or "refused: REASON"; exit 0
+ *        when registered, 1 when refused (the agent checks it against the
+ *        kernel)
  *   ias_testclient alert PID        subscribe, report PID, expect the alert
  *        event and the PID from GetAttackPID
  *   ias_testclient garbage          malformed requests: each must get an
@@ -268,14 +272,43 @@ static int garbage(void)
 	return failures != 0;
 }
 
+static int register_real(const char *dev, const char *qpn_s)
+{
+	struct ias_qp_info qi;
+	unsigned long qpn;
+	char *p;
+	int r;
+
+	memset(&qi, 0, sizeof(qi));
+	qpn = strtoul(qpn_s, &p, 0);
+	if (*p || qpn == 0 || qpn > 0xffffff || strlen(dev) >= sizeof(qi.device)) {
+		fprintf(stderr, "bad QP %s on %s\n", qpn_s, dev);
+		return 2;
+	}
+	qi.qpn = (uint32_t)qpn;
+	qi.qp_type = IBV_QPT_RC;
+	qi.qp_state = IBV_QPS_RTS;
+	snprintf(qi.device, sizeof(qi.device), "%s", dev);
+	qi.port = 1;
+	r = ias_register_qp_info(&qi);
+	if (r) {
+		printf("refused: %s\n", ias_strerror(r));
+		return 1;
+	}
+	printf("registered\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "register") == 0)
+		return register_real(argv[2], argv[3]);
 	if (argc >= 3 && strcmp(argv[1], "register-sim") == 0)
 		return register_sim(argc - 2, argv + 2);
 	if (argc == 3 && strcmp(argv[1], "alert") == 0)
 		return alert((pid_t)strtol(argv[2], NULL, 10));
 	if (argc == 2 && strcmp(argv[1], "garbage") == 0)
 		return garbage();
-	fprintf(stderr, "usage: ias_testclient register-sim QPN... | alert PID | garbage\n");
+	fprintf(stderr, "usage: ias_testclient register-sim QPN... | register DEV QPN | alert PID | garbage\n");
 	return 2;
 }

@@ -23,7 +23,7 @@
 # The host part turns "RESULT ok|not_ok NAME" lines into TAP.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NRESULTS=33
+NRESULTS=36
 
 if [ "${1:-}" = --guest ]; then
 	B=$2
@@ -47,6 +47,23 @@ if [ "${1:-}" = --guest ]; then
 	chk "node0's agent has the libias registration of its QP" reg0
 	reg2() { ctl 2 -o json qps list | grep -q '"source": *"kernel"'; }
 	chk "node2's agent knows its QP from the kernel only" reg2
+	# Registrations the kernel contradicts are refused (one-device look-up).
+	tc() {
+		nsr 1 env LD_LIBRARY_PATH="$B/verbs_ext/.libs" IAS_SOCKET=/run/iaskt/n1/sema.sock \
+			"$B/tests/daemon/.libs/ias_testclient" register "$@"
+	}
+	q2=$(psns | awk '$1 == "rxe1" { print $2; exit }')
+	out=$(tc rxe1 "$q2")
+	echo "# another process claims P2's QP $q2: $out"
+	claim_refused() { grep -q '^refused' <<<"$out" && grep -q 'but the kernel says PID .* owns it; refused' /run/iaskt/n1/sema.log; }
+	chk "a claim on another process's QP is refused and logged" claim_refused
+	out=$(tc rxe1 0x7ff0)
+	echo "# a QPN the kernel does not know: $out"
+	nokernel_refused() { grep -q '^refused' <<<"$out" && grep -q 'that the kernel does not report; refused' /run/iaskt/n1/sema.log; }
+	chk "a QP the kernel does not report is refused and logged" nokernel_refused
+	out=$(tc rxe9 "$q2")
+	echo "# an unknown device: $out"
+	chk "a QP on a device the kernel does not have is refused" grep -q '^refused' <<<"$out"
 	us() { echo $(( $(date +%s%N) / 1000 )); }
 	t0=$(now) tr_us=$(us)
 	out=$(ctl 0 report --pid "$p0" --reason chain-test)
