@@ -422,6 +422,22 @@ bed_sm_guid() {
 	sed -n 's/.*binding to port GUID \(0x[0-9a-fA-F]*\).*/\1/p' "$BED/sm/opensm.log" | head -1
 }
 
+# bed_sem_conf NODE SM_GUID: a manager's configuration for NODE's directory.
+bed_sem_conf() {
+	cat <<-EOF
+	control_socket = $BED/$1/sem.sock
+	state_dir = $BED/$1/state
+	key_file = $BED/secmgt.keys
+	node_name = $1
+	simulated_fabric = yes
+	sm_guid = $2
+	discovery_interval = $BED_SEM_DISCOVERY
+	mad_timeout = 300ms
+	port_retry = 500ms
+	log_level = debug
+	EOF
+}
+
 # bed_sem_start [--fresh]: start the manager on its own HCA "sem" (the
 # simulator has one request-serving client per node), serving beside the
 # bed's OpenSM (sm_guid = OpenSM's port GUID, so it is the active manager).
@@ -433,18 +449,7 @@ bed_sem_start() {
 	mkdir -p "$BED/sem/state"
 	guid=$(bed_sm_guid)
 	[ -n "$guid" ] || { bed_say "sem: OpenSM's port GUID not found in its log"; return 1; }
-	cat >"$BED/sem/ias.conf" <<-EOF
-	control_socket = $BED/sem/sem.sock
-	state_dir = $BED/sem/state
-	key_file = $BED/secmgt.keys
-	node_name = sem
-	simulated_fabric = yes
-	sm_guid = $guid
-	discovery_interval = $BED_SEM_DISCOVERY
-	mad_timeout = 300ms
-	port_retry = 500ms
-	log_level = debug
-	EOF
+	bed_sem_conf sem "$guid" >"$BED/sem/ias.conf"
 	BED_SEM_UP=0
 	# Under umad2sim a client that receives a MAD before it has opened its
 	# port crashes (docs/fabric-bed.md); agents with queued reports may hit
@@ -512,18 +517,7 @@ bed_sem_lid() {
 bed_sem_on() {
 	local n=$1 guid=$2 role=${3:-} i
 	mkdir -p "$BED/$n/state"
-	cat >"$BED/$n/sem.conf" <<-EOF
-	control_socket = $BED/$n/sem.sock
-	state_dir = $BED/$n/state
-	key_file = $BED/secmgt.keys
-	node_name = $n
-	simulated_fabric = yes
-	sm_guid = $guid
-	discovery_interval = $BED_SEM_DISCOVERY
-	mad_timeout = 300ms
-	port_retry = 500ms
-	log_level = debug
-	EOF
+	bed_sem_conf "$n" "$guid" >"$BED/$n/sem.conf"
 	rm -f "$BED/$n/sem.sock"
 	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
 		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \

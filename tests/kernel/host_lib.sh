@@ -1,6 +1,8 @@
-# The host part shared by the kernel-bed tests, sourced after tests/lib/tap.sh
-# with $here set to tests/kernel.
+# The host part shared by the kernel-bed tests, sourced with $here set to
+# tests/kernel (it sources tests/lib/tap.sh).
 #
+#   guest_needs FILE...       set $bdir (the build directory) and skip unless
+#                             every FILE (relative to it) was built
 #   guest_tap NRESULTS RUN-ARGS...
 #
 # Skips (with the bed's one-line reason) when the bed cannot run, boots the
@@ -8,6 +10,17 @@
 # "RESULT ok|not_ok NAME" lines into TAP and passes its "#" lines through,
 # checks that the run completed and that NRESULTS results arrived (fewer
 # means the guest part died on the way), and ends the TAP stream.
+# shellcheck source=../lib/tap.sh
+. "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
+
+guest_needs() {
+	local f
+	bdir=$(cd "${top_builddir:-$here/../../build}" 2>/dev/null && pwd)
+	for f in "$@"; do
+		[ -e "$bdir/$f" ] || skip_all "$f not built"
+	done
+}
+
 guest_tap() {
 	local want=$1 reason start end rc out line n
 	shift

@@ -186,14 +186,9 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 # Host part.
-# shellcheck source=../lib/tap.sh
-. "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
-bdir=$(cd "${top_builddir:-$here/../../build}" 2>/dev/null && pwd)
-for f in tests/kernel/kqp_dump tests/kernel/eproc_tool sema/sema sema/iasctl \
-	verbs_ext/.libs/libias-preload.so; do
-	[ -e "$bdir/$f" ] || skip_all "$f not built"
-done
+guest_needs tests/kernel/kqp_dump tests/kernel/eproc_tool tests/kernel/rc_chain sema/sema \
+	sema/iasctl verbs_ext/.libs/libias-preload.so tests/daemon/ias_testclient
 guest_tap "$NRESULTS" --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
 	"$here/test_block_chain.sh" --guest "$bdir"

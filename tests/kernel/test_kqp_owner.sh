@@ -77,12 +77,9 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 # Host part.
-# shellcheck source=../lib/tap.sh
-. "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
-bdir=${top_builddir:-$here/../../build}
-kqp=$(cd "$bdir" 2>/dev/null && pwd)/tests/kernel/kqp_dump
-[ -x "$kqp" ] || skip_all "kqp_dump not built ($kqp)"
+guest_needs tests/kernel/kqp_dump
+kqp=$bdir/tests/kernel/kqp_dump
 # The guest part reports 14 results.
 guest_tap 14 --nodes 1 -- "$here/test_kqp_owner.sh" --guest "$kqp"

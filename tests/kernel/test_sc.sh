@@ -183,13 +183,8 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 # Host part.
-# shellcheck source=../lib/tap.sh
-. "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
-bdir=$(cd "${top_builddir:-$here/../../build}" 2>/dev/null && pwd)
-for p in verbs_ext/ias-sc-server verbs_ext/ias-sc-client tests/kernel/sc_evil tests/kernel/sc_inject; do
-	[ -x "$bdir/$p" ] || skip_all "$p not built"
-done
+guest_needs verbs_ext/ias-sc-server verbs_ext/ias-sc-client tests/kernel/sc_evil tests/kernel/sc_inject
 command -v openssl >/dev/null || skip_all "openssl(1) not installed"
 guest_tap "$NRESULTS" --nodes 1 --timeout 240 -- "$here/test_sc.sh" --guest "$bdir"

@@ -156,15 +156,10 @@ for q in qs:
 fi
 
 # Host part.
-# shellcheck source=../lib/tap.sh
-. "${top_srcdir:-$here/../..}/tests/lib/tap.sh"
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
-bdir=$(cd "${top_builddir:-$here/../../build}" 2>/dev/null && pwd)
-for f in tests/kernel/wr_gate_prog tests/kernel/kqp_dump sema/sema sema/iasctl \
-	verbs_ext/.libs/libias-preload.so; do
-	[ -e "$bdir/$f" ] || skip_all "$f not built"
-done
+guest_needs tests/kernel/wr_gate_prog tests/kernel/kqp_dump sema/sema sema/iasctl \
+	verbs_ext/.libs/libias-preload.so
 command -v python3 >/dev/null || skip_all "python3 not installed"
 export top_builddir=$bdir
 guest_tap "$NRESULTS" --nodes 1 --timeout 180 -- "$here/test_wr_gate.sh" --guest "$bdir"
