@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,35 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/note.h"
 #include "sema/enforce_proc.h"
 
 #define DEF_ROOT "/sys/fs/cgroup"
-
-struct note {
-	char *buf;
-	size_t cap, used;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void say(struct note *n, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (!n->buf || !n->cap)
-		return;
-	if (n->used && n->used + 3 < n->cap) {
-		memcpy(n->buf + n->used, "; ", 3);
-		n->used += 2;
-	}
-	if (n->used + 1 >= n->cap)
-		return;
-	va_start(ap, fmt);
-	w = vsnprintf(n->buf + n->used, n->cap - n->used, fmt, ap);
-	va_end(ap);
-	if (w > 0)
-		n->used = (size_t)w < n->cap - n->used ? n->used + (size_t)w : n->cap - 1;
-}
 
 static const char *root_of(const struct eproc_cfg *c)
 {
@@ -132,7 +106,7 @@ static int safe_id(const char *id)
 
 /* The process's cgroup and a new (or existing) block cgroup for it. */
 static int prepare(const struct eproc_cfg *c, pid_t pid, const char *id, struct eproc_block *b,
-		   struct note *n)
+		   struct ias_note *n)
 {
 	char path[1024], text[4096], parent[512];
 	const char *root = root_of(c);
@@ -144,11 +118,11 @@ static int prepare(const struct eproc_cfg *c, pid_t pid, const char *id, struct 
 		return -ESRCH;
 	rc = eproc_cgroup_of(text, b->origin, sizeof(b->origin));
 	if (rc) {
-		say(n, "process %d has no cgroup v2 membership", (int)pid);
+		ias_note_add(n, "process %d has no cgroup v2 membership", (int)pid);
 		return rc;
 	}
 	if (!safe_path(b->origin)) {
-		say(n, "cgroup path of %d not usable: %s", (int)pid, b->origin);
+		ias_note_add(n, "cgroup path of %d not usable: %s", (int)pid, b->origin);
 		return -EINVAL;
 	}
 	/* Already in one of our block cgroups (a second block): reuse it. */
@@ -179,7 +153,7 @@ static int prepare(const struct eproc_cfg *c, pid_t pid, const char *id, struct 
 		return -ENAMETOOLONG;
 	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
 		rc = -errno;
-		say(n, "cannot create cgroup %s: %s", b->cgroup, strerror(-rc));
+		ias_note_add(n, "cannot create cgroup %s: %s", b->cgroup, strerror(-rc));
 		b->cgroup[0] = '\0';
 		return rc;
 	}
@@ -241,7 +215,7 @@ static int enable_rdma(const char *root, const char *rel)
 }
 
 /* rdma.max of the block cgroup to zero, for every device listed. */
-static int cap_rdma(const char *root, struct eproc_block *b, struct note *n)
+static int cap_rdma(const char *root, struct eproc_block *b, struct ias_note *n)
 {
 	char path[1024], text[4096], line[256], parent[512], *p, *e, *slash;
 	int rc, devs = 0;
@@ -256,7 +230,7 @@ static int cap_rdma(const char *root, struct eproc_block *b, struct note *n)
 			*slash = '\0';
 		rc = enable_rdma(root, parent[0] ? parent : "/");
 		if (rc) {
-			say(n, "rdma cap not set: cannot enable the rdma controller in %s: %s%s",
+			ias_note_add(n, "rdma cap not set: cannot enable the rdma controller in %s: %s%s",
 			    parent[0] ? parent : "/", strerror(-rc),
 			    rc == -EBUSY ? " (that cgroup has other processes)" : "");
 			return rc;
@@ -264,7 +238,7 @@ static int cap_rdma(const char *root, struct eproc_block *b, struct note *n)
 	}
 	if (read_file(path, text, sizeof(text)) < 0) {
 		rc = -errno;
-		say(n, "rdma cap not set: %s unreadable: %s", path, strerror(-rc));
+		ias_note_add(n, "rdma cap not set: %s unreadable: %s", path, strerror(-rc));
 		return rc;
 	}
 	for (p = text; *p; p = e) {
@@ -282,33 +256,33 @@ static int cap_rdma(const char *root, struct eproc_block *b, struct note *n)
 			 " hca_handle=0 hca_object=0");
 		rc = write_file(path, line);
 		if (rc) {
-			say(n, "rdma cap on %.*s failed: %s", (int)strcspn(line, " "), line,
+			ias_note_add(n, "rdma cap on %.*s failed: %s", (int)strcspn(line, " "), line,
 			    strerror(-rc));
 			return rc;
 		}
 		devs++;
 	}
 	if (!devs) {
-		say(n, "rdma cap not set: no RDMA device listed in %s/rdma.max", b->cgroup);
+		ias_note_add(n, "rdma cap not set: no RDMA device listed in %s/rdma.max", b->cgroup);
 		return -ENODEV;
 	}
 	b->did |= EPROC_RDMA_CAP;
-	say(n, "capped new RDMA objects in %s (hca_handle=0 hca_object=0 on %d device%s)",
+	ias_note_add(n, "capped new RDMA objects in %s (hca_handle=0 hca_object=0 on %d device%s)",
 	    b->cgroup, devs, devs == 1 ? "" : "s");
 	return 0;
 }
 
-static int stop_fallback(pid_t pid, struct eproc_block *b, struct note *n, const char *why)
+static int stop_fallback(pid_t pid, struct eproc_block *b, struct ias_note *n, const char *why)
 {
 	if (kill(pid, SIGSTOP) < 0) {
 		int rc = -errno;
 
-		say(n, "cgroup freezer unavailable (%s) and SIGSTOP to %d failed: %s", why,
+		ias_note_add(n, "cgroup freezer unavailable (%s) and SIGSTOP to %d failed: %s", why,
 		    (int)pid, strerror(-rc));
 		return rc;
 	}
 	b->did |= EPROC_SIGSTOP;
-	say(n, "cgroup freezer unavailable (%s): sent SIGSTOP to %d instead "
+	ias_note_add(n, "cgroup freezer unavailable (%s): sent SIGSTOP to %d instead "
 	    "(weaker: any process of the same user can send SIGCONT)", why, (int)pid);
 	return 0;
 }
@@ -316,7 +290,7 @@ static int stop_fallback(pid_t pid, struct eproc_block *b, struct note *n, const
 static int do_block(const struct eproc_cfg *c, pid_t pid, const char *id, bool freeze,
 		    bool rdma, struct eproc_block *b, char *note, size_t notelen)
 {
-	struct note n = { note, notelen, 0 };
+	struct ias_note n = { note, notelen, 0 };
 	const char *root = root_of(c);
 	char path[1024];
 	int rc;
@@ -333,7 +307,7 @@ static int do_block(const struct eproc_cfg *c, pid_t pid, const char *id, bool f
 		rc = -ENOENT;
 		if (freeze)
 			return stop_fallback(pid, b, &n, "no cgroup v2 hierarchy");
-		say(&n, "rdma cap not set: no cgroup v2 hierarchy at %s", root);
+		ias_note_add(&n, "rdma cap not set: no cgroup v2 hierarchy at %s", root);
 		return rc;
 	}
 	rc = prepare(c, pid, id, b, &n);
@@ -345,9 +319,9 @@ static int do_block(const struct eproc_cfg *c, pid_t pid, const char *id, bool f
 			return rc;
 		if (rc == 0) {
 			b->did |= EPROC_MOVED;
-			say(&n, "moved %d from cgroup %s to %s", (int)pid, b->origin, b->cgroup);
+			ias_note_add(&n, "moved %d from cgroup %s to %s", (int)pid, b->origin, b->cgroup);
 		} else {
-			say(&n, "cannot move %d into %s: %s", (int)pid, b->cgroup, strerror(-rc));
+			ias_note_add(&n, "cannot move %d into %s: %s", (int)pid, b->cgroup, strerror(-rc));
 		}
 	}
 	if (rc) {
@@ -367,9 +341,9 @@ static int do_block(const struct eproc_cfg *c, pid_t pid, const char *id, bool f
 	b->did |= EPROC_FROZEN;
 	rc = wait_frozen(root, b->cgroup);
 	if (rc == 0)
-		say(&n, "froze %s (cgroup.freeze=1; cgroup.events says frozen)", b->cgroup);
+		ias_note_add(&n, "froze %s (cgroup.freeze=1; cgroup.events says frozen)", b->cgroup);
 	else
-		say(&n, "froze %s (cgroup.freeze=1), but it did not report frozen yet: %s",
+		ias_note_add(&n, "froze %s (cgroup.freeze=1), but it did not report frozen yet: %s",
 		    b->cgroup, strerror(-rc));
 	return 0;
 }
@@ -388,7 +362,7 @@ int eproc_rdma_cap(const struct eproc_cfg *c, pid_t pid, const char *id,
 
 int eproc_kill(pid_t pid, struct eproc_block *b, char *note, size_t notelen)
 {
-	struct note n = { note, notelen, 0 };
+	struct ias_note n = { note, notelen, 0 };
 	int rc = 0;
 
 	if (note && notelen)
@@ -397,21 +371,21 @@ int eproc_kill(pid_t pid, struct eproc_block *b, char *note, size_t notelen)
 		return -EINVAL;
 	if (kill(pid, SIGKILL) < 0) {
 		rc = -errno;
-		say(&n, "SIGKILL to %d failed: %s", (int)pid, strerror(-rc));
+		ias_note_add(&n, "SIGKILL to %d failed: %s", (int)pid, strerror(-rc));
 		return rc;
 	}
 	if (b) {
 		b->pid = pid;
 		b->did |= EPROC_KILLED;
 	}
-	say(&n, "sent SIGKILL to %d", (int)pid);
+	ias_note_add(&n, "sent SIGKILL to %d", (int)pid);
 	return 0;
 }
 
 int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
 		  size_t notelen)
 {
-	struct note n = { note, notelen, 0 };
+	struct ias_note n = { note, notelen, 0 };
 	const char *root = root_of(c);
 	char path[1024], back[512], *slash;
 	int rc, first = 0, alive;
@@ -420,15 +394,15 @@ int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
 		note[0] = '\0';
 	alive = b->pid > 1 && !(kill(b->pid, 0) < 0 && errno == ESRCH);
 	if (b->did & EPROC_KILLED)
-		say(&n, "process %d was killed: nothing to undo", (int)b->pid);
+		ias_note_add(&n, "process %d was killed: nothing to undo", (int)b->pid);
 	if (b->did & EPROC_SIGSTOP) {
 		if (!alive)
-			say(&n, "process %d is gone: nothing to continue", (int)b->pid);
+			ias_note_add(&n, "process %d is gone: nothing to continue", (int)b->pid);
 		else if (kill(b->pid, SIGCONT) == 0)
-			say(&n, "sent SIGCONT to %d", (int)b->pid);
+			ias_note_add(&n, "sent SIGCONT to %d", (int)b->pid);
 		else {
 			first = -errno;
-			say(&n, "SIGCONT to %d failed: %s", (int)b->pid, strerror(-first));
+			ias_note_add(&n, "SIGCONT to %d failed: %s", (int)b->pid, strerror(-first));
 		}
 		if (first == 0)
 			b->did &= ~(unsigned)EPROC_SIGSTOP;
@@ -438,17 +412,17 @@ int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
 		if (rc == 0)
 			rc = write_file(path, "0");
 		if (rc == 0 || rc == -ENOENT) {
-			say(&n, rc ? "cgroup %s is gone: nothing to thaw" : "thawed %s (cgroup.freeze=0)",
+			ias_note_add(&n, rc ? "cgroup %s is gone: nothing to thaw" : "thawed %s (cgroup.freeze=0)",
 			    b->cgroup);
 			b->did &= ~(unsigned)EPROC_FROZEN;
 		} else {
 			first = first ? first : rc;
-			say(&n, "cannot thaw %s: %s", b->cgroup, strerror(-rc));
+			ias_note_add(&n, "cannot thaw %s: %s", b->cgroup, strerror(-rc));
 		}
 	}
 	if (b->did & EPROC_MOVED) {
 		if (!alive) {
-			say(&n, "process %d is gone: not moved back", (int)b->pid);
+			ias_note_add(&n, "process %d is gone: not moved back", (int)b->pid);
 			b->did &= ~(unsigned)EPROC_MOVED;
 		} else {
 			rc = move_to(root, b->origin, b->pid);
@@ -463,30 +437,30 @@ int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
 				rc = move_to(root, back, b->pid);
 			}
 			if (rc == 0) {
-				say(&n, "moved %d back to cgroup %s", (int)b->pid, back);
+				ias_note_add(&n, "moved %d back to cgroup %s", (int)b->pid, back);
 				b->did &= ~(unsigned)EPROC_MOVED;
 			} else {
 				first = first ? first : rc;
-				say(&n, "cannot move %d back to %s: %s", (int)b->pid, back,
+				ias_note_add(&n, "cannot move %d back to %s: %s", (int)b->pid, back,
 				    strerror(-rc));
 			}
 		}
 	}
 	if (b->cgroup[0] && !(b->did & (EPROC_MOVED | EPROC_FROZEN))) {
 		if (path3(path, sizeof(path), root, b->cgroup, NULL) == 0 && rmdir(path) == 0) {
-			say(&n, "removed cgroup %s%s", b->cgroup,
+			ias_note_add(&n, "removed cgroup %s%s", b->cgroup,
 			    b->did & EPROC_RDMA_CAP ? " (and with it the rdma cap)" : "");
 			b->did &= ~(unsigned)EPROC_RDMA_CAP;
 			b->cgroup[0] = '\0';
 		} else if (errno != ENOENT) {
-			say(&n, "cgroup %s left in place: %s", b->cgroup, strerror(errno));
+			ias_note_add(&n, "cgroup %s left in place: %s", b->cgroup, strerror(errno));
 		} else {
 			b->did &= ~(unsigned)EPROC_RDMA_CAP;
 			b->cgroup[0] = '\0';
 		}
 	}
 	if (!n.used)
-		say(&n, "nothing to undo");
+		ias_note_add(&n, "nothing to undo");
 	return first;
 }
 

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/note.h"
 #include "sema/ctl_server.h"
 #include "sema/engine.h"
 #include "sema/enforce_proc.h"
@@ -550,42 +550,18 @@ static int mech_has(const char *mech, const char *word)
 	return 0;
 }
 
-struct note {
-	char *buf;
-	size_t cap, used;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void note_add(struct note *n, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (n->used && n->used + 2 < n->cap) {
-		memcpy(n->buf + n->used, "; ", 3);
-		n->used += 2;
-	}
-	if (n->used + 1 >= n->cap)
-		return;
-	va_start(ap, fmt);
-	w = vsnprintf(n->buf + n->used, n->cap - n->used, fmt, ap);
-	va_end(ap);
-	if (w > 0)
-		n->used = (size_t)w < n->cap - n->used ? n->used + (size_t)w : n->cap - 1;
-}
-
 /* Undo what is reversible; say exactly what was done into note. */
 static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry_run,
 		       char *buf, size_t buflen)
 {
-	struct note note = { buf, buflen, 0 };
+	struct ias_note note = { buf, buflen, 0 };
 	int alive = proc_same(rec->pid, 0);
 	uint32_t resumed = 0;
 	size_t i;
 
 	buf[0] = '\0';
 	if (rec->simulated) {
-		note_add(&note, "dry-run block: nothing was enforced, nothing to undo");
+		ias_note_add(&note, "dry-run block: nothing was enforced, nothing to undo");
 		return;
 	}
 	for (i = 0; i < s->qps.n; i++) {
@@ -602,10 +578,10 @@ static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry
 		}
 	}
 	if (mech_has(rec->mechanism, "pause"))
-		note_add(&note, "%s %u QP(s) through libias", dry_run ? "would resume" : "resumed",
+		ias_note_add(&note, "%s %u QP(s) through libias", dry_run ? "would resume" : "resumed",
 			 resumed);
 	if (mech_has(rec->mechanism, "cut"))
-		note_add(&note, "cut QPs are in the error state and cannot resume: "
+		ias_note_add(&note, "cut QPs are in the error state and cannot resume: "
 			 "the application must reconnect");
 	if (mech_has(rec->mechanism, "freeze") || mech_has(rec->mechanism, "kill")) {
 		struct eproc_block b;
@@ -617,27 +593,27 @@ static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry
 		if (ias_store_kv_get(s->store, key, text, sizeof(text)) == 0 &&
 		    eproc_parse(text, &b) == 0) {
 			if (dry_run) {
-				note_add(&note, "would undo: %s", text);
+				ias_note_add(&note, "would undo: %s", text);
 			} else {
 				eproc_release(&c, &b, enote, sizeof(enote));
-				note_add(&note, "%s", enote);
+				ias_note_add(&note, "%s", enote);
 				if (eproc_format(&b, text, sizeof(text)) == 0)
 					ias_store_kv_set(s->store, key, text);
 			}
 		} else if (mech_has(rec->mechanism, "kill")) {
-			note_add(&note, "process was killed: nothing to undo");
+			ias_note_add(&note, "process was killed: nothing to undo");
 		} else if (!alive) {
-			note_add(&note, "process %d is gone: nothing to thaw", (int)rec->pid);
+			ias_note_add(&note, "process %d is gone: nothing to thaw", (int)rec->pid);
 		} else if (dry_run) {
-			note_add(&note, "would send SIGCONT to %d", (int)rec->pid);
+			ias_note_add(&note, "would send SIGCONT to %d", (int)rec->pid);
 		} else if (kill(rec->pid, SIGCONT) == 0) {
-			note_add(&note, "SIGCONT sent to %d", (int)rec->pid);
+			ias_note_add(&note, "SIGCONT sent to %d", (int)rec->pid);
 		} else {
-			note_add(&note, "SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
+			ias_note_add(&note, "SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
 		}
 	}
 	if (mech_has(rec->mechanism, "none"))
-		note_add(&note, "nothing was enforced (no QPs were known)");
+		ias_note_add(&note, "nothing was enforced (no QPs were known)");
 }
 
 /* ---- report --------------------------------------------------------------- */
