@@ -29,7 +29,7 @@
 #include "analyzer/incidents.h"
 #include "analyzer/search.h"
 #include "analyzer/snapshot.h"
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "verbs_ext/ias.h"
 
 #define REQ_CAP 4096

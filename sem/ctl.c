@@ -1,6 +1,6 @@
 /* See ctl.h. The manager's handlers; the transport (validation order,
  * authorisation from SO_PEERCRED/SO_PEERGROUPS against the control group,
- * dispatch, exactly one reply per request) is sema/ctlsrv.c, shared with the
+ * dispatch, exactly one reply per request) is ctl/server.c, shared with the
  * agent. */
 #include "config.h"
 
@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "sema/ctlproto.h"
-#include "sema/ctlsrv.h"
+#include "ctl/proto.h"
+#include "ctl/server.h"
 #include "sem/ctl.h"
 #include "sem/madio.h"
 
@@ -403,7 +403,7 @@ static const struct ctlsrv_handler handlers[] = {
 	{ IAS_CTL_OP_POLICY_SET, op_policy_set },
 };
 
-/* ---- transport: sema/ctlsrv.c --------------------------------------------- */
+/* ---- transport: ctl/server.c --------------------------------------------- */
 
 int sem_ctl_start(struct sem *s, const char *path, int listen_fd, struct sem_ctl **out)
 {

@@ -10,7 +10,7 @@
 
 #include "common/log.h"
 #include "common/note.h"
-#include "sema/ctl_server.h"
+#include "sema/ctl_ops.h"
 #include "sema/engine.h"
 #include "sema/enforce_proc.h"
 #include "sema/procinfo.h"

@@ -18,7 +18,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
-#include "sema/ctl_server.h"
+#include "sema/ctl_ops.h"
 #include "sema/engine.h"
 #include "sema/policy.h"
 #include "sema/report.h"

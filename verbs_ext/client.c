@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "verbs_ext/ias.h"
 #include "verbs_ext/ias_int.h"
 

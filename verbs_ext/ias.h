@@ -111,7 +111,7 @@ const char *ias_strerror(int err);
 /* ---- lower-level client (iasctl and tools) ----------------------------- */
 
 struct ias_client;
-struct ias_ctl_msg; /* sema/ctlproto.h (built into the caller) */
+struct ias_ctl_msg; /* ctl/proto.h (built into the caller) */
 
 /* path NULL: $IAS_SOCKET or /run/ias/sema.sock. 0 or negative errno. */
 int ias_client_open(const char *path, struct ias_client **out);

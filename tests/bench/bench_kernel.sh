@@ -178,7 +178,7 @@ fi
 
 N=${1:-5}
 bdir=$(pwd)
-for f in tests/bench/bench_qpsetup tests/bench/bench_psnwatch sema/sema sema/iasctl \
+for f in tests/bench/bench_qpsetup tests/bench/bench_psnwatch sema/sema iasctl/iasctl \
 	verbs_ext/.libs/libias-preload.so; do
 	[ -e "$bdir/$f" ] || { echo "$f not built (run from the build directory; make $f)"; exit 1; }
 done

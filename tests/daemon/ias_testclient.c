@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "common/cursor.h"
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "verbs_ext/ias.h"
 
 static int failures;

@@ -12,7 +12,7 @@
 . "$top_srcdir/tests/lib/daemon.sh"
 
 AZ=$top_builddir/analyzer/ias-analyzer
-AZREP=$top_builddir/analyzer/tests/az_report	# REPORT_ATTACK joining an incident
+AZREP=$top_builddir/tests/daemon/az_report	# REPORT_ATTACK joining an incident
 T=$(mktemp -d /tmp/ias-analyzer.XXXXXX)
 chmod 755 "$T"
 ROOTS=()

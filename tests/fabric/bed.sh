@@ -53,7 +53,7 @@
 BED_UMAD2SIM=${BED_UMAD2SIM:-/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so}
 BED_SHIM=$top_builddir/tests/fabric/.libs/libiasumadfd.so
 BED_SEMA=$top_builddir/sema/sema
-BED_IASCTL=$top_builddir/sema/iasctl
+BED_IASCTL=$top_builddir/iasctl/iasctl
 BED_TC=$top_builddir/tests/daemon/ias_testclient
 BED_KEYGEN=$top_builddir/common/ias-keygen
 BED_PROBE=$top_builddir/tests/fabric/secmgt_probe

@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/lib/tap.sh"
 : "${top_builddir:?top_builddir is not set (run through make check)}"
 SEM=$top_builddir/sem/sem
-IASCTL=$top_builddir/sema/iasctl
+IASCTL=$top_builddir/iasctl/iasctl
 KEYGEN=$top_builddir/common/ias-keygen
 
 T=$(mktemp -d /tmp/ias-sem.XXXXXX)

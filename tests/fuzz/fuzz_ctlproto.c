@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 
 static uint8_t out[IAS_CTL_MAX_MSG];
 

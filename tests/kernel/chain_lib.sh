@@ -14,7 +14,7 @@
 #                            over 1.5 s (both bounded by a deadline)
 #   chain_pids               sets p0 p1 p2 (PIDs inside their namespaces)
 #   chain_counters           "node qpn sends recvs last_us refused errors"
-SEMA=$B/sema/sema IASCTL=$B/sema/iasctl KEYGEN=$B/common/ias-keygen
+SEMA=$B/sema/sema IASCTL=$B/iasctl/iasctl KEYGEN=$B/common/ias-keygen
 KQP=$B/tests/kernel/kqp_dump RCC=$B/tests/kernel/rc_chain
 PRE=$B/verbs_ext/.libs/libias-preload.so
 declare -a NS

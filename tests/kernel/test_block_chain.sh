@@ -189,6 +189,6 @@ fi
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
 guest_needs tests/kernel/kqp_dump tests/kernel/eproc_tool tests/kernel/rc_chain sema/sema \
-	sema/iasctl verbs_ext/.libs/libias-preload.so tests/daemon/ias_testclient
+	iasctl/iasctl verbs_ext/.libs/libias-preload.so tests/daemon/ias_testclient
 guest_tap "$NRESULTS" --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
 	"$here/test_block_chain.sh" --guest "$bdir"

@@ -84,10 +84,10 @@ if [ "${1:-}" = --guest ]; then
 	"$CLI" "${DEV[@]}" "${TLS[@]}" "${MINE[@]}" -n 2 -m 4 --wait-file $D/go0 localhost >$D/reg.log 2>&1 &
 	cpid=$!
 	wait_for $D/reg.log '^ALL-ESTABLISHED'
-	"$B/sema/iasctl" --socket $D/agent/sema.sock -o json qps list --pid $SRVPID >$D/qps.json 2>&1
+	"$B/iasctl/iasctl" --socket $D/agent/sema.sock -o json qps list --pid $SRVPID >$D/qps.json 2>&1
 	chk "agent lists the server's QPs with peer CN=client-a" \
 		[ "$(grep -o 'CN=client-a,O=IAS test' $D/qps.json | wc -l)" -ge 2 ]
-	"$B/sema/iasctl" --socket $D/agent/sema.sock -o json qps list --pid $cpid >$D/qpsc.json 2>&1
+	"$B/iasctl/iasctl" --socket $D/agent/sema.sock -o json qps list --pid $cpid >$D/qpsc.json 2>&1
 	chk "agent lists the client's QPs with peer CN=ias-sc-server" grep -q 'CN=ias-sc-server' $D/qpsc.json
 	touch $D/go0
 	wait $cpid

@@ -158,7 +158,7 @@ fi
 # Host part.
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
-guest_needs tests/kernel/wr_gate_prog tests/kernel/kqp_dump sema/sema sema/iasctl \
+guest_needs tests/kernel/wr_gate_prog tests/kernel/kqp_dump sema/sema iasctl/iasctl \
 	verbs_ext/.libs/libias-preload.so
 command -v python3 >/dev/null || skip_all "python3 not installed"
 export top_builddir=$bdir

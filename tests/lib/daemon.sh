@@ -2,7 +2,7 @@
 # Needs top_builddir (set by make check); defines SEMA, IASCTL, TC.
 : "${top_builddir:?top_builddir is not set (run through make check)}"
 SEMA=$top_builddir/sema/sema
-IASCTL=$top_builddir/sema/iasctl
+IASCTL=$top_builddir/iasctl/iasctl
 TC=$top_builddir/tests/daemon/ias_testclient
 KEYGEN=$top_builddir/common/ias-keygen
 

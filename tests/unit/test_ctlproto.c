@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "tests/unit/tap.h"
 
 static uint8_t buf[IAS_CTL_MAX_MSG + 64];

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/test_iasctl_fake.h"
 
@@ -188,7 +188,7 @@ static int run(const char *const *args)
 	size_t lo = 0, le = 0;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/sema/iasctl", bd ? bd : ".");
+	snprintf(path, sizeof(path), "%s/iasctl/iasctl", bd ? bd : ".");
 	argv[n++] = path;
 	while (*args && n < 31)
 		argv[n++] = (char *)*args++;
@@ -231,7 +231,7 @@ int main(void)
 	char iasbin[4096];
 	const char *bd = getenv("top_builddir");
 
-	snprintf(iasbin, sizeof(iasbin), "%s/sema/iasctl", bd ? bd : ".");
+	snprintf(iasbin, sizeof(iasbin), "%s/iasctl/iasctl", bd ? bd : ".");
 	if (access(iasbin, X_OK) != 0)
 		tap_skip_all("iasctl not built");
 	f = fake_start(handler, NULL);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 
 /* Fill reply (already initialised as an ok reply to h) or re-initialise it
  * with an error status. fd lets the handler send events first. Return 0 to

@@ -1,4 +1,4 @@
-/* See ctlsrv.h. */
+/* See ctl/server.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "sema/ctlsrv.h"
+#include "ctl/server.h"
 
 struct ctlsrv {
 	struct ctlsrv_conf conf;

@@ -14,8 +14,8 @@
  * The full specification, the validation order and every op and attribute
  * are in docs/control-protocol.md. This library does no I/O, never prints and
  * never exits. */
-#ifndef IAS_SEMA_CTLPROTO_H
-#define IAS_SEMA_CTLPROTO_H
+#ifndef IAS_CTL_PROTO_H
+#define IAS_CTL_PROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,7 +36,7 @@
 /* Group whose members (besides root) may call the privileged ops. */
 #define IAS_CTL_GROUP "ias"
 
-/* Header field offsets, pinned by _Static_assert in ctlproto.c. */
+/* Header field offsets, pinned by _Static_assert in ctl/proto.c. */
 #define IAS_CTL_OFF_MAGIC 0
 #define IAS_CTL_OFF_VERSION 4
 #define IAS_CTL_OFF_KIND 5

@@ -1,7 +1,7 @@
-/* See ctl_server.h. The agent's side of the control socket: its handlers,
+/* See ctl_ops.h. The agent's side of the control socket: its handlers,
  * the events it sends, and what a closing client leaves behind. The
  * transport (accept, credentials, the validation order, dispatch, error
- * replies) is sema/ctlsrv.c, shared with the manager. */
+ * replies) is ctl/server.c, shared with the manager. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "sema/ctl_server.h"
-#include "sema/ctlproto.h"
-#include "sema/ctlsrv.h"
+#include "sema/ctl_ops.h"
+#include "ctl/proto.h"
+#include "ctl/server.h"
 #include "sema/engine.h"
 #include "sema/policy.h"
 #include "sema/procinfo.h"
@@ -847,7 +847,7 @@ static const struct ctlsrv_handler handlers[] = {
 	{ IAS_CTL_OP_POLICY_SET, op_policy_set },
 };
 
-/* ---- transport (sema/ctlsrv.c) and events ------------------------------------ */
+/* ---- transport (ctl/server.c) and events ------------------------------------ */
 
 static void on_error(void *ctx, int status)
 {

@@ -1,11 +1,11 @@
 /* The agent's local control protocol: builder, parser and validator.
- * See ctlproto.h and docs/control-protocol.md. */
+ * See ctl/proto.h and docs/control-protocol.md. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 
 _Static_assert(IAS_CTL_OFF_VERSION == IAS_CTL_OFF_MAGIC + 4, "version follows magic");
 _Static_assert(IAS_CTL_OFF_KIND == 5 && IAS_CTL_OFF_OP == 6, "kind/op offsets");

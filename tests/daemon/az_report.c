@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "verbs_ext/ias.h"
 
 int main(int argc, char **argv)

@@ -1,8 +1,8 @@
 /* The agent's local control socket (AF_UNIX SOCK_SEQPACKET). Requests are
  * validated in the documented order (docs/control-protocol.md), authorised
  * from SO_PEERCRED/SO_PEERGROUPS, and dispatched from a fixed table. */
-#ifndef IAS_SEMA_CTL_SERVER_H
-#define IAS_SEMA_CTL_SERVER_H
+#ifndef IAS_SEMA_CTL_OPS_H
+#define IAS_SEMA_CTL_OPS_H
 
 #include <stdint.h>
 

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/test_iasctl_fake.h"
 #include "verbs_ext/ias.h"

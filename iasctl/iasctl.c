@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 
 #include "config.h"
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 #include "verbs_ext/ias.h"
 
 enum {

@@ -8,8 +8,8 @@
  * for the op. Every request gets exactly one reply. What the ops do, what a
  * closing client leaves behind and which events go to whom stay with the
  * daemon. Daemon code: it logs through common/log.h. */
-#ifndef IAS_SEMA_CTLSRV_H
-#define IAS_SEMA_CTLSRV_H
+#ifndef IAS_CTL_SERVER_H
+#define IAS_CTL_SERVER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +17,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "sema/ctlproto.h"
+#include "ctl/proto.h"
 
 #define CTLSRV_MAX_GROUPS 64
 
