@@ -56,7 +56,7 @@ static void put_block(struct ias_ctl_msg *m, const struct ias_block_rec *b)
 	ias_ctl_nest_end(m);
 }
 
-static void put_policy(struct ias_ctl_msg *m, const struct sema_policy *p)
+static void put_policy(struct ias_ctl_msg *m, const struct ias_policy *p)
 {
 	ias_ctl_nest_begin(m, IAS_CTL_A_POLICY);
 	ias_ctl_put_str(m, IAS_CTL_A_LEVEL, policy_level_names[p->level]);
@@ -758,7 +758,7 @@ static int op_policy_show(struct ctlsrv_req *x)
 static int op_policy_set(struct ctlsrv_req *x)
 {
 	struct sema *s = x->ctx;
-	struct sema_policy p = s->policy;
+	struct ias_policy p = s->policy;
 	struct ias_ctl_attr a, in;
 	struct ias_rd r;
 	char name[IAS_CTL_NAME_MAX + 1];

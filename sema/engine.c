@@ -402,16 +402,16 @@ static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, str
 			continue;
 		if (rec->nqps < IAS_MAX_QPS_PER_BLOCK)
 			rec->qpns[rec->nqps++] = q->qpn;
-		if (p->mode == MODE_PAUSE || p->mode == MODE_CUT) {
+		if (p->mode == IAS_MODE_PAUSE || p->mode == IAS_MODE_CUT) {
 			if (q->client_id)
 				p->orders++;
 			else
 				p->fallback++;
 		}
 	}
-	if (p->mode == MODE_FREEZE || p->fallback)
+	if (p->mode == IAS_MODE_FREEZE || p->fallback)
 		p->process_level = 1;
-	if (p->mode == MODE_KILL)
+	if (p->mode == IAS_MODE_KILL)
 		p->process_level = 2;
 	/* The mechanism string is read back at release: keep its grammar. */
 	rec->mechanism[0] = '\0';
@@ -511,7 +511,7 @@ static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 		if (q->pid != pid)
 			continue;
 		q->blocked = 1;
-		if (q->client_id && (p->mode == MODE_PAUSE || p->mode == MODE_CUT))
+		if (q->client_id && (p->mode == IAS_MODE_PAUSE || p->mode == IAS_MODE_CUT))
 			ctl_send_order(s->ctl, q->client_id, q->qpn, q->device,
 				       mode_names[p->mode]);
 	}

@@ -72,7 +72,7 @@ static void close_port(struct mad_port *p)
 	p->attached = 0;
 }
 
-static void policy_to_attr(const struct sema_policy *sp, struct ias_attr_policy *a)
+static void policy_to_attr(const struct ias_policy *sp, struct ias_attr_policy *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->policy_version = sp->version;
@@ -139,7 +139,7 @@ static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
 	case IAS_ATTR_POLICY:
 		if (req->method == IAS_METHOD_SET) {
 			const struct ias_attr_policy *a = &req->u.policy;
-			struct sema_policy np = s->policy;
+			struct ias_policy np = s->policy;
 			char why[128];
 
 			np.version = a->policy_version;

@@ -23,9 +23,9 @@ int policy_lookup(const char *const *names, const char *name)
 	return -1;
 }
 
-int policy_check(const struct sema_policy *p, char *msg, size_t msglen)
+int policy_check(const struct ias_policy *p, char *msg, size_t msglen)
 {
-	if (p->level > LEVEL_ZONE || p->block_mode > MODE_KILL) {
+	if (p->level > IAS_LEVEL_ZONE || p->block_mode > IAS_MODE_KILL) {
 		snprintf(msg, msglen, "unknown level or block mode");
 		return -EINVAL;
 	}
@@ -52,7 +52,7 @@ int policy_check(const struct sema_policy *p, char *msg, size_t msglen)
 	return 0;
 }
 
-int policy_save(struct sema *s, const struct sema_policy *p)
+int policy_save(struct sema *s, const struct ias_policy *p)
 {
 	char buf[512];
 
@@ -64,9 +64,9 @@ int policy_save(struct sema *s, const struct sema_policy *p)
 	return ias_store_kv_set(s->store, "policy", buf);
 }
 
-int policy_load(struct sema *s, struct sema_policy *p)
+int policy_load(struct sema *s, struct ias_policy *p)
 {
-	struct sema_policy q = *p;
+	struct ias_policy q = *p;
 	char buf[512], *tok, *save = NULL, msg[128];
 	int r = ias_store_kv_get(s->store, "policy", buf, sizeof(buf));
 
@@ -98,7 +98,7 @@ int policy_load(struct sema *s, struct sema_policy *p)
 	return 0;
 }
 
-void policy_from_config(const struct sema_config *c, struct sema_policy *p)
+void policy_from_config(const struct sema_config *c, struct ias_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->version = 1;

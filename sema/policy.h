@@ -13,11 +13,11 @@ extern const char *const policy_mode_names[];	/* NULL-terminated */
 
 int policy_lookup(const char *const *names, const char *name);
 /* 0, or -EINVAL with the reason in msg. */
-int policy_check(const struct sema_policy *p, char *msg, size_t msglen);
+int policy_check(const struct ias_policy *p, char *msg, size_t msglen);
 /* Persist / load through the store's key-value table ("policy"). */
-int policy_save(struct sema *s, const struct sema_policy *p);
+int policy_save(struct sema *s, const struct ias_policy *p);
 /* 0 loaded, -ENOENT none stored (p untouched), other negative errno. */
-int policy_load(struct sema *s, struct sema_policy *p);
-void policy_from_config(const struct sema_config *c, struct sema_policy *p);
+int policy_load(struct sema *s, struct ias_policy *p);
+void policy_from_config(const struct sema_config *c, struct ias_policy *p);
 
 #endif

@@ -10,26 +10,12 @@
 
 #include "common/config.h"
 #include "common/keyfile.h"
+#include "mad_defs/policy.h"
 #include "sema/qptable.h"
 
 struct ias_store;
 struct ctl_server;
 struct mad_port;
-
-enum sema_level { LEVEL_BASIC, LEVEL_SIBLING, LEVEL_LCA, LEVEL_SELINUX, LEVEL_ZONE };
-enum sema_mode { MODE_PAUSE, MODE_CUT, MODE_FREEZE, MODE_KILL };
-
-struct sema_policy {
-	uint32_t version;
-	unsigned level;		/* enum sema_level */
-	unsigned block_mode;	/* enum sema_mode */
-	int dry_run;
-	uint64_t base_duration_ms;
-	uint64_t max_duration_ms;
-	uint64_t escalation;	/* duration factor per repeat offence */
-	uint64_t hop_limit;
-	uint64_t fanout_limit;
-};
 
 struct sema_config {
 	char control_socket[108];
@@ -81,7 +67,7 @@ struct sema_stats {
 struct sema {
 	sd_event *ev;
 	struct sema_config cfg;
-	struct sema_policy policy;
+	struct ias_policy policy;
 	struct ias_store *store;
 	struct qptable qps;
 	struct ctl_server *ctl;

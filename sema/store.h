@@ -72,7 +72,13 @@ struct ias_block_rec {
 	char     exe[256];         /* for escalation: same exe = same offender */
 	char     reason[256];
 	char     incident[32];     /* e.g. "I-00000001a3f40012"; "" if none */
-	char     mechanism[64];    /* e.g. "qp-pause,rdma-cgroup" */
+	char     mechanism[64];    /* e.g. "pause(2),freeze": display text; replaced by
+	                              mech + qp_orders in schema 4 (see below) */
+	uint32_t mech;             /* IAS_MECH_* bits; 0: nothing enforced */
+	uint32_t qp_orders;        /* QPs told to pause or cut through libias */
+	uint64_t pid_start;        /* the process's start time (clock ticks after boot,
+	                              /proc/PID/stat field 22); with pid it names the
+	                              process: 0 = unknown (a block from schema <= 3) */
 	uint32_t nqps;
 	uint32_t qpns[IAS_MAX_QPS_PER_BLOCK];
 	int64_t  created_ms, until_ms /* 0 = no end */, released_ms /* 0 = active */;
@@ -80,6 +86,17 @@ struct ias_block_rec {
 	int      simulated;        /* dry-run: recorded, not enforced */
 	char     release_note[256];
 };
+/* What a block does, typed (schema 4; schema 3 kept it as text such as
+ * "pause(2),freeze", which the migration parses). */
+enum ias_mech {
+	IAS_MECH_PAUSE  = 1u << 0,	/* per-QP pause orders through libias */
+	IAS_MECH_CUT    = 1u << 1,	/* per-QP cut orders through libias */
+	IAS_MECH_FREEZE = 1u << 2,	/* the process frozen from outside */
+	IAS_MECH_KILL   = 1u << 3,	/* the process killed */
+};
+/* "pause(2),freeze", "kill", "none" (mech 0): for logs and listings. */
+const char *ias_mech_str(uint32_t mech, uint32_t qp_orders, char *buf, size_t len);
+
 /* Sets rec->id; committed on return. nqps > IAS_MAX_QPS_PER_BLOCK: -EINVAL.
  * released_ms/release_note are stored as given (normally 0/""). */
 int ias_store_block_add(struct ias_store *st, struct ias_block_rec *rec);
@@ -161,7 +178,33 @@ int ias_store_alert_push(struct ias_store *st, struct ias_alert_rec *rec); /* se
 int ias_store_alert_pop(struct ias_store *st, struct ias_alert_rec *out);
 int ias_store_alert_count(struct ias_store *st, uint32_t *n); /* untaken alerts */
 
-/* Key/value for small agent state (e.g. policy). */
+/* What a process-level block did, enough to undo it after a restart
+ * (schema 4; schema 3 kept it as key-value text "eproc:<block id>"). */
+struct ias_proc_undo {
+	int64_t  block_id;
+	int32_t  pid;
+	uint64_t pid_start;        /* see ias_block_rec; 0 unknown */
+	uint32_t did;              /* EPROC_* bits of sema/enforce_proc.h */
+	char     cgroup[512];      /* block cgroup, relative to the cgroup root; "" none */
+	char     origin[512];      /* the process's cgroup before, relative to the root */
+};
+/* Insert or replace the row of u->block_id (the block must exist: -ENOENT). */
+int ias_store_proc_undo_set(struct ias_store *st, const struct ias_proc_undo *u);
+int ias_store_proc_undo_get(struct ias_store *st, int64_t block_id, struct ias_proc_undo *out); /* -ENOENT */
+
+/* The agent's policy, typed (schema 4; schema 3 kept it as key-value text
+ * under "policy"). -ENOENT when none is stored. */
+struct ias_policy;
+int ias_store_policy_get(struct ias_store *st, struct ias_policy *out);
+int ias_store_policy_set(struct ias_store *st, const struct ias_policy *p);
+
+/* A random non-zero id made when the database was created. Block cgroup
+ * names carry it, so they stay unique when the database is replaced. */
+uint64_t ias_store_instance(const struct ias_store *st);
+/* 1 when ias_store_open created the database file (none existed), else 0. */
+int ias_store_created(const struct ias_store *st);
+
+/* Key/value for small agent state. */
 int ias_store_kv_set(struct ias_store *st, const char *key, const char *value);
 /* -ENOENT; -ERANGE if outlen cannot hold the value and its NUL (out = ""). */
 int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t outlen);
