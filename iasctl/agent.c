@@ -69,7 +69,6 @@ static void block_row(struct out_table *t, json_object *b, uint64_t now)
 	char id[24], pid[16], qps[24], since[16], exp[16], reason[IAS_CTL_REASON_MAX + 16];
 	uint64_t created = ju64(b, "created_ms"), until = ju64(b, "until_ms");
 	bool released = ju64(b, "released_ms") != 0;
-	const char *cells[10];
 
 	snprintf(id, sizeof(id), "%" PRIu64, ju64(b, "block_id"));
 	snprintf(pid, sizeof(pid), "%" PRIu64, ju64(b, "pid"));
@@ -88,16 +87,11 @@ static void block_row(struct out_table *t, json_object *b, uint64_t now)
 		out_span(until - now, exp, sizeof(exp));
 	snprintf(reason, sizeof(reason), "%s%s", ju64(b, "simulated") ? "[dry run] " : "",
 		 jstr_or(b, "reason", "-"));
-	cells[0] = id;
-	cells[1] = jstr_or(b, "origin", "-");
-	cells[2] = jstr_or(b, "node", "-");
-	cells[3] = pid;
-	cells[4] = jstr_or(b, "comm", "-");
-	cells[5] = qps;
-	cells[6] = reason;
-	cells[7] = jstr_or(b, "incident_id", "-");
-	cells[8] = since;
-	cells[9] = exp;
+	const char *const cells[] = {
+		id, jstr_or(b, "origin", "-"), jstr_or(b, "node", "-"), pid,
+		jstr_or(b, "comm", "-"), qps, reason, jstr_or(b, "incident_id", "-"), since,
+		exp,
+	};
 	out_table_row(t, released, cells);
 }
 
@@ -276,7 +270,6 @@ static void qp_row(struct out_table *t, json_object *q, uint64_t now)
 {
 	char qpn[24], qpid[24], port[24], remote[96];
 	json_object *d = jarr(q, "dests");
-	const char *cells[10];
 
 	(void)now;
 	snprintf(qpn, sizeof(qpn), "0x%" PRIx64, ju64(q, "qpn"));
@@ -289,16 +282,11 @@ static void qp_row(struct out_table *t, json_object *q, uint64_t now)
 		snprintf(remote, sizeof(remote), "%zu dest(s)", jlen(d));
 	else
 		snprintf(remote, sizeof(remote), "-");
-	cells[0] = qpn;
-	cells[1] = qp_type_name(ju64(q, "qp_type"));
-	cells[2] = qp_state_name(ju64(q, "qp_state"));
-	cells[3] = qpid;
-	cells[4] = jstr_or(q, "comm", "-");
-	cells[5] = jstr_or(q, "device", "-");
-	cells[6] = port;
-	cells[7] = remote;
-	cells[8] = jstr_or(q, "source", "-");
-	cells[9] = ju64(q, "blocked") ? "yes" : "no";
+	const char *const cells[] = {
+		qpn, qp_type_name(ju64(q, "qp_type")), qp_state_name(ju64(q, "qp_state")), qpid,
+		jstr_or(q, "comm", "-"), jstr_or(q, "device", "-"), port, remote,
+		jstr_or(q, "source", "-"), ju64(q, "blocked") ? "yes" : "no",
+	};
 	out_table_row(t, false, cells);
 }
 
@@ -319,16 +307,14 @@ int cmd_qps_list(const struct cmd_args *a)
 static void allow_row(struct out_table *t, json_object *e, uint64_t now)
 {
 	char id[24], created[40];
-	const char *cells[5];
 
 	(void)now;
 	snprintf(id, sizeof(id), "%" PRIu64, ju64(e, "allow_id"));
 	out_time(ju64(e, "created_ms"), created, sizeof(created));
-	cells[0] = id;
-	cells[1] = jstr_or(e, "kind", "-");
-	cells[2] = jstr_or(e, "value", "-");
-	cells[3] = created;
-	cells[4] = jstr_or(e, "note", "-");
+	const char *const cells[] = {
+		id, jstr_or(e, "kind", "-"), jstr_or(e, "value", "-"), created,
+		jstr_or(e, "note", "-"),
+	};
 	out_table_row(t, false, cells);
 }
 

@@ -19,19 +19,15 @@ static const char *ev_node(json_object *e)
 static void incident_row(struct out_table *t, json_object *n, uint64_t now)
 {
 	char pid[24], opened[32], closed[32];
-	const char *cells[8];
 
 	snprintf(pid, sizeof(pid), "%" PRIu64, ju64(n, "root_pid"));
 	out_ago(now, ju64(n, "opened_ms"), opened, sizeof(opened));
 	out_ago(now, ju64(n, "closed_ms"), closed, sizeof(closed));
-	cells[0] = jstr_or(n, "incident_id", "-");
-	cells[1] = jstr_or(n, "origin", "-");
-	cells[2] = jstr_or(n, "node", "-");
-	cells[3] = pid;
-	cells[4] = jstr_or(n, "reason", "-");
-	cells[5] = jstr_or(n, "state", "-");
-	cells[6] = opened;
-	cells[7] = closed;
+	const char *const cells[] = {
+		jstr_or(n, "incident_id", "-"), jstr_or(n, "origin", "-"),
+		jstr_or(n, "node", "-"), pid, jstr_or(n, "reason", "-"),
+		jstr_or(n, "state", "-"), opened, closed,
+	};
 	out_table_row(t, ju64(n, "closed_ms") != 0, cells);
 }
 

@@ -247,7 +247,6 @@ static void fabric_row(struct out_table *t, json_object *n, uint64_t now)
 {
 	char lid[24], guid[24], pol[96], blk[24], reps[24], last[32];
 	bool agent = ju64(n, "agent") != 0, reachable = ju64(n, "reachable") != 0;
-	const char *cells[9];
 
 	snprintf(lid, sizeof(lid), "%" PRIu64, ju64(n, "lid"));
 	snprintf(guid, sizeof(guid), "0x%016" PRIx64, ju64(n, "node_guid"));
@@ -259,15 +258,10 @@ static void fabric_row(struct out_table *t, json_object *n, uint64_t now)
 	snprintf(blk, sizeof(blk), agent ? "%" PRIu64 : "-", ju64(n, "blocks_active"));
 	snprintf(reps, sizeof(reps), agent ? "%" PRIu64 : "-", ju64(n, "reports"));
 	out_ago(now, ju64(n, "last_report_ms"), last, sizeof(last));
-	cells[0] = jstr_or(n, "node", "-");
-	cells[1] = lid;
-	cells[2] = guid;
-	cells[3] = jstr_or(n, "node_type", "-");
-	cells[4] = !agent ? "-" : reachable ? "reachable" : "unreachable";
-	cells[5] = pol;
-	cells[6] = blk;
-	cells[7] = reps;
-	cells[8] = last;
+	const char *const cells[] = {
+		jstr_or(n, "node", "-"), lid, guid, jstr_or(n, "node_type", "-"),
+		!agent ? "-" : reachable ? "reachable" : "unreachable", pol, blk, reps, last,
+	};
 	out_table_row(t, !agent || !reachable, cells);
 }
 
