@@ -53,35 +53,46 @@ const char *ias_strerror(int err)
 	}
 }
 
+/* One request on a fresh connection into buf (IAS_CTL_MAX_MSG bytes),
+ * the reply's status mapped to errno. The connection is left in *c, which
+ * the caller closes, whatever the result. */
+static int open_call(struct ias_client **c, struct ias_ctl_msg *req, uint8_t *buf,
+		     size_t *len, struct ias_rd *attrs)
+{
+	struct ias_ctl_hdr h;
+	int rc;
+
+	*c = NULL;
+	rc = ias_client_open(NULL, c);
+	if (rc)
+		return rc;
+	rc = ias_client_call(*c, req, buf, IAS_CTL_MAX_MSG, len);
+	if (rc)
+		return rc;
+	ias_ctl_parse_hdr(buf, *len, &h, attrs);
+	return ias_status_to_errno(h.status);
+}
+
 /* One request on a fresh connection; the reply (status 0) in *reply, which
  * the caller frees. */
 static int one_shot(struct ias_ctl_msg *req, uint8_t **reply, size_t *len, struct ias_rd *attrs)
 {
-	struct ias_client *c = NULL;
-	struct ias_ctl_hdr h;
-	uint8_t *buf = NULL;
+	struct ias_client *c;
+	uint8_t *buf;
 	int rc;
 
 	*reply = NULL;
 	buf = malloc(IAS_CTL_MAX_MSG);
 	if (!buf)
 		return -ENOMEM;
-	rc = ias_client_open(NULL, &c);
-	if (rc)
-		goto out;
-	rc = ias_client_call(c, req, buf, IAS_CTL_MAX_MSG, len);
-	if (rc)
-		goto out;
-	ias_ctl_parse_hdr(buf, *len, &h, attrs);
-	rc = ias_status_to_errno(h.status);
-	if (rc)
-		goto out;
-	*reply = buf;
-	buf = NULL;
-out:
+	rc = open_call(&c, req, buf, len, attrs);
 	ias_client_close(c);
-	free(buf);
-	return rc;
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*reply = buf;
+	return 0;
 }
 
 int ias_report_attack_reason(pid_t pid, const char *reason)
@@ -161,32 +172,22 @@ int ias_release_block(pid_t pid)
 
 int ias_alert_subscribe(void)
 {
-	uint8_t rq[IAS_INT_REQ_CAP], *reply = NULL;
-	struct ias_client *c = NULL;
+	uint8_t rq[IAS_INT_REQ_CAP], *reply;
+	struct ias_client *c;
 	struct ias_ctl_msg m;
-	struct ias_ctl_hdr h;
 	size_t len;
 	int rc;
 
 	reply = malloc(IAS_CTL_MAX_MSG);
 	if (!reply)
 		return -ENOMEM;
-	rc = ias_client_open(NULL, &c);
-	if (rc)
-		goto out;
 	ias_ctl_msg_init(&m, rq, sizeof(rq), IAS_CTL_REQUEST, IAS_CTL_OP_SUBSCRIBE, 0, 0);
-	rc = ias_client_call(c, &m, reply, IAS_CTL_MAX_MSG, &len);
-	if (rc)
-		goto out;
-	ias_ctl_parse_hdr(reply, len, &h, NULL);
-	rc = ias_status_to_errno(h.status);
-	if (rc)
-		goto out;
+	rc = open_call(&c, &m, reply, &len, NULL);
 	/* Hand the bare fd over; alerts are read with ias_alert_read. An
 	 * alert that raced the reply stays pending in the agent for
 	 * GET_ATTACK_PID, so nothing is lost by dropping the queue here. */
-	rc = ias_client_detach(c);
-out:
+	if (rc == 0)
+		rc = ias_client_detach(c);
 	ias_client_close(c);
 	free(reply);
 	return rc;
