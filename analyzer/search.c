@@ -213,32 +213,25 @@ static int lca_walk(struct search *st, const size_t *list, size_t n,
 
 	for (k = 0; k < n; k++) {
 		size_t sd = list[k];
-		int32_t u = st->seeds[sd], q;
+		int32_t u = st->seeds[sd];
 
-		if (st->first[u]) {
-			/* Already reached from below: the self event. */
-			event(st, u, sd);
-			continue;
-		}
-		st->first[u] = (uint32_t)sd + 1;
-		st->events[u] = 1;
-		if ((r = vec_push(&st->marked, u)))
-			return r;
+		/* Up from the seed, marking, to the first node reached before:
+		 * the seed itself (reached from below: the self event) or an
+		 * ancestor another seed's walk marked. */
 		for (;;) {
-			q = parent(st, u);
-			if (q == -2)
-				return -ENOMEM;
-			if (q < 0)
-				break;
-			if (st->first[q]) {
-				event(st, q, sd);
+			if (st->first[u]) {
+				event(st, u, sd);
 				break;
 			}
-			st->first[q] = (uint32_t)sd + 1;
-			st->events[q] = 1;
-			if ((r = vec_push(&st->marked, q)))
+			st->first[u] = (uint32_t)sd + 1;
+			st->events[u] = 1;
+			if ((r = vec_push(&st->marked, u)))
 				return r;
-			u = q;
+			u = parent(st, u);
+			if (u == -2)
+				return -ENOMEM;
+			if (u < 0)
+				break;
 		}
 	}
 	for (k = 0; k < st->marked.n; k++)

@@ -117,11 +117,7 @@ static void release(struct ias_sc_conn *c, void *arg)
 	struct cconn *k = ias_sc_conn_user(c);
 
 	(void)arg;
-	if (k->mr)
-		ibv_dereg_mr(k->mr);
-	free(k->buf);
-	k->mr = NULL;
-	k->buf = NULL;
+	buf_free(&k->buf, &k->mr);
 }
 
 static void send_done(struct cconn *k)
@@ -312,16 +308,10 @@ static int start_one(void)
 
 static void on_cq(void)
 {
-	struct ibv_comp_channel *ch = ias_sc_ctx_channel(ctx);
-	struct ibv_cq *cq;
-	void *cctx;
 	struct ibv_wc wc[32];
 	int n, i;
 
-	while (ibv_get_cq_event(ch, &cq, &cctx) == 0) {
-		ibv_ack_cq_events(cq, 1);
-		ibv_req_notify_cq(cq, 0);
-	}
+	cq_rearm(ctx);
 	while ((n = ibv_poll_cq(ias_sc_ctx_send_cq(ctx), 32, wc)) > 0)
 		for (i = 0; i < n; i++) {
 			struct cconn *k = idtab_get(&tab, wc[i].wr_id & ~0xFFull);
@@ -423,27 +413,12 @@ int main(int argc, char **argv)
 
 	opt.cfg.gid_index = -1;
 	while ((c = getopt_long(argc, argv, "d:i:g:p:n:c:m:s:qh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd': opt.cfg.device = optarg; break;
-		case 'i':
-			if (parse_uint(optarg, 255, &v) || !v) goto bad;
-			opt.cfg.port = (uint8_t)v;
-			break;
-		case 'g':
-			if (parse_uint(optarg, 255, &v)) goto bad;
-			opt.cfg.gid_index = (int)v;
-			break;
-		case 'p': opt.port = optarg; break;
-		case 'A': opt.cfg.ca = optarg; break;
+		rc = common_opt(c, optarg, &opt.cfg, &opt.port, &opt.msg_size, &opt.depth,
+				&opt.timeout_ms);
+		if (rc > 0)
+			continue;
+		switch (rc < 0 ? '?' : c) {
 		case 'H': opt.cfg.verify_name = optarg; break;
-		case 'C': opt.cfg.cert = optarg; break;
-		case 'K': opt.cfg.key = optarg; break;
-		case 'N': opt.cfg.no_resume = 1; break;
-		case 'P':
-			if (parse_uint(optarg, 65536, &v)) goto bad;
-			opt.cfg.qpn_pool = (int)v;
-			break;
-		case 'R': opt.cfg.no_register = 1; break;
 		case 'n':
 			if (parse_uint(optarg, 1 << 20, &opt.n) || !opt.n) goto bad;
 			break;
@@ -452,16 +427,6 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (parse_uint(optarg, 1u << 31, &opt.messages)) goto bad;
-			break;
-		case 's':
-			if (parse_uint(optarg, 1 << 20, &opt.msg_size) || opt.msg_size < PAT_HDR)
-				goto bad;
-			break;
-		case 'D':
-			if (parse_uint(optarg, 255, &opt.depth) || !opt.depth) goto bad;
-			break;
-		case 'T':
-			if (parse_uint(optarg, 3600000, &opt.timeout_ms) || !opt.timeout_ms) goto bad;
 			break;
 		case 'W': opt.wait_file = optarg; break;
 		case 'B': opt.bench = 1; opt.quiet = 1; break;

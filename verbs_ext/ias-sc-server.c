@@ -113,11 +113,7 @@ static void release(struct ias_sc_conn *c, void *arg)
 	struct sconn *s = ias_sc_conn_user(c);
 
 	(void)arg;
-	if (s->mr)
-		ibv_dereg_mr(s->mr);
-	free(s->buf);
-	s->mr = NULL;
-	s->buf = NULL;
+	buf_free(&s->buf, &s->mr);
 }
 
 static void set_events(struct sconn *s)
@@ -296,16 +292,10 @@ static void on_recv(struct ibv_wc *wc)
 
 static void on_cq(struct ias_sc_ctx *ctx)
 {
-	struct ibv_comp_channel *ch = ias_sc_ctx_channel(ctx);
-	struct ibv_cq *cq;
-	void *cctx;
 	struct ibv_wc wc[32];
 	int n, i;
 
-	while (ibv_get_cq_event(ch, &cq, &cctx) == 0) {
-		ibv_ack_cq_events(cq, 1);
-		ibv_req_notify_cq(cq, 0);
-	}
+	cq_rearm(ctx);
 	while ((n = ibv_poll_cq(ias_sc_ctx_recv_cq(ctx), 32, wc)) > 0)
 		for (i = 0; i < n; i++)
 			on_recv(&wc[i]);
@@ -416,7 +406,6 @@ int main(int argc, char **argv)
 	};
 	struct epoll_event e, evs[256];
 	struct ias_sc_ctx *ctx = NULL;
-	unsigned long v;
 	sigset_t ss;
 	int c, lfd, sfd, rc, n, i, stop = 0;
 	uint64_t next_scan = 0;
@@ -424,40 +413,15 @@ int main(int argc, char **argv)
 	opt.cfg.server = 1;
 	opt.cfg.gid_index = -1;
 	while ((c = getopt_long(argc, argv, "d:i:g:l:p:s:h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd': opt.cfg.device = optarg; break;
-		case 'i':
-			if (parse_uint(optarg, 255, &v) || !v) goto bad;
-			opt.cfg.port = (uint8_t)v;
-			break;
-		case 'g':
-			if (parse_uint(optarg, 255, &v)) goto bad;
-			opt.cfg.gid_index = (int)v;
-			break;
+		rc = common_opt(c, optarg, &opt.cfg, &opt.port, &opt.msg_size, &opt.depth,
+				&opt.timeout_ms);
+		if (rc > 0)
+			continue;
+		switch (rc < 0 ? '?' : c) {
 		case 'l': opt.listen_addr = optarg; break;
-		case 'p': opt.port = optarg; break;
-		case 'C': opt.cfg.cert = optarg; break;
-		case 'K': opt.cfg.key = optarg; break;
-		case 'A': opt.cfg.ca = optarg; break;
 		case 'M': opt.cfg.require_peer_cert = 1; break;
-		case 'P':
-			if (parse_uint(optarg, 65536, &v)) goto bad;
-			opt.cfg.qpn_pool = (int)v;
-			break;
-		case 'R': opt.cfg.no_register = 1; break;
-		case 'N': opt.cfg.no_resume = 1; break;
-		case 's':
-			if (parse_uint(optarg, 1 << 20, &opt.msg_size) || opt.msg_size < PAT_HDR)
-				goto bad;
-			break;
-		case 'D':
-			if (parse_uint(optarg, 255, &opt.depth) || !opt.depth) goto bad;
-			break;
 		case 'X':
 			if (parse_uint(optarg, 1 << 20, &opt.max_clients) || !opt.max_clients) goto bad;
-			break;
-		case 'T':
-			if (parse_uint(optarg, 3600000, &opt.timeout_ms) || !opt.timeout_ms) goto bad;
 			break;
 		case 'c':
 			if (parse_uint(optarg, ULONG_MAX, &opt.count)) goto bad;

@@ -52,4 +52,31 @@ void ias_int_atfork_prepare(void);
 void ias_int_atfork_parent(void);
 void ias_int_atfork_child(void);
 
+/* ---- libias.c, register.c, orders.c ---------------------------------- */
+#include <stdbool.h>
+
+#define IAS_INT_REQ_CAP 4096	/* bytes of one request libias sends */
+#define IAS_INT_ORD_BATCH 16	/* orders taken from the connection at once */
+
+struct ias_qp_order;
+
+/* register.c: the per-process registration connection, for orders.c. */
+/* Up to cap orders that wait on the connection, without waiting. */
+int ias_int_reg_take_orders(struct ias_qp_order *out, int cap);
+/* The connection's fd for poll(), -1 none; reconnects (and registers every
+ * QP again) when the connection was lost. reply: IAS_CTL_MAX_MSG bytes. */
+int ias_int_reg_watch_fd(uint8_t *reply);
+/* Connect (registering every known QP again): 0, the connection's fd when
+ * want_fd, or a negative errno. */
+int ias_int_reg_open(bool want_fd);
+/* The registration lock, held across fork() (orders.c's atfork handlers). */
+void ias_int_reg_lock(void);
+void ias_int_reg_unlock(void);
+
+/* orders.c: carry out (or, with IAS_ORDERS=manual, only record) orders and
+ * queue them for ias_poll_orders(); called with no lock held. */
+void ias_int_orders_apply(struct ias_qp_order *o, int n);
+/* Start the order thread once per process (idempotent, thread-safe). */
+void ias_int_orders_start(void);
+
 #endif

@@ -1,6 +1,7 @@
 /* Code shared by ias-sc-server and ias-sc-client (included by each; only
  * static functions): clocks, limits, the data pattern, the table that maps
- * work request ids back to connections, PSN pair bookkeeping. */
+ * work request ids back to connections, PSN pair bookkeeping, the options
+ * both take, and the buffer and CQ chores around libias-sc. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+
+#include "verbs_ext/ias_sc.h"
 
 static __attribute__((unused)) uint64_t now_ns(void)
 {
@@ -210,4 +213,70 @@ static __attribute__((unused)) long rss_kib(void)
 			break;
 	fclose(f);
 	return v;
+}
+
+/* ---- around libias-sc: what both tools do the same way -------------------- */
+
+/* The options both tools take, with the same meaning: the device (-d,
+ * --ib-port, --gid-index), --port, the TLS files (--cert, --key, --ca),
+ * --no-resume, --qpn-pool, --no-register, and the data path's --msg-size,
+ * --depth and --timeout. 1 taken, 0 not one of them, -1 a bad value. */
+static int common_opt(int c, char *arg, struct ias_sc_config *cfg, const char **port,
+		      unsigned long *msg_size, unsigned long *depth, unsigned long *timeout_ms)
+{
+	unsigned long v;
+
+	switch (c) {
+	case 'd': cfg->device = arg; return 1;
+	case 'i':
+		if (parse_uint(arg, 255, &v) || !v) return -1;
+		cfg->port = (uint8_t)v;
+		return 1;
+	case 'g':
+		if (parse_uint(arg, 255, &v)) return -1;
+		cfg->gid_index = (int)v;
+		return 1;
+	case 'p': *port = arg; return 1;
+	case 'C': cfg->cert = arg; return 1;
+	case 'K': cfg->key = arg; return 1;
+	case 'A': cfg->ca = arg; return 1;
+	case 'N': cfg->no_resume = 1; return 1;
+	case 'P':
+		if (parse_uint(arg, 65536, &v)) return -1;
+		cfg->qpn_pool = (int)v;
+		return 1;
+	case 'R': cfg->no_register = 1; return 1;
+	case 's':
+		return parse_uint(arg, 1 << 20, msg_size) || *msg_size < PAT_HDR ? -1 : 1;
+	case 'D':
+		return parse_uint(arg, 255, depth) || !*depth ? -1 : 1;
+	case 'T':
+		return parse_uint(arg, 3600000, timeout_ms) || !*timeout_ms ? -1 : 1;
+	default:
+		return 0;
+	}
+}
+
+/* The connection's message buffer and its MR, released (release()). */
+static void buf_free(uint8_t **buf, struct ibv_mr **mr)
+{
+	if (*mr)
+		ibv_dereg_mr(*mr);
+	free(*buf);
+	*mr = NULL;
+	*buf = NULL;
+}
+
+/* Take the completion channel's events and re-arm both CQs; the caller
+ * then polls them. */
+static void cq_rearm(struct ias_sc_ctx *ctx)
+{
+	struct ibv_comp_channel *ch = ias_sc_ctx_channel(ctx);
+	struct ibv_cq *cq;
+	void *cctx;
+
+	while (ibv_get_cq_event(ch, &cq, &cctx) == 0) {
+		ibv_ack_cq_events(cq, 1);
+		ibv_req_notify_cq(cq, 0);
+	}
 }
