@@ -259,14 +259,14 @@ static int register_agents(struct ias_umad *u)
 	}
 	/* Under the simulator, a MAD of a class nobody registered crashes the
 	 * client: take the SM class and drop what arrives there. */
-	if (u->ops.simulated && umad_register(u->srv, SMI_CLASS, 1, 0, NULL) < 0)
+	if (u->ops.where.simulated && umad_register(u->srv, SMI_CLASS, 1, 0, NULL) < 0)
 		log_warn("could not register for the SM class under the simulator");
 	return 0;
 }
 
 static int try_attach(struct ias_umad *u)
 {
-	int r = ias_umad_pick_port(u->ops.ca, u->ops.port, &u->port);
+	int r = ias_umad_pick_port(u->ops.where.ca, u->ops.where.port, &u->port);
 
 	if (r)
 		return r;
@@ -307,7 +307,7 @@ static int on_retry(sd_event_source *src, uint64_t usec, void *arg)
 	(void)usec;
 	if (try_attach(u) == 0)
 		return sd_event_source_set_enabled(src, SD_EVENT_OFF);
-	sd_event_source_set_time_relative(src, u->ops.retry_ms * 1000);
+	sd_event_source_set_time_relative(src, u->ops.where.retry_ms * 1000);
 	return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 }
 
@@ -451,8 +451,8 @@ int ias_umad_start(sd_event *ev, const struct ias_umad_ops *ops, struct ias_umad
 	r = try_attach(u);
 	if (r) {
 		log_notice("no RDMA port yet (%s): looking again every %llu ms", strerror(-r),
-			   (unsigned long long)ops->retry_ms);
-		r = sd_event_add_time_relative(ev, &u->retry, CLOCK_MONOTONIC, ops->retry_ms * 1000,
+			   (unsigned long long)ops->where.retry_ms);
+		r = sd_event_add_time_relative(ev, &u->retry, CLOCK_MONOTONIC, ops->where.retry_ms * 1000,
 					       0, on_retry, u);
 		if (r < 0)
 			goto fail;

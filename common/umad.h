@@ -44,12 +44,17 @@ struct ias_umad_rx {
 	ib_mad_addr_t addr;	/* as umad gave it: ias_umad_reply answers by it */
 };
 
-struct ias_umad_ops {
-	const char *who;		/* "agent" or "manager", for log lines */
+/* Which port, and how to wait for one. */
+struct ias_umad_where {
 	const char *ca;			/* NULL / "": any */
 	unsigned port;			/* 0: any */
 	int simulated;			/* under ibsim: also take the SM class */
 	uint64_t retry_ms;		/* how often to look for a port */
+};
+
+struct ias_umad_ops {
+	const char *who;		/* "agent" or "manager", for log lines */
+	struct ias_umad_where where;
 	unsigned gid_index;		/* source GID index of requests sent with a GRH */
 	uint32_t serve_methods;		/* SecMgt methods served: bit n = method n (< 32) */
 	int sa;				/* register the SA class on the requesting handle */

@@ -80,10 +80,7 @@ int sem_mad_start(struct sem *s, struct sem_mad **out)
 	struct sem_mad *m = calloc(1, sizeof(*m));
 	struct ias_umad_ops ops = {
 		.who = "manager",
-		.ca = s->cfg.umad_ca,
-		.port = s->cfg.umad_port,
-		.simulated = s->cfg.simulated_fabric,
-		.retry_ms = s->cfg.port_retry,
+		.where = { s->cfg.umad_ca, s->cfg.umad_port, s->cfg.simulated_fabric, s->cfg.port_retry },
 		/* Report only: an agent on the same node keeps Get/Set. */
 		.serve_methods = 1u << IAS_METHOD_REPORT,
 		.sa = 1,

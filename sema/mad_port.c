@@ -299,10 +299,7 @@ int mad_port_start(struct sema *s, struct mad_port **out)
 	struct mad_port *p = calloc(1, sizeof(*p));
 	struct ias_umad_ops ops = {
 		.who = "agent",
-		.ca = s->cfg.umad_ca,
-		.port = s->cfg.umad_port,
-		.simulated = s->cfg.simulated_fabric,
-		.retry_ms = s->cfg.port_retry,
+		.where = { s->cfg.umad_ca, s->cfg.umad_port, s->cfg.simulated_fabric, s->cfg.port_retry },
 		.gid_index = s->cfg.gid_index,
 		/* Report requests are the manager's to serve, not the agent's:
 		 * the kernel allows one agent per method on a port. */
