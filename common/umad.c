@@ -24,6 +24,8 @@
 #define MAD_SIZE 256
 #define RECV_START (64 * 1024)		/* MAD bytes; grows for RMPP answers */
 #define RECV_MAX (16 * 1024 * 1024)
+/* The sending buffer: a umad header and one MAD, with room to spare. */
+#define SEND_CAP 2048
 
 struct ias_umad {
 	sd_event *ev;
@@ -430,13 +432,16 @@ int ias_umad_start(sd_event *ev, const struct ias_umad_ops *ops, struct ias_umad
 
 	if (!u)
 		return -ENOMEM;
+	/* First: umad_size() depends on the ABI umad_init() finds. */
+	if (umad_init() < 0)
+		log_warn("libibumad could not initialise; will keep trying");
 	u->ev = ev;
 	u->ops = *ops;
 	u->srv = u->cli = -1;
 	u->refused_log = (struct ias_ratelimit)IAS_RATELIMIT_INIT(10000, 10);
 	u->bufcap = RECV_START;
 	u->buf = calloc(1, umad_size() + u->bufcap);
-	u->out = calloc(1, umad_size() + MAD_SIZE);
+	u->out = calloc(1, umad_size() + SEND_CAP);
 	r = u->buf && u->out ? 0 : -ENOMEM;
 	if (!r)
 		r = ias_pend_init(&u->pend, ops->max_pending ? ops->max_pending : 64,
@@ -446,8 +451,6 @@ int ias_umad_start(sd_event *ev, const struct ias_umad_ops *ops, struct ias_umad
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(u->timer, SD_EVENT_OFF);
-	if (umad_init() < 0)
-		log_warn("libibumad could not initialise; will keep trying");
 	r = try_attach(u);
 	if (r) {
 		log_notice("no RDMA port yet (%s): looking again every %llu ms", strerror(-r),
