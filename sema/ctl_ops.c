@@ -120,8 +120,6 @@ static int op_status(struct ctlsrv_req *x)
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_INCIDENTS, ninc);
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_ALERTS_PENDING, nalerts);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_PORT_STATE, port);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_REACHABLE, mad_port_peers(s->mad, 1));
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_KNOWN, mad_port_peers(s->mad, 0));
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_MADS_REJECTED, s->stats.mads_rejected);
 	ias_ctl_put_u8(x->rep, IAS_CTL_A_DRY_RUN, (uint8_t)!!s->policy.dry_run);
 	put_policy(x->rep, &s->policy);
