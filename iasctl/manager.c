@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "iasctl/iasctl.h"
+#include "mad_defs/policy.h"
 
 /* ---- status ------------------------------------------------------------- */
 
@@ -99,8 +100,6 @@ int cmd_status(const struct cmd_args *a)
 
 /* ---- policy ------------------------------------------------------------- */
 
-static const char *const levels[] = { "basic", "sibling", "lca", "selinux", "zone" };
-static const char *const modes[] = { "pause", "cut", "freeze", "kill" };
 static const struct {
 	const char *key;
 	uint16_t type;
@@ -197,11 +196,11 @@ static int policy_item(struct ias_ctl_msg *m, const char *item)
 	key[klen] = '\0';
 	val = eq + 1;
 	if (strcmp(key, "level") == 0) {
-		if (!one_of(val, levels, COUNT(levels)))
+		if (ias_level_parse(val) < 0)
 			return usage_err("policy set: level must be basic, sibling, lca, selinux or zone");
 		ias_ctl_put_str(m, IAS_CTL_A_LEVEL, val);
 	} else if (strcmp(key, "block_mode") == 0) {
-		if (!one_of(val, modes, COUNT(modes)))
+		if (ias_mode_parse(val) < 0)
 			return usage_err("policy set: block_mode must be pause, cut, freeze or kill");
 		ias_ctl_put_str(m, IAS_CTL_A_BLOCK_MODE, val);
 	} else if (strcmp(key, "dry_run") == 0) {
@@ -228,7 +227,7 @@ int cmd_policy_set(const struct cmd_args *a)
 
 	iasctl_req(&m, IAS_CTL_OP_POLICY_SET);
 	ias_ctl_nest_begin(&m, IAS_CTL_A_POLICY);
-	if (a->npos == 1 && one_of(a->pos[0], levels, COUNT(levels))) {
+	if (a->npos == 1 && ias_level_parse(a->pos[0]) >= 0) {
 		ias_ctl_put_str(&m, IAS_CTL_A_LEVEL, a->pos[0]); /* "policy set lca" */
 	} else {
 		for (i = 0; i < a->npos; i++)
