@@ -58,7 +58,7 @@ why_not() {
 			return 1
 		fi
 	fi
-	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not found"; return 1; }
+	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not installed"; return 1; }
 	[ "$(id -u)" -eq 0 ] || { echo "not root (the guest shares / over 9p with root's view)"; return 1; }
 	return 0
 }
