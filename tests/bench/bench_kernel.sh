@@ -71,12 +71,7 @@ if [ "${1:-}" = --guest ]; then
 		return 1
 	}
 	# stop_pid PID: end a process we started, and reap it (bounded).
-	stop_pid() {
-		kill "$1" 2>/dev/null
-		for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-	}
+	stop_pid() { daemon_stop "$1"; }
 	pre() { [ "$1" = preload ] && echo "LD_PRELOAD=$PRE"; }
 
 	up "agent up; rxe0 gid index $g"

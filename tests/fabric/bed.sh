@@ -56,11 +56,14 @@
 # ibsim socket name, so beds may run side by side.
 #
 # Daemons are started and awaited by tests/lib/daemon.sh (daemon_start).
-# Needs top_builddir (make check sets it); top_srcdir optional.
+# make check sets top_srcdir and top_builddir; elsewhere (the demo, the
+# benches) they default to the tree this file is in and its ./build.
 
-: "${top_builddir:?top_builddir is not set}"
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir/build}
+export top_srcdir top_builddir
 # shellcheck source=../lib/daemon.sh
-. "${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/lib/daemon.sh"
+. "$top_srcdir/tests/lib/daemon.sh"
 BED_UMAD2SIM=${BED_UMAD2SIM:-/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so}
 BED_SHIM=$top_builddir/tests/fabric/.libs/libiasumadfd.so
 BED_SEMA=$top_builddir/sema/sema
@@ -337,15 +340,9 @@ bed_agent_pid_host() {
 # the process in PIDFILE (its namespace holder or wrapper) 5 s to end, then
 # kill it.
 bed_stop_daemon() {
-	local f=$1 p=$2 sig=$3 w i
+	local f=$1 p=$2 sig=$3 w
 	w=$(cat "$f" 2>/dev/null) || return 0
-	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$w" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$w" 2>/dev/null
-	wait "$w" 2>/dev/null
+	daemon_stop "$w" "$sig" "$p"
 	rm -f "$f"
 }
 

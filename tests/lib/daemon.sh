@@ -14,7 +14,9 @@
 #   daemon_spawn [OPTIONS] [--] CMD...     the same, without the wait
 #   daemon_wait                            the wait, for the last daemon_spawn
 #                                          (or daemon_wait NAME PID LOG CHECK SECS)
-#   daemon_stop PID [SIGNAL]               signal it (TERM), reap it (5 s, then KILL)
+#   daemon_stop PID [SIGNAL [TARGET]]      signal it (TERM; or signal TARGET, e.g. the
+#                                          daemon under a wrapper PID), give PID
+#                                          5 s to end, then KILL it; reap it
 #     OPTIONS: --name NAME       for messages (default: the daemon's basename)
 #              --log FILE        its stdout and stderr, appended (default /dev/null)
 #              --ready CHECK     see above (required for daemon_start)
@@ -130,9 +132,9 @@ daemon_start() {
 }
 
 daemon_stop() {
-	local pid=$1 sig=${2:-TERM} i
+	local pid=$1 sig=${2:-TERM} target=${3-$1} i
 	[ -n "$pid" ] || return 0
-	kill -"$sig" "$pid" 2>/dev/null
+	[ -z "$target" ] || kill -"$sig" "$target" 2>/dev/null
 	for i in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
