@@ -384,6 +384,7 @@ bed_spawn_sim() {
 	local n=$1 name=$2
 	shift 2
 	bed_sim_wrap "$n"
+	: >"$BED/$n/$name.out"
 	daemon_spawn --cd "$BED/$n" --log "$BED/$n/$name.out" --pidfile "$BED/$n/$name.pid" \
 		-- "${BED_WRAP[@]}" "$@"
 }
