@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # The one way the tests start an IAS daemon (the agent sema, the manager sem,
 # the analyzer) and wait until it is ready. Source after tap.sh. Used by the
 # daemon tier, the fabric bed (tests/fabric/bed.sh), the kernel bed's guest
@@ -57,8 +58,8 @@ if [ -n "${IAS_GUEST:-}" ]; then IAS_START_TIMEOUT=${IAS_START_TIMEOUT:-60}; fi
 
 daemon_spawn() {
 	local cd=
-	DAEMON_NAME= DAEMON_LOG=/dev/null DAEMON_READY= DAEMON_TIMEOUT=${IAS_START_TIMEOUT:-20}
-	DAEMON_PIDFILE= DAEMON_TAIL=30 DAEMON_WHY=
+	DAEMON_NAME='' DAEMON_LOG=/dev/null DAEMON_READY='' DAEMON_TIMEOUT=${IAS_START_TIMEOUT:-20}
+	DAEMON_PIDFILE='' DAEMON_TAIL=30 DAEMON_WHY=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--name) DAEMON_NAME=$2; shift 2 ;;
@@ -132,10 +133,10 @@ daemon_start() {
 }
 
 daemon_stop() {
-	local pid=$1 sig=${2:-TERM} target=${3-$1} i
+	local pid=$1 sig=${2:-TERM} target=${3-$1}
 	[ -n "$pid" ] || return 0
 	[ -z "$target" ] || kill -"$sig" "$target" 2>/dev/null
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

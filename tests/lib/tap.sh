@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # TAP helpers for shell tests. Source it; call tap_done at the end.
 tap_n=0
 tap_failed=0
