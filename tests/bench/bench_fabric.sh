@@ -23,11 +23,8 @@
 #      block     (enforced at the far end - enforced at the origin) / hops
 # Prints medians and ratios. Needs root, ibsim-utils, opensm, a built tree.
 set -u
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
-export top_srcdir top_builddir
-. "$top_srcdir/tests/fabric/bed.sh"
+# bed.sh sets top_srcdir and top_builddir (this tree, ./build) unless given.
+. "$(dirname "${BASH_SOURCE[0]}")/../fabric/bed.sh"
 
 N=500
 RUNS=5

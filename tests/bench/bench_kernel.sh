@@ -36,19 +36,19 @@ if [ "${1:-}" = --guest ]; then
 	B=$2 N=$3
 	PRE=$B/verbs_ext/.libs/libias-preload.so
 	QPS=$B/tests/bench/bench_qpsetup WATCH=$B/tests/bench/bench_psnwatch
-	# The real binary, not libtool's wrapper script (which costs 1-2 s per
-	# run under TCG).
-	IASCTL=$B/sema/.libs/iasctl
+	top_builddir=$B
+	# shellcheck source=../lib/tap.sh
+	. "$top_srcdir/tests/lib/tap.sh"
+	# shellcheck source=../lib/daemon.sh
+	. "$top_srcdir/tests/lib/daemon.sh"
 	export LD_LIBRARY_PATH=$B/verbs_ext/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	d=/run/iasbench
-	mkdir -p $d/state
-	"$B/common/ias-keygen" $d/secmgt.keys >/dev/null
-	printf '%s\n' "control_socket = $d/sema.sock" "state_dir = $d/state" \
-		"key_file = $d/secmgt.keys" "umad_ca = rxe0" "log_level = warning" \
-		"block_duration = 0" "kernel_scan_interval = 1s" >$d/ias.conf
-	"$B/sema/sema" --foreground --config $d/ias.conf >$d/sema.log 2>&1 &
-	sema_pid=$!
-	for _ in $(seq 1 100); do "$IASCTL" --socket $d/sema.sock status >/dev/null 2>&1 && break; sleep 0.1; done
+	sema_setup $d "umad_ca = rxe0" "log_level = warning" "block_duration = 0" \
+		"kernel_scan_interval = 1s" || { echo "FAIL agent set-up"; exit 1; }
+	sema_start $d || { echo "FAIL agent did not start"; exit 1; }
+	# The real binary, not libtool's wrapper script (which costs 1-2 s per
+	# run under TCG).
+	IASCTL=${IASCTL_RUN[-1]}
 	export IAS_SOCKET=$d/sema.sock
 	g=$IAS_GID6_0
 	up() { local u; read -r u _ </proc/uptime; echo "# [$u] $*" >&2; }
@@ -71,12 +71,7 @@ if [ "${1:-}" = --guest ]; then
 		return 1
 	}
 	# stop_pid PID: end a process we started, and reap it (bounded).
-	stop_pid() {
-		kill "$1" 2>/dev/null
-		for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-	}
+	stop_pid() { daemon_stop "$1"; }
 	pre() { [ "$1" = preload ] && echo "LD_PRELOAD=$PRE"; }
 
 	up "agent up; rxe0 gid index $g"
@@ -172,7 +167,7 @@ if [ "${1:-}" = --guest ]; then
 	done
 	up "time to stop done"
 	grep -Ei 'error|warn' $d/sema.log | head -5 | sed 's/^/# sema: /'
-	stop_pid $sema_pid
+	sema_stop
 	exit 0
 fi
 

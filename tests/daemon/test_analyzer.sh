@@ -11,7 +11,6 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/daemon.sh"
 
-AZ=$top_builddir/analyzer/ias-analyzer
 AZREP=$top_builddir/tests/daemon/az_report	# REPORT_ATTACK joining an incident
 T=$(mktemp -d /tmp/ias-analyzer.XXXXXX)
 chmod 755 "$T"
@@ -59,18 +58,17 @@ wait_blocked() {
 	return 1
 }
 
-az_start() { # az_start LEVEL [extra --set args...]
+az_start() { # az_start LEVEL [extra --set args...]: start it, wait until it is ready
 	local level=$1
 	shift
 	: >"$T/az.log"
-	"$AZ" daemon --foreground --set control_socket="$T/sema.sock" --set level="$level" \
-		--set log_level=debug --set reconnect_interval=200ms "$@" >>"$T/az.log" 2>&1 &
-	AZ_PID=$!
+	daemon_start --name ias-analyzer --log "$T/az.log" --ready "grep -q ' ready: level' '$T/az.log'" \
+		-- "$AZ" daemon --foreground --set control_socket="$T/sema.sock" --set level="$level" \
+		--set log_level=debug --set reconnect_interval=200ms "$@" || not_ok "the analyzer starts (level $level)"
+	AZ_PID=$DAEMON_PID
 }
 az_stop() {
-	[ -n "${AZ_PID:-}" ] || return 0
-	kill -TERM "$AZ_PID" 2>/dev/null
-	wait "$AZ_PID" 2>/dev/null
+	daemon_stop "${AZ_PID:-}"
 	AZ_PID=
 }
 release_all() { ctl blocks release --pid "$1" >/dev/null 2>&1; }

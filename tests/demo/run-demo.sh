@@ -17,11 +17,8 @@
 #   demo: blocked <N> QPs on <M> nodes in <T> ms
 # (T: from the report to the last block, from the agents' incident events).
 set -u
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
-export top_srcdir top_builddir
-. "$top_srcdir/tests/fabric/bed.sh"
+# bed.sh sets top_srcdir and top_builddir (this tree, ./build) unless given.
+. "$(dirname "${BASH_SOURCE[0]}")/../fabric/bed.sh"
 
 scenario=${1:-chain}
 case "$scenario" in chain|large) ;; *)

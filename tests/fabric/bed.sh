@@ -2,6 +2,14 @@
 # compute node in its own PID and mount namespace. Source this file (after
 # tests/lib/tap.sh if you speak TAP); see docs/fabric-bed.md.
 #
+#   bed_up [--trace] [INIT-ARGS...]   the start of a TAP test: skip_all when
+#                                    the bed cannot run here, else bed_init
+#                                    INIT-ARGS and bed_start; --trace: every
+#                                    agent must serve Set(Trace). A bed that
+#                                    is available but does not come up (or
+#                                    whose agents do not answer) is a failure
+#                                    (not ok, logs, exit 1), never a skip
+#   bed_fail NAME                    not ok NAME, the logs, clean up, exit 1
 #   bed_why_not                      print why the bed cannot run here; 1 if so
 #   bed_init [--sem] NODE...         new bed: topology, key file, configs
 #   bed_start                        ibsim, OpenSM (MASTER, LIDs), sem, agents
@@ -47,9 +55,15 @@
 # process carrying its id, so nothing outlives the bed. Each bed has its own
 # ibsim socket name, so beds may run side by side.
 #
-# Needs top_builddir (make check sets it); top_srcdir optional.
+# Daemons are started and awaited by tests/lib/daemon.sh (daemon_start).
+# make check sets top_srcdir and top_builddir; elsewhere (the demo, the
+# benches) they default to the tree this file is in and its ./build.
 
-: "${top_builddir:?top_builddir is not set}"
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir/build}
+export top_srcdir top_builddir
+# shellcheck source=../lib/daemon.sh
+. "$top_srcdir/tests/lib/daemon.sh"
 BED_UMAD2SIM=${BED_UMAD2SIM:-/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so}
 BED_SHIM=$top_builddir/tests/fabric/.libs/libiasumadfd.so
 BED_SEMA=$top_builddir/sema/sema
@@ -75,7 +89,7 @@ bed_why_not() {
 	for t in ibsim opensm unshare nsenter mkfifo; do
 		command -v "$t" >/dev/null 2>&1 || { echo "$t not installed (ibsim-utils, opensm, util-linux)"; return 1; }
 	done
-	[ -r "$BED_UMAD2SIM" ] || { echo "umad2sim not found at $BED_UMAD2SIM (ibsim-utils)"; return 1; }
+	[ -r "$BED_UMAD2SIM" ] || { echo "umad2sim not installed at $BED_UMAD2SIM (ibsim-utils)"; return 1; }
 	for t in "$BED_SEMA" "$BED_IASCTL" "$BED_TC" "$BED_KEYGEN" "$BED_PROBE" "$BED_SHIM"; do
 		[ -e "$t" ] || { echo "$t not built (make check TESTS=)"; return 1; }
 	done
@@ -269,7 +283,7 @@ bed_iasctl() {
 }
 
 bed_agent_start() {
-	local n=$1 i try l
+	local n=$1 try l
 	# umad2sim crashes a client that receives a MAD before it has opened its
 	# umad port (docs/fabric-bed.md, problem 1). With a manager on the bed,
 	# its probes of every channel adapter can hit that window: an agent that
@@ -277,19 +291,9 @@ bed_agent_start() {
 	# that ibsim drops the dead client).
 	for try in 1 2 3; do
 		: >"$BED/$n/agent.started"
-		(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
-			SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
-			nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- \
-			"$BED_SEMA" --foreground --config "$BED/$n/ias.conf" >>"$BED/$n/sema.log" 2>&1) &
-		echo $! >"$BED/$n/agent.pid"
-		for i in $(seq 1 100); do
-			if bed_iasctl "$n" status 2>/dev/null | grep -Eq 'Port: .* lid [1-9]'; then
-				return 0
-			fi
-			kill -0 "$(cat "$BED/$n/agent.pid")" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$(cat "$BED/$n/agent.pid")" 2>/dev/null && break	# alive, not attached
+		bed_daemon "$n" sema "bed_attached $n" "$BED_SEMA" --foreground \
+			--config "$BED/$n/ias.conf" && return 0
+		[ "$DAEMON_WHY" = died ] || break	# alive, not attached
 		[ "$BED_SEM_UP" = 1 ] || break
 		l=$(cat "$BED/$n/lid" 2>/dev/null)
 		[ -n "$l" ] || l=$(bed_semctl fabric status 2>/dev/null | awk -v n="$n" '$1 == n { print $2 }')
@@ -297,9 +301,30 @@ bed_agent_start() {
 		wait "$(cat "$BED/$n/agent.pid")" 2>/dev/null
 		[ -n "$l" ] && bed_probe -t 200 --linger 0 "$l" cpi >/dev/null 2>&1
 	done
-	bed_say "agent on $n did not attach to the simulated port; log follows"
-	sed 's/^/#   /' "$BED/$n/sema.log" >&2
+	bed_say "agent on $n did not attach to the simulated port"
 	return 1
+}
+
+# bed_attached NODE: NODE's agent answers and has a LID.
+bed_attached() { bed_iasctl "$1" status 2>/dev/null | grep -Eq 'Port: .* lid [1-9]'; }
+
+# bed_sim_wrap NODE: BED_WRAP, the command prefix that runs a program as
+# NODE's request-serving simulator client inside NODE's namespaces.
+bed_sim_wrap() {
+	BED_WRAP=(env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$1" SIM_SET_ISSM=1
+		LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" nsenter -t "$(cat "$BED/$1/init.pid")" -m -p --)
+}
+
+# bed_daemon NODE KIND READY CMD...: start the daemon CMD (KIND sema or sem:
+# its log $BED/NODE/KIND.log, PID file agent.pid or sem.pid) as NODE's
+# simulator client (tests/lib/daemon.sh); 0 once READY succeeds.
+bed_daemon() {
+	local n=$1 kind=$2 ready=$3 pidf=sem.pid
+	shift 3
+	[ "$kind" = sema ] && pidf=agent.pid
+	bed_sim_wrap "$n"
+	daemon_start --name "$kind on $n" --cd "$BED/$n" --log "$BED/$n/$kind.log" \
+		--pidfile "$BED/$n/$pidf" --ready "$ready" -- "${BED_WRAP[@]}" "$@"
 }
 
 # The agent runs as a child of nsenter; signal the agent itself.
@@ -315,15 +340,9 @@ bed_agent_pid_host() {
 # the process in PIDFILE (its namespace holder or wrapper) 5 s to end, then
 # kill it.
 bed_stop_daemon() {
-	local f=$1 p=$2 sig=$3 w i
+	local f=$1 p=$2 sig=$3 w
 	w=$(cat "$f" 2>/dev/null) || return 0
-	[ -n "$p" ] && kill -"$sig" "$p" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$w" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$w" 2>/dev/null
-	wait "$w" 2>/dev/null
+	daemon_stop "$w" "$sig" "$p"
 	rm -f "$f"
 }
 
@@ -364,10 +383,10 @@ bed_spawn() {
 bed_spawn_sim() {
 	local n=$1 name=$2
 	shift 2
-	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
-		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
-		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- "$@" >"$BED/$n/$name.out" 2>&1) &
-	echo $! >"$BED/$n/$name.pid"
+	bed_sim_wrap "$n"
+	: >"$BED/$n/$name.out"
+	daemon_spawn --cd "$BED/$n" --log "$BED/$n/$name.out" --pidfile "$BED/$n/$name.pid" \
+		-- "${BED_WRAP[@]}" "$@"
 }
 
 # bed_has_trace NODE: 0 if NODE's agent serves Set(Trace) (answers anything
@@ -444,7 +463,7 @@ bed_sem_conf() {
 # --fresh empties its state dir first. Waits for its control socket.
 BED_SEM_DISCOVERY=${BED_SEM_DISCOVERY:-1s}
 bed_sem_start() {
-	local guid i try
+	local guid try
 	[ "${1:-}" = --fresh ] && rm -rf "$BED/sem/state"
 	mkdir -p "$BED/sem/state"
 	guid=$(bed_sm_guid)
@@ -456,24 +475,15 @@ bed_sem_start() {
 	# a restarting sem in that window. Start it again, as for agents.
 	for try in 1 2 3; do
 		rm -f "$BED/sem/sem.sock"
-		(cd "$BED/sem" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST=sem \
-			SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
-			nsenter -t "$(cat "$BED/sem/init.pid")" -m -p -- "$BED_SEM" --foreground \
-			--config "$BED/sem/ias.conf" >>"$BED/sem/sem.log" 2>&1) &
-		echo $! >"$BED/sem/sem.pid"
-		for i in $(seq 1 100); do
-			kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null || break
-			if bed_semctl fabric status 2>/dev/null | grep -q '^Manager: active'; then
-				BED_SEM_UP=1
-				return 0
-			fi
-			sleep 0.1
-		done
-		kill -0 "$(cat "$BED/sem/sem.pid")" 2>/dev/null && break
+		if bed_daemon sem sem "bed_sem_is sem active" "$BED_SEM" --foreground \
+			--config "$BED/sem/ias.conf"; then
+			BED_SEM_UP=1
+			return 0
+		fi
+		[ "$DAEMON_WHY" = died ] || break
 		bed_say "sem died before it was up (try $try); starting it again"
 	done
-	bed_say "sem did not become the active manager; log follows"
-	tail -20 "$BED/sem/sem.log" | sed 's/^/#   /' >&2
+	bed_say "sem did not become the active manager"
 	return 1
 }
 
@@ -515,24 +525,16 @@ bed_sem_lid() {
 # serving beside the SM whose port GUID is SM_GUID; waits until its control
 # socket ($BED/NODE/sem.sock) answers with role ROLE (default: any).
 bed_sem_on() {
-	local n=$1 guid=$2 role=${3:-} i
+	local n=$1 guid=$2 role=${3:-}
 	mkdir -p "$BED/$n/state"
 	bed_sem_conf "$n" "$guid" >"$BED/$n/sem.conf"
 	rm -f "$BED/$n/sem.sock"
-	(cd "$BED/$n" && exec env IAS_FABRIC_BED="$BED_ID" IBSIM_SOCKNAME="$BED_ID" SIM_HOST="$n" \
-		SIM_SET_ISSM=1 LD_PRELOAD="$BED_UMAD2SIM $BED_SHIM" \
-		nsenter -t "$(cat "$BED/$n/init.pid")" -m -p -- "$BED_SEM" --foreground \
-		--config "$BED/$n/sem.conf" >>"$BED/$n/sem.log" 2>&1) &
-	echo $! >"$BED/$n/sem.pid"
-	for i in $(seq 1 100); do
-		kill -0 "$(cat "$BED/$n/sem.pid")" 2>/dev/null || break
-		bed_semctl_on "$n" fabric status 2>/dev/null | grep -q "^Manager: ${role:-[a-z]}" && return 0
-		sleep 0.1
-	done
-	bed_say "the manager on $n did not come up${role:+ as $role}; log follows"
-	tail -20 "$BED/$n/sem.log" | sed 's/^/#   /' >&2
-	return 1
+	bed_daemon "$n" sem "bed_sem_is $n $role" "$BED_SEM" --foreground --config "$BED/$n/sem.conf" ||
+		{ bed_say "the manager on $n did not come up${role:+ as $role}"; return 1; }
 }
+
+# bed_sem_is NODE [ROLE]: the manager on NODE answers (with role ROLE).
+bed_sem_is() { bed_semctl_on "$1" fabric status 2>/dev/null | grep -q "^Manager: ${2:-[a-z]}"; }
 
 # bed_semctl_on NODE ARGS...: iasctl --manager against the manager on NODE.
 bed_semctl_on() {
@@ -562,12 +564,38 @@ bed_sem_on_lid() {
 }
 
 bed_dump_logs() {
-	local n
+	local n f
 	[ -n "$BED" ] && [ -d "$BED" ] || return 0
-	for n in $BED_NODES; do
-		echo "# ---- $n/sema.log (last 30 lines)"
-		tail -30 "$BED/$n/sema.log" 2>/dev/null | sed 's/^/#   /'
+	for n in $BED_NODES sem; do
+		for f in "$BED/$n/sema.log" "$BED/$n/sem.log"; do
+			[ -f "$f" ] || continue
+			echo "# ---- ${f#"$BED"/} (last 30 lines)"
+			tail -30 "$f" | sed 's/^/#   /'
+		done
 	done
+}
+
+bed_fail() {
+	not_ok "$*"
+	bed_dump_logs
+	bed_cleanup
+	tap_done
+	exit 1
+}
+
+bed_up() {
+	local trace=0 why n
+	[ "${1:-}" = --trace ] && { trace=1; shift; }
+	why=$(bed_why_not) || skip_all "$why"
+	bed_init "$@" || bed_fail "bed set up"
+	bed_start || bed_fail "bed started (ibsim, OpenSM, daemons)"
+	if [ "$trace" = 1 ]; then
+		for n in $BED_NODES; do
+			case " $BED_BARE " in *" $n "*) continue;; esac
+			bed_has_trace "$n" || bed_fail "the agent on $n serves Set(Trace)"
+		done
+	fi
+	ok "bed up: OpenSM MASTER, agents attached${BED_BARE:+ (bare:$BED_BARE)}$([ "$trace" = 1 ] && echo ", serving Set(Trace)")"
 }
 
 bed_cleanup() {

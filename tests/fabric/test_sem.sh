@@ -11,17 +11,13 @@ set -u
 . "${top_srcdir:-.}/tests/lib/tap.sh"
 . "${top_srcdir:-.}/tests/fabric/bed.sh"
 
-why=$(bed_why_not) || skip_all "$why"
-[ -x "$BED_SEM" ] || skip_all "sem not built"
 command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 (the command) not installed"
+[ -x "$BED_SEM" ] || skip_all "sem not built"
 
 # n4 joins later: its namespaces exist from the start, its agent does not.
-bed_init --sem --bare n4 n1 n2 n3 || { not_ok "bed set up"; tap_done; exit 1; }
-bed_start || { not_ok "bed started"; bed_dump_logs; tap_done; exit 1; }
-[ "$BED_SEM_UP" = 1 ]
-check "sem started and is the active manager (sm_guid $(bed_sm_guid))" test $? -eq 0
-[ "$BED_SEM_UP" = 1 ] || { tail -30 "$BED/sem/sem.log" | sed 's/^/# /'; tap_done; exit 1; }
-bed_has_trace n1 || { bed_cleanup; skip_all "trace protocol not in this build"; }
+bed_up --trace --sem --bare n4 n1 n2 n3
+[ "$BED_SEM_UP" = 1 ] || bed_fail "sem started and is the active manager"
+ok "sem started and is the active manager (sm_guid $(bed_sm_guid))"
 
 L1=$(bed_lid n1)
 L2=$(bed_lid n2)

@@ -4,10 +4,7 @@
 # across a restart, refusals of bad values and of ops only agents serve.
 # Needs no bed (it runs in the daemon tier).
 . "$top_srcdir/tests/lib/tap.sh"
-: "${top_builddir:?top_builddir is not set (run through make check)}"
-SEM=$top_builddir/sem/sem
-IASCTL=$top_builddir/iasctl/iasctl
-KEYGEN=$top_builddir/common/ias-keygen
+. "$top_srcdir/tests/lib/daemon.sh"
 
 T=$(mktemp -d /tmp/ias-sem.XXXXXX)
 chmod 755 "$T"
@@ -33,15 +30,9 @@ export -f mctl
 export IASCTL
 
 sem_start() {
-	"$SEM" --foreground --config "$T/ias.conf" >>"$T/sem.log" 2>&1 &
-	SEM_PID=$!
-	for i in $(seq 100); do
-		mctl status >/dev/null 2>&1 && return 0
-		kill -0 "$SEM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	sed 's/^/# /' "$T/sem.log"
-	return 1
+	daemon_start --name sem --log "$T/sem.log" --ready "mctl status" \
+		-- "$SEM" --foreground --config "$T/ias.conf" || return 1
+	SEM_PID=$DAEMON_PID
 }
 sem_stop() {
 	kill -TERM "$SEM_PID" 2>/dev/null

@@ -12,13 +12,8 @@ set -u
 . "${top_srcdir:-.}/tests/lib/tap.sh"
 . "${top_srcdir:-.}/tests/fabric/bed.sh"
 
-why=$(bed_why_not) || skip_all "$why"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 (the command) is not installed"
-
-bed_init n1 n2 n3 || { not_ok "bed set up"; tap_done; exit 1; }
-bed_start || { not_ok "bed started"; bed_dump_logs; tap_done; exit 1; }
-bed_has_trace n1 || { bed_cleanup; skip_all "trace protocol not in this build"; }
-ok "bed started with 3 agents serving Set(Trace)"
+bed_up --trace n1 n2 n3
 
 L1=$(bed_lid n1)
 L2=$(bed_lid n2)

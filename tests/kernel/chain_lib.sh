@@ -14,23 +14,21 @@
 #                            over 1.5 s (both bounded by a deadline)
 #   chain_pids               sets p0 p1 p2 (PIDs inside their namespaces)
 #   chain_counters           "node qpn sends recvs last_us refused errors"
-SEMA=$B/sema/sema IASCTL=$B/iasctl/iasctl KEYGEN=$B/common/ias-keygen
+top_builddir=$B
+# shellcheck source=../lib/daemon.sh
+. "$top_srcdir/tests/lib/daemon.sh"
 KQP=$B/tests/kernel/kqp_dump RCC=$B/tests/kernel/rc_chain
 PRE=$B/verbs_ext/.libs/libias-preload.so
 declare -a NS
 nsr() { local i=$1; shift; nsenter -t "${NS[i]}" -p -m -- "$@"; }
-# The real binary when libtool built one: its wrapper script costs a second
-# or more per call under TCG.
-if [ -x "$B/sema/.libs/iasctl" ]; then
-	IASCTL_RUN=(env LD_LIBRARY_PATH="$B/verbs_ext/.libs" "$B/sema/.libs/iasctl")
-else
-	IASCTL_RUN=("$IASCTL")
-fi
 ctl() { local i=$1; shift; nsr "$i" "${IASCTL_RUN[@]}" --socket /run/iaskt/n$i/sema.sock "$@"; }
 
-# Node i: a PID+mount namespace (held by a sleeping PID 1) and an agent.
+# Node i: a PID+mount namespace (held by a sleeping PID 1) and an agent. The
+# three agents start together; each must answer within the bound
+# (tests/lib/daemon.sh; a late one's log is shown).
 chain_agents_up() {
-	local i d gi holder up
+	local i d gi holder
+	local -a pids
 	mkdir -p /run/iaskt
 	"$KEYGEN" /run/iaskt/secmgt.keys >/dev/null
 	for i in 0 1 2; do
@@ -57,15 +55,14 @@ chain_agents_up() {
 		done
 	done
 	for i in 0 1 2; do
-		nsr $i "$SEMA" --foreground --config /run/iaskt/n$i/ias.conf >/run/iaskt/n$i/sema.log 2>&1 &
+		daemon_spawn --log /run/iaskt/n$i/sema.log \
+			-- nsenter -t "${NS[i]}" -p -m -- "$SEMA" --foreground --config /run/iaskt/n$i/ias.conf
+		pids[i]=$DAEMON_PID
 	done
-	for _ in $(seq 1 100); do
-		up=0
-		for i in 0 1 2; do ctl $i status >/dev/null 2>&1 && up=$((up + 1)); done
-		[ $up -eq 3 ] && return 0
-		sleep 0.2
+	for i in 0 1 2; do
+		daemon_wait "sema on node$i" "${pids[i]}" /run/iaskt/n$i/sema.log "ctl $i status" \
+			"$IAS_START_TIMEOUT" || return 1
 	done
-	return 1
 }
 
 # P2 on node1 serves both links; P3 on node2 runs without libias.

@@ -12,7 +12,8 @@
 #
 # Environment: IAS_KERNEL_CACHE (default <top_builddir>/kernel-cache),
 # IAS_KERNEL_PKG (default: newest available linux-image-6.1.0-N-amd64),
-# IAS_GUEST_TIMEOUT (default 120 s), IAS_GUEST_MEM (MiB, default 1024),
+# IAS_GUEST_TIMEOUT (default 120 s; when set, it also raises a shorter
+# --timeout: a loaded host needs more for every test), IAS_GUEST_MEM (MiB, default 1024),
 # IAS_GUEST_CPUS (default 2, at most 2).
 #
 # Exit status of "run": CMD's status, 124 on timeout, 125 when the bed itself
@@ -58,7 +59,7 @@ why_not() {
 			return 1
 		fi
 	fi
-	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not found"; return 1; }
+	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 not installed"; return 1; }
 	[ "$(id -u)" -eq 0 ] || { echo "not root (the guest shares / over 9p with root's view)"; return 1; }
 	return 0
 }
@@ -174,6 +175,8 @@ do_run() {
 		esac
 	done
 	[ $# -gt 0 ] || { say "run: no command given"; return 125; }
+	[ -n "${IAS_GUEST_TIMEOUT:-}" ] && [ "$IAS_GUEST_TIMEOUT" -gt "$timeout" ] 2>/dev/null &&
+		timeout=$IAS_GUEST_TIMEOUT
 	case $nodes in ''|*[!0-9]*) say "--nodes wants a number"; return 125 ;; esac
 	[ "$nodes" -ge 1 ] && [ "$nodes" -le 8 ] || { say "--nodes must be 1..8"; return 125; }
 	reason=$(why_not) || { say "$reason"; return 125; }
@@ -245,5 +248,5 @@ case ${1:-} in
 prepare) do_prepare ;;
 check) why_not ;;
 run) shift; do_run "$@" ;;
-*) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

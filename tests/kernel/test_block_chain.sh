@@ -20,33 +20,33 @@
 #     the traffic, release thaws and moves the process back; the rdma cap
 #     makes a new process in that cgroup unable to open the device;
 #  4. cut: the QP goes to ERR, and the release says it cannot resume.
-# The host part turns "RESULT ok|not_ok NAME" lines into TAP.
+# The guest part reports through tests/lib/tap.sh; the host part (host_lib.sh,
+# guest_tap) counts its results.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NRESULTS=36
 
 if [ "${1:-}" = --guest ]; then
 	B=$2
 	EPT=$B/tests/kernel/eproc_tool
-	res() { echo "RESULT $1 $2"; }
-	chk() { local n=$1; shift; if "$@"; then res ok "$n"; else res not_ok "$n"; fi; }
+	# shellcheck source=../lib/tap.sh
+	. "$top_srcdir/tests/lib/tap.sh"
 	now() { local u; read -r u _ </proc/uptime; echo "$u"; }
 	# shellcheck source=chain_lib.sh
 	. "$here/chain_lib.sh"
-	chk "three agents up, each in its own PID namespace" chain_agents_up
+	check "three agents up, each in its own PID namespace" chain_agents_up
 	chain_traffic_up
 	cat /tmp/p[012].log | sed 's/^/# /'
 	qps=$(psns)
 	sed 's/^/# chain QP (dev lqpn sq_psn): /' <<<"$qps"
-	chk "four RC QPs in RTS (two links)" [ "$(wc -l <<<"$qps")" -eq 4 ]
-	chk "traffic flows on all four QPs" moving
+	check "four RC QPs in RTS (two links)" [ "$(wc -l <<<"$qps")" -eq 4 ]
+	check "traffic flows on all four QPs" moving
 
 	chain_pids
 	echo "# pids in their namespaces: node0 $p0, node1 $p1, node2 $p2"
 	reg0() { ctl 0 -o json qps list | grep -q '"source": *"[^"]*libias'; }
-	chk "node0's agent has the libias registration of its QP" reg0
+	check "node0's agent has the libias registration of its QP" reg0
 	reg2() { ctl 2 -o json qps list | grep -q '"source": *"kernel"'; }
-	chk "node2's agent knows its QP from the kernel only" reg2
+	check "node2's agent knows its QP from the kernel only" reg2
 	# Registrations the kernel contradicts are refused (one-device look-up).
 	tc() {
 		nsr 1 env LD_LIBRARY_PATH="$B/verbs_ext/.libs" IAS_SOCKET=/run/iaskt/n1/sema.sock \
@@ -56,20 +56,20 @@ if [ "${1:-}" = --guest ]; then
 	out=$(tc rxe1 "$q2")
 	echo "# another process claims P2's QP $q2: $out"
 	claim_refused() { grep -q '^refused' <<<"$out" && grep -q 'but the kernel says PID .* owns it; refused' /run/iaskt/n1/sema.log; }
-	chk "a claim on another process's QP is refused and logged" claim_refused
+	check "a claim on another process's QP is refused and logged" claim_refused
 	out=$(tc rxe1 0x7ff0)
 	echo "# a QPN the kernel does not know: $out"
 	nokernel_refused() { grep -q '^refused' <<<"$out" && grep -q 'that the kernel does not report; refused' /run/iaskt/n1/sema.log; }
-	chk "a QP the kernel does not report is refused and logged" nokernel_refused
+	check "a QP the kernel does not report is refused and logged" nokernel_refused
 	out=$(tc rxe9 "$q2")
 	echo "# an unknown device: $out"
-	chk "a QP on a device the kernel does not have is refused" grep -q '^refused' <<<"$out"
+	check "a QP on a device the kernel does not have is refused" grep -q '^refused' <<<"$out"
 	us() { echo $(( $(date +%s%N) / 1000 )); }
 	t0=$(now) tr_us=$(us)
 	out=$(ctl 0 report --pid "$p0" --reason chain-test)
 	echo "# node0: $out"
 	inc=$(sed -n 's/.*incident \(I-[0-9a-f]*-[0-9]*\).*/\1/p' <<<"$out")
-	chk "ReportAttack(P1) accepted on node0 only" [ -n "$inc" ]
+	check "ReportAttack(P1) accepted on node0 only" [ -n "$inc" ]
 	blocked_on() { ctl "$1" -o json blocks list 2>/dev/null | grep -q "\"incident_id\": *\"$inc\""; }
 	traced() {
 		local end=$(($(date +%s) + 40))
@@ -80,8 +80,8 @@ if [ "${1:-}" = --guest ]; then
 		for i in 0 1 2; do grep -E 'trace|MAD|LID' /run/iaskt/n$i/sema.log | tail -8 | sed "s/^/# n$i sema: /"; done
 		return 1
 	}
-	chk "the trace reached node1 and node2 over the kernel MAD layer: both blocked in $inc" traced
-	chk "traffic stopped on every chain QP" still
+	check "the trace reached node1 and node2 over the kernel MAD layer: both blocked in $inc" traced
+	check "traffic stopped on every chain QP" still
 	echo "# report -> traffic still: $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s (upper bound, includes 1.5 s of observation)"
 	# Time to stop, per QP: the last completion rc_chain counted, after the report.
 	chain_counters >/tmp/stops
@@ -89,16 +89,16 @@ if [ "${1:-}" = --guest ]; then
 	awk -v t="$tr_us" '{ d = ($5 - t) / 1000; if (d > m) m = d } END { printf "# time-to-stop, all chain QPs: %.1f ms\n", m }' /tmp/stops
 	isw=$(ctl 0 incidents show "$inc")
 	sed 's/^/# /' <<<"$isw"
-	chk "node0's incident records node1's answer and its onward trace" grep -q 'traced on to' <<<"$isw"
+	check "node0's incident records node1's answer and its onward trace" grep -q 'traced on to' <<<"$isw"
 	m0=$(ctl 0 -o json blocks list)
 	m1=$(ctl 1 -o json blocks list)
 	m2=$(ctl 2 -o json blocks list)
 	echo "# node0 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m0")"
 	echo "# node1 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m1")"
 	echo "# node2 block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m2")"
-	chk "node0: per-QP pause through libias" grep -q '"mechanism": *"pause(1)' <<<"$m0"
-	chk "node1: both of P2's QPs paused through libias" grep -q '"mechanism": *"pause(2)' <<<"$m1"
-	chk "node2 (no libias): stopped at process level" grep -q '"mechanism": *"[^"]*freeze' <<<"$m2"
+	check "node0: per-QP pause through libias" grep -q '"mechanism": *"pause(1)' <<<"$m0"
+	check "node1: both of P2's QPs paused through libias" grep -q '"mechanism": *"pause(2)' <<<"$m1"
+	check "node2 (no libias): stopped at process level" grep -q '"mechanism": *"[^"]*freeze' <<<"$m2"
 	gp2=$(pgrep -f "^$RCC -d rxe2")
 	# The agent freezes through the cgroup v2 freezer (SIGSTOP only where
 	# that is unavailable): frozen means its cgroup says so, or state T.
@@ -108,42 +108,42 @@ if [ "${1:-}" = --guest ]; then
 		cg=$(sed -n 's/^0:://p' /proc/"$1"/cgroup)
 		grep -q '^frozen 1' "/sys/fs/cgroup$cg/cgroup.events" 2>/dev/null
 	}
-	chk "node2's process is frozen (cgroup freezer, or SIGSTOP)" frozen "$gp2"
+	check "node2's process is frozen (cgroup freezer, or SIGSTOP)" frozen "$gp2"
 	echo "# node2's cgroup: $(sed -n 's/^0:://p' /proc/"$gp2"/cgroup)"
 	gp0=$(pgrep -f "^$RCC -d rxe0")
-	chk "node0's process is not stopped (only its QP is paused)" \
+	check "node0's process is not stopped (only its QP is paused)" \
 		bash -c "! grep -q '^State:.*T' /proc/$gp0/status"
 	still_again() { local a; a=$(psns); sleep 2; [ "$a" = "$(psns)" ]; }
-	chk "traffic stays stopped" still_again
+	check "traffic stays stopped" still_again
 
 	rel=0
 	for i in 0 1 2; do ctl $i blocks release --incident "$inc" >/dev/null && rel=$((rel + 1)); done
-	chk "release of the incident accepted on every node" [ $rel -eq 3 ]
-	chk "after release, traffic flows again on all four QPs" moving
+	check "release of the incident accepted on every node" [ $rel -eq 3 ]
+	check "after release, traffic flows again on all four QPs" moving
 	note=$(ctl 0 -o json blocks list --all | grep -o '"release_note": *"[^"]*"' | head -1)
 	echo "# node0 $note"
-	chk "node0's release note says the QP was resumed" grep -q 'resumed 1 QP' <<<"$note"
+	check "node0's release note says the QP was resumed" grep -q 'resumed 1 QP' <<<"$note"
 
 	# sema/enforce_proc on real cgroups, on node2's process (root namespace PID).
-	chk "cgroup v2 freezer present" [ -e /sys/fs/cgroup/cgroup.controllers ]
+	check "cgroup v2 freezer present" [ -e /sys/fs/cgroup/cgroup.controllers ]
 	out=$("$EPT" freeze "$gp2" t1 2>&1)
 	st=$(head -1 <<<"$out")
 	echo "# eproc freeze: $(sed -n 2p <<<"$out")"
-	chk "enforce_proc freeze: moved and frozen by cgroup" grep -q 'did=3 ' <<<"$st"
-	chk "the process is in ias-block-t1" grep -q '^0::/ias-block-t1$' /proc/"$gp2"/cgroup
-	chk "cgroup.events says frozen" grep -q 'frozen 1' /sys/fs/cgroup/ias-block-t1/cgroup.events
+	check "enforce_proc freeze: moved and frozen by cgroup" grep -q 'did=3 ' <<<"$st"
+	check "the process is in ias-block-t1" grep -q '^0::/ias-block-t1$' /proc/"$gp2"/cgroup
+	check "cgroup.events says frozen" grep -q 'frozen 1' /sys/fs/cgroup/ias-block-t1/cgroup.events
 	# Only node2's QP: the node0-node1 link keeps running.
 	ONLY=rxe2
-	chk "node2's traffic stopped under the cgroup freeze" still
+	check "node2's traffic stopped under the cgroup freeze" still
 	sig=$(kill -CONT "$gp2" 2>&1; sleep 1; psns)
-	chk "SIGCONT does not undo a cgroup freeze" [ "$sig" = "$(sleep 1; psns)" ]
+	check "SIGCONT does not undo a cgroup freeze" [ "$sig" = "$(sleep 1; psns)" ]
 	ONLY=
 	out=$("$EPT" release "$st" 2>&1)
 	echo "# eproc release: $(sed -n 2p <<<"$out")"
-	chk "enforce_proc release succeeded" [ "$(head -1 <<<"$out" | sed 's/.*did=\([0-9]*\).*/\1/')" = 0 ]
-	chk "the process is back in its cgroup" grep -q '^0::/$' /proc/"$gp2"/cgroup
-	chk "the block cgroup is gone" [ ! -e /sys/fs/cgroup/ias-block-t1 ]
-	chk "traffic flows again after the thaw" moving
+	check "enforce_proc release succeeded" [ "$(head -1 <<<"$out" | sed 's/.*did=\([0-9]*\).*/\1/')" = 0 ]
+	check "the process is back in its cgroup" grep -q '^0::/$' /proc/"$gp2"/cgroup
+	check "the block cgroup is gone" [ ! -e /sys/fs/cgroup/ias-block-t1 ]
+	check "traffic flows again after the thaw" moving
 
 	# rdma cap: a process placed in the capped cgroup cannot open the device.
 	sleep 1000 &
@@ -151,15 +151,15 @@ if [ "${1:-}" = --guest ]; then
 	out=$("$EPT" cap "$sp" t2 2>&1)
 	st=$(head -1 <<<"$out")
 	echo "# eproc cap: $(sed -n 2p <<<"$out")"
-	chk "enforce_proc rdma cap set" grep -q 'did=9 ' <<<"$st"
+	check "enforce_proc rdma cap set" grep -q 'did=9 ' <<<"$st"
 	cat /sys/fs/cgroup/ias-block-t2/rdma.max 2>/dev/null | sed 's/^/# rdma.max: /'
 	sh -c 'echo $$ >/sys/fs/cgroup/ias-block-t2/cgroup.procs; exec ibv_devinfo -d rxe0' >/tmp/cap.log 2>&1
-	chk "a process in the capped cgroup cannot open the device" [ $? -ne 0 ]
+	check "a process in the capped cgroup cannot open the device" [ $? -ne 0 ]
 	sed 's/^/# capped ibv_devinfo: /' /tmp/cap.log | head -3
 	kill "$sp"
 	"$EPT" release "$st" >/dev/null 2>&1
 	ibv_devinfo -d rxe0 >/dev/null 2>&1
-	chk "outside the cap the device opens" [ $? -eq 0 ]
+	check "outside the cap the device opens" [ $? -eq 0 ]
 
 	# cut (irreversible): node0's QP to ERR; the release note says so.
 	ctl 0 policy set block_mode=cut >/dev/null
@@ -173,16 +173,16 @@ if [ "${1:-}" = --guest ]; then
 		done
 		return 1
 	}
-	chk "cut: node0's QP went to ERR (or its process closed it)" cut_err
+	check "cut: node0's QP went to ERR (or its process closed it)" cut_err
 	ctl 0 blocks release --pid "$p0" >/dev/null
 	note=$(ctl 0 -o json blocks list --all | grep -o '"release_note": *"[^"]*"' | grep -m1 'cannot resume')
 	echo "# node0 $note"
-	chk "the release of a cut says it cannot resume" [ -n "$note" ]
+	check "the release of a cut says it cannot resume" [ -n "$note" ]
 
 	for i in 0 1 2; do
 		grep -E 'error|warn' /run/iaskt/n$i/sema.log | head -5 | sed "s/^/# n$i sema: /"
 	done
-	exit 0
+	guest_done
 fi
 
 # Host part.
@@ -190,5 +190,5 @@ fi
 . "$here/host_lib.sh"
 guest_needs tests/kernel/kqp_dump tests/kernel/eproc_tool tests/kernel/rc_chain sema/sema \
 	iasctl/iasctl verbs_ext/.libs/libias-preload.so tests/daemon/ias_testclient
-guest_tap "$NRESULTS" --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
+guest_tap --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
 	"$here/test_block_chain.sh" --guest "$bdir"

@@ -12,25 +12,25 @@
 #    completes and the send PSN (rdma netlink, kqp_dump -a) does not move;
 #  - after `iasctl blocks release`: posts work and complete again;
 #  - block_mode=cut: ibv_wr_complete fails with EPERM, the QP is in ERR.
-# The host part turns "RESULT ok|not_ok NAME" lines into TAP.
+# The guest part reports through tests/lib/tap.sh; the host part (host_lib.sh,
+# guest_tap) counts its results.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NRESULTS=19
 
 if [ "${1:-}" = --guest ]; then
 	B=$2
 	PRE=$B/verbs_ext/.libs/libias-preload.so PROG=$B/tests/kernel/wr_gate_prog
 	KQP=$B/tests/kernel/kqp_dump
 	D=/tmp/wrgate
-	res() { echo "RESULT $1 $2"; }
-	chk() { local n=$1; shift; if "$@" >/dev/null 2>&1; then res ok "$n"; else res not_ok "$n"; fi; }
 	# shellcheck source=../lib/tap.sh
-	. "$top_srcdir/tests/lib/tap.sh" >/dev/null
+	. "$top_srcdir/tests/lib/tap.sh"
 	# shellcheck source=../lib/daemon.sh
 	. "$top_srcdir/tests/lib/daemon.sh"
+	# A start that fails shows the agent's log (daemon.sh) and ends the guest
+	# part: every later check needs the agent.
 	sema_setup $D/agent "block_duration = 0" "kernel_scan_interval = 1s" >/dev/null &&
-		sema_start $D/agent >/dev/null 2>&1
-	chk "agent started in the guest" [ $? -eq 0 ]
+		sema_start $D/agent || { not_ok "agent started in the guest"; exit 1; }
+	ok "agent started in the guest"
 	ctl() { "$IASCTL" --socket $D/agent/sema.sock "$@"; }
 
 	coproc PROGP { exec env LD_PRELOAD="$PRE" IAS_SOCKET=$D/agent/sema.sock \
@@ -71,12 +71,12 @@ if [ "${1:-}" = --guest ]; then
 		# Say why, and stop here: every later check needs the QPs.
 		echo "# rxe: ibv_create_qp_ex with send_ops_flags failed: ${line:-no output}"
 		sed 's/^/# prog: /' $D/prog.err
-		res not_ok "ibv_create_qp_ex with send ops SEND|RDMA_WRITE on rxe0"
+		not_ok "ibv_create_qp_ex with send ops SEND|RDMA_WRITE on rxe0"
 		sema_stop
-		exit 0
+		exit 1
 		;;
 	esac
-	res ok "ibv_create_qp_ex with send ops SEND|RDMA_WRITE on rxe0 gives a qp_ex"
+	ok "ibv_create_qp_ex with send ops SEND|RDMA_WRITE on rxe0 gives a qp_ex"
 	PID=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' <<<"$line")
 	QA=$(sed -n 's/.* a=\([0-9]*\).*/\1/p' <<<"$line")
 	QB=$(sed -n 's/.* b=\([0-9]*\).*/\1/p' <<<"$line")
@@ -94,65 +94,65 @@ for q in qs:
 	}
 	qps_of | sed 's/^/# agent after create (qpn state rqpn source): /'
 	both() { registered "$QA" && registered "$QB"; }
-	chk "both QPs registered with the agent at creation, before any modify" both
+	check "both QPs registered with the agent at creation, before any modify" both
 
 	say connect
 	get line
 	echo "# $line"
-	chk "QPs connected to each other (RTS)" [ "${line%% *}" = READY ]
+	check "QPs connected to each other (RTS)" [ "${line%% *}" = READY ]
 	qps_of | sed 's/^/# agent after RTR (qpn state rqpn source): /'
 	crossed() { registered "$QA" "$QB" && registered "$QB" "$QA"; }
-	chk "remote QPN recorded at RTR (a -> b, b -> a)" crossed
+	check "remote QPN recorded at RTR (a -> b, b -> a)" crossed
 
 	# Running.
 	p0=$(psn)
 	batch post
 	p1=$(psn)
-	chk "running: ibv_wr_complete returns 0" [ "$LAST" = "POST rc=0" ]
-	chk "running: SEND and RDMA WRITE complete, the SEND is received" [ "$CQE" = "CQE send=2 recv=1 bad=0" ]
-	chk "running: the kernel's send PSN moves ($p0 -> $p1)" moved "$p0" "$p1"
+	check "running: ibv_wr_complete returns 0" [ "$LAST" = "POST rc=0" ]
+	check "running: SEND and RDMA WRITE complete, the SEND is received" [ "$CQE" = "CQE send=2 recv=1 bad=0" ]
+	check "running: the kernel's send PSN moves ($p0 -> $p1)" moved "$p0" "$p1"
 
 	# Pause.
 	ctl report --pid "$PID" --reason wr-gate-test >/dev/null
-	chk "report accepted" [ $? -eq 0 ]
+	check "report accepted" [ $? -eq 0 ]
 	until_rc 11
-	chk "after the report: ibv_wr_complete fails with EAGAIN" [ "$LAST" = "POST rc=11" ]
+	check "after the report: ibv_wr_complete fails with EAGAIN" [ "$LAST" = "POST rc=11" ]
 	p0=$(psn)
 	n=0
 	for _ in 1 2 3; do batch post; [ "$LAST" = "POST rc=11" ] && n=$((n + 1)); done
 	batch poll
 	p1=$(psn)
-	chk "paused: three more batches refused with EAGAIN" [ $n -eq 3 ]
-	chk "paused: nothing completes" [ "$LAST" = "CQE send=0 recv=0 bad=0" ]
-	chk "paused: the kernel's send PSN does not move ($p0 -> $p1)" still "$p0" "$p1"
+	check "paused: three more batches refused with EAGAIN" [ $n -eq 3 ]
+	check "paused: nothing completes" [ "$LAST" = "CQE send=0 recv=0 bad=0" ]
+	check "paused: the kernel's send PSN does not move ($p0 -> $p1)" still "$p0" "$p1"
 	m=$(ctl -o json blocks list)
 	echo "# block: $(grep -o '"mechanism": *"[^"]*"' <<<"$m")"
-	chk "the agent's block says per-QP pause" grep -q '"mechanism": *"pause(' <<<"$m"
+	check "the agent's block says per-QP pause" grep -q '"mechanism": *"pause(' <<<"$m"
 
 	# Release.
 	ctl blocks release --pid "$PID" >/dev/null
 	until_rc 0
-	chk "after release: ibv_wr_complete returns 0 again" [ "$LAST" = "POST rc=0" ]
+	check "after release: ibv_wr_complete returns 0 again" [ "$LAST" = "POST rc=0" ]
 	p0=$(psn)
 	batch post
 	p1=$(psn)
-	chk "after release: SEND and RDMA WRITE complete, the SEND is received" \
+	check "after release: SEND and RDMA WRITE complete, the SEND is received" \
 		[ "$LAST/$CQE" = "POST rc=0/CQE send=2 recv=1 bad=0" ]
-	chk "after release: the send PSN moves again ($p0 -> $p1)" moved "$p0" "$p1"
+	check "after release: the send PSN moves again ($p0 -> $p1)" moved "$p0" "$p1"
 
 	# Cut.
 	ctl policy set block_mode=cut >/dev/null
 	ctl report --pid "$PID" --reason wr-gate-cut >/dev/null
 	until_rc 1
-	chk "cut: ibv_wr_complete fails with EPERM" [ "$LAST" = "POST rc=1" ]
-	chk "cut: the QP is in ERR in the kernel" [ "$(kstate)" = ERR ]
+	check "cut: ibv_wr_complete fails with EPERM" [ "$LAST" = "POST rc=1" ]
+	check "cut: the QP is in ERR in the kernel" [ "$(kstate)" = ERR ]
 
 	say quit
 	wait "$PROGP_PID" 2>/dev/null
 	sed 's/^/# prog: /' $D/prog.err | head -5
 	grep -E 'error|warn' $D/agent/sema.log | head -5 | sed 's/^/# sema: /'
 	sema_stop
-	exit 0
+	guest_done
 fi
 
 # Host part.
@@ -162,4 +162,4 @@ guest_needs tests/kernel/wr_gate_prog tests/kernel/kqp_dump sema/sema iasctl/ias
 	verbs_ext/.libs/libias-preload.so
 command -v python3 >/dev/null || skip_all "python3 not installed"
 export top_builddir=$bdir
-guest_tap "$NRESULTS" --nodes 1 --timeout 180 -- "$here/test_wr_gate.sh" --guest "$bdir"
+guest_tap --nodes 1 --timeout 180 -- "$here/test_wr_gate.sh" --guest "$bdir"
