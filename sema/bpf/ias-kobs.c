@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "sema/bpf/kobs.h"
+#include "sema/rdmanl.h"
 
 static int json_out;
 static long clk_tck = 100;
@@ -52,8 +53,8 @@ static json_object *to_json(const struct kobs_qp *q)
 		json_object_object_add(o, "ah", json_object_new_boolean(1));
 	else {
 		json_object_object_add(o, "qpn", json_object_new_int64(q->qpn));
-		json_object_object_add(o, "type", json_object_new_string(kobs_type_name(q->type)));
-		json_object_object_add(o, "state", json_object_new_string(kobs_state_name(q->state)));
+		json_object_object_add(o, "type", json_object_new_string(ias_kqp_type_str(q->type)));
+		json_object_object_add(o, "state", json_object_new_string(ias_kqp_state_str(q->state)));
 	}
 	if (q->flags & KOBS_QP_DEST)
 		json_object_object_add(o, "dest_qpn", json_object_new_int64(q->dest_qpn));
@@ -94,7 +95,7 @@ static void print_text(const char *prefix, const struct kobs_qp *q)
 	num_or_dash(sl, sizeof(sl), av, q->sl);
 	num_or_dash(avp, sizeof(avp), av, q->av_port);
 	printf("%s%s %u %u %s %s %u %llu %llu %s %s %s %s %s %s\n", prefix, q->dev, q->port, q->qpn,
-	       q->handle ? "AH" : kobs_type_name(q->type), q->handle ? "-" : kobs_state_name(q->state),
+	       q->handle ? "AH" : ias_kqp_type_str(q->type), q->handle ? "-" : ias_kqp_state_str(q->state),
 	       q->tgid, (unsigned long long)kobs_start_ticks(q->start_ns, clk_tck),
 	       (unsigned long long)q->cgroup_id, dq, dlid, gid, sl, avp, q->comm[0] ? q->comm : "-");
 }

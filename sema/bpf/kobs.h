@@ -121,8 +121,7 @@ int kobs_decode_event(const void *data, size_t len, enum kobs_ev_kind *kind, str
 const char *kobs_strerror(int err);
 /* start_ns in /proc/PID/stat field-22 ticks. */
 uint64_t kobs_start_ticks(uint64_t start_ns, long clk_tck);
-/* Names for printing ("RC", "RTS"; "?" when unknown). */
-const char *kobs_type_name(uint8_t type);
-const char *kobs_state_name(uint8_t state);
+/* type and state are the kernel's enums, named by ias_kqp_type_str() and
+ * ias_kqp_state_str() of sema/rdmanl.h. */
 
 #endif

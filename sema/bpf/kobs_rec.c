@@ -161,28 +161,3 @@ uint64_t kobs_start_ticks(uint64_t start_ns, long clk_tck)
 		return 0;
 	return start_ns / (1000000000ull / (uint64_t)clk_tck);
 }
-
-const char *kobs_type_name(uint8_t type)
-{
-	switch (type) {
-	case 0: return "SMI";
-	case 1: return "GSI";
-	case 2: return "RC";
-	case 3: return "UC";
-	case 4: return "UD";
-	case 5: return "RAW_IPV6";
-	case 6: return "RAW_ETHERTYPE";
-	case 8: return "RAW_PACKET";
-	case 9: return "XRC_INI";
-	case 10: return "XRC_TGT";
-	case 0xff: return "DRIVER";
-	default: return "?";
-	}
-}
-
-const char *kobs_state_name(uint8_t state)
-{
-	static const char *const n[] = { "RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR" };
-
-	return state < sizeof(n) / sizeof(n[0]) ? n[state] : "?";
-}

@@ -36,6 +36,16 @@ if [ "${1:-}" = --guest ]; then
 		wait "$1" 2>/dev/null
 	}
 
+	# pair TOOL PORT: a server on rxe0 and a client on rxe1, endless; sets
+	# $psrv and $pcli (empty when the server never listened).
+	pair() {
+		"$1" -d rxe0 -g "$IAS_GID6_0" -n 1000000000 -p "$2" >"/tmp/$1.srv" 2>&1 &
+		psrv=$! pcli=""
+		wait_port "$2" $psrv || return
+		"$1" -d rxe1 -g "$IAS_GID6_1" -n 1000000000 -p "$2" "$IAS_ADDR4_0" >"/tmp/$1.cli" 2>&1 &
+		pcli=$!
+	}
+
 	# 1. Unavailable: a pin directory that is not on a bpf filesystem.
 	why=$("$KOBS" -d /tmp/not-bpffs load 2>&1)
 	chk "no bpffs: exit status 2" [ $? -eq 2 ]
@@ -49,14 +59,8 @@ if [ "${1:-}" = --guest ]; then
 	watch=$!
 
 	# 2. RC between the nodes: server on rxe0, client on rxe1.
-	port=18600
-	ibv_rc_pingpong -d rxe0 -g "$IAS_GID6_0" -n 1000000000 -p $port >/tmp/srv.log 2>&1 &
-	srv=$!
-	cli=""
-	if wait_port $port $srv; then
-		ibv_rc_pingpong -d rxe1 -g "$IAS_GID6_1" -n 1000000000 -p $port "$IAS_ADDR4_0" >/tmp/cli.log 2>&1 &
-		cli=$!
-	fi
+	pair ibv_rc_pingpong 18600
+	srv=$psrv cli=$pcli
 	chk "rc pingpong pair started" [ -n "$cli" ]
 	for _ in $(seq 1 100); do
 		rdma res show qp -j >/tmp/rdma.json 2>/dev/null
@@ -110,14 +114,8 @@ if [ "${1:-}" = --guest ]; then
 	chk "after exit the RC records are gone ($left left)" [ "$left" = 0 ]
 
 	# 5. UD: ibv_ud_pingpong, server on rxe0, client on rxe1.
-	port=18601
-	ibv_ud_pingpong -d rxe0 -g "$IAS_GID6_0" -n 1000000000 -p $port >/tmp/usrv.log 2>&1 &
-	usrv=$!
-	ucli=""
-	if wait_port $port $usrv; then
-		ibv_ud_pingpong -d rxe1 -g "$IAS_GID6_1" -n 1000000000 -p $port "$IAS_ADDR4_0" >/tmp/ucli.log 2>&1 &
-		ucli=$!
-	fi
+	pair ibv_ud_pingpong 18601
+	usrv=$psrv ucli=$pcli
 	chk "ud pingpong pair started" [ -n "$ucli" ]
 	for _ in $(seq 1 100); do
 		"$KOBS" -d $pin dump -a -j >/tmp/ah.json

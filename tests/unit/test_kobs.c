@@ -54,8 +54,8 @@ static void test_decode(void)
 	is_int(q.dev_index, 3, "device index");
 	is_int(q.qpn, 17, "qpn");
 	is_int(q.dest_qpn, 18, "dest qpn");
-	is_str(kobs_type_name(q.type), "RC", "type");
-	is_str(kobs_state_name(q.state), "RTS", "state");
+	is_int(q.type, 2, "type RC");
+	is_int(q.state, 3, "state RTS");
 	is_int(q.tgid, 4242, "owner pid");
 	is_int(q.start_ns, 1234567890123ull, "owner start");
 	is_int(q.cgroup_id, 99, "cgroup id");
@@ -154,10 +154,6 @@ static void test_misc(void)
 	ok(kobs_dev_hash("rxe0") != kobs_dev_hash("rxe1"), "rxe0 and rxe1 differ");
 	is_int(kobs_start_ticks(1234567890123ull, 100), 123456, "start in ticks at USER_HZ 100");
 	is_int(kobs_start_ticks(5, 0), 0, "bad clock rate gives 0");
-	is_str(kobs_type_name(4), "UD", "UD name");
-	is_str(kobs_type_name(77), "?", "unknown type");
-	is_str(kobs_state_name(6), "ERR", "ERR name");
-	is_str(kobs_state_name(9), "?", "unknown state");
 	ok(strstr(kobs_strerror(-EPERM), "permission") != NULL, "EPERM reason");
 	ok(strstr(kobs_strerror(-EOPNOTSUPP), "BTF") != NULL, "EOPNOTSUPP reason");
 	ok(strstr(kobs_strerror(-ENOENT), "ib_core") != NULL, "ENOENT reason");
