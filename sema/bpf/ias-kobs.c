@@ -114,9 +114,14 @@ static int print_one(const struct kobs_qp *q, void *arg)
 static const char *const ev_names[] = { "?", "create", "modify", "destroy", "ah_create",
 					"ah_destroy" };
 
+struct watch {
+	long left;	/* events still wanted; 0: no limit */
+	int done;
+};
+
 static int print_event(enum kobs_ev_kind kind, const struct kobs_qp *q, void *arg)
 {
-	long *left = arg;
+	struct watch *w = arg;
 	const char *name = (unsigned)kind < 6 ? ev_names[kind] : "?";
 	char prefix[32];
 
@@ -131,9 +136,9 @@ static int print_event(enum kobs_ev_kind kind, const struct kobs_qp *q, void *ar
 		print_text(prefix, q);
 	}
 	fflush(stdout);
-	if (*left > 0 && --*left == 0)
-		return 1;
-	return 0;
+	if (w->left > 0 && --w->left == 0)
+		w->done = 1;
+	return w->done;
 }
 
 static int usage(void)
@@ -147,15 +152,14 @@ static int cmd_watch(struct kobs *k, long count, long secs)
 {
 	struct pollfd pfd = { .fd = kobs_fd(k), .events = POLLIN };
 	time_t end = secs > 0 ? time(NULL) + secs : 0;
-	int n;
+	struct watch w = { .left = count > 0 ? count : 0 };
 
 	if (pfd.fd < 0)
 		return 1;
 	for (;;) {
-		n = kobs_consume(k, print_event, &count);
-		if (n < 0)
+		if (kobs_consume(k, print_event, &w) < 0)
 			return 1;
-		if (n > 0 && count == 0)	/* the callback stopped at COUNT */
+		if (w.done)
 			return 0;
 		if (end && time(NULL) >= end)
 			return 0;

@@ -29,7 +29,7 @@ struct kobs {
 	struct ring_buffer *rb;
 	int (*ev_cb)(enum kobs_ev_kind, const struct kobs_qp *, void *);
 	void *ev_arg;
-	int ev_ret;
+	int ev_n;
 };
 
 /* The programs, by name: their links are pinned as "link_<name>". The QP
@@ -273,8 +273,8 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (!k->ev_cb || kobs_decode_event(data, size, &kind, &qp) != 0)
 		return 0;
-	k->ev_ret = k->ev_cb(kind, &qp, k->ev_arg);
-	return k->ev_ret ? -ECANCELED : 0;
+	k->ev_n++;
+	return k->ev_cb(kind, &qp, k->ev_arg) ? -ECANCELED : 0;
 }
 
 int kobs_open(const char *pin_dir, struct kobs **out, char *why, size_t len)
@@ -450,10 +450,10 @@ int kobs_consume(struct kobs *k, int (*cb)(enum kobs_ev_kind, const struct kobs_
 		return -ENOTSUP;
 	k->ev_cb = cb;
 	k->ev_arg = arg;
-	k->ev_ret = 0;
+	k->ev_n = 0;
 	n = ring_buffer__consume(k->rb);
 	k->ev_cb = NULL;
-	if (n == -ECANCELED && k->ev_ret)
-		return k->ev_ret;
-	return n;
+	if (n == -ECANCELED)	/* the callback stopped early */
+		return k->ev_n;
+	return n < 0 ? n : k->ev_n;
 }

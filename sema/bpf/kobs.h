@@ -100,8 +100,9 @@ int kobs_foreach_ah(struct kobs *k, int (*cb)(const struct kobs_qp *, void *), v
 int kobs_lookup(struct kobs *k, const char *dev, uint32_t qpn, struct kobs_qp *out);
 
 /* Change events: an fd for epoll (readable when events wait), and a
- * non-blocking consume that calls cb per event; returns the number consumed
- * or a negative errno. */
+ * non-blocking consume that calls cb per waiting event; returns the number
+ * consumed or a negative errno. A cb returning nonzero stops it early (the
+ * events after that one stay queued). */
 int kobs_fd(struct kobs *k);
 int kobs_consume(struct kobs *k, int (*cb)(enum kobs_ev_kind, const struct kobs_qp *, void *),
 		 void *arg);

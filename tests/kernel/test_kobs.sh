@@ -55,7 +55,7 @@ if [ "${1:-}" = --guest ]; then
 	out=$("$KOBS" -d $pin load 2>&1)
 	chk "load: programs loaded and pinned ($out)" [ "$out" = "loaded $pin" ]
 	[ "$out" = "loaded $pin" ] || echo "# load: $out"
-	"$KOBS" -d $pin watch -t 40 >/tmp/events 2>&1 &
+	"$KOBS" -d $pin watch >/tmp/events 2>&1 &
 	watch=$!
 
 	# 2. RC between the nodes: server on rxe0, client on rxe1.
@@ -135,7 +135,7 @@ if [ "${1:-}" = --guest ]; then
 
 	# 6. Events that came through the ring buffer while all this ran.
 	stop_pid "$watch"
-	sed 's/^/# event: /' /tmp/events | head -20
+	sed 's/^/# event: /' /tmp/events | head -30
 	for e in create modify destroy ah_create; do
 		chk "ring buffer: $e events" grep -q "^$e " /tmp/events
 	done
