@@ -62,7 +62,7 @@ if [ "${1:-}" = --guest ]; then
 	# Warm-up (not counted), and a check that kobs sees the QPs.
 	mode kobs
 	"$QPS" rxe0 "$g" 5 >/dev/null
-	echo "# kobs records after the warm-up: $("$KOBS" -d $pin dump | wc -l) (QPs still alive)"
+	echo "# kobs records left after the warm-up: $("$KOBS" -d $pin dump | wc -l) (bench_qpsetup destroys its QPs: 0 expected)"
 	"$KOBS" -d $pin watch -t 1 | wc -l | sed 's/^/# events buffered during the warm-up: /'
 	mode plain
 	"$QPS" rxe0 "$g" 5 >/dev/null
