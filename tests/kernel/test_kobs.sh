@@ -15,14 +15,15 @@
 #    address handles rxe creates in the kernel, with the destination GID;
 #  - unload removes the pins.
 # On the host this script boots the guest and runs itself inside it
-# (--guest); the guest part prints "RESULT ok|not_ok NAME" lines.
+# (--guest); the guest part reports through tests/lib/tap.sh and the host
+# (host_lib.sh, guest_tap) counts its results.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if [ "${1:-}" = --guest ]; then
 	KOBS=$2
-	res() { echo "RESULT $1 $2"; }
-	chk() { local n=$1; shift; if "$@"; then res ok "$n"; else res not_ok "$n"; fi; }
+	# shellcheck source=../lib/tap.sh
+	. "$top_srcdir/tests/lib/tap.sh"
 	same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
 	pin=/sys/fs/bpf/ias-test
 	# A socket in LISTEN on the port.
@@ -48,12 +49,12 @@ if [ "${1:-}" = --guest ]; then
 
 	# 1. Unavailable: a pin directory that is not on a bpf filesystem.
 	why=$("$KOBS" -d /tmp/not-bpffs load 2>&1)
-	chk "no bpffs: exit status 2" [ $? -eq 2 ]
-	chk "no bpffs: one-line reason ($why)" [ "$(printf '%s\n' "$why" | grep -c 'bpf filesystem')" -eq 1 ]
+	check "no bpffs: exit status 2" [ $? -eq 2 ]
+	check "no bpffs: one-line reason ($why)" [ "$(printf '%s\n' "$why" | grep -c 'bpf filesystem')" -eq 1 ]
 
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 	out=$("$KOBS" -d $pin load 2>&1)
-	chk "load: programs loaded and pinned ($out)" [ "$out" = "loaded $pin" ]
+	check "load: programs loaded and pinned ($out)" [ "$out" = "loaded $pin" ]
 	[ "$out" = "loaded $pin" ] || echo "# load: $out"
 	"$KOBS" -d $pin watch >/tmp/events 2>&1 &
 	watch=$!
@@ -61,14 +62,14 @@ if [ "${1:-}" = --guest ]; then
 	# 2. RC between the nodes: server on rxe0, client on rxe1.
 	pair ibv_rc_pingpong 18600
 	srv=$psrv cli=$pcli
-	chk "rc pingpong pair started" [ -n "$cli" ]
+	check "rc pingpong pair started" [ -n "$cli" ]
 	for _ in $(seq 1 100); do
 		rdma res show qp -j >/tmp/rdma.json 2>/dev/null
 		[ "$(jq '[.[] | select(.type == "RC" and .state == "RTS" and .pid != null)] | length' /tmp/rdma.json)" -ge 2 ] && break
 		sleep 0.2
 	done
 	"$KOBS" -d $pin dump -j >/tmp/kobs.json
-	chk "dump -j succeeds" [ $? -eq 0 ]
+	check "dump -j succeeds" [ $? -eq 0 ]
 	"$KOBS" -d $pin dump | sed 's/^/# kobs: /'
 	jq -c '.[] | select(.pid != null)' /tmp/rdma.json | sed 's/^/# rdma: /'
 	rdmaf() { jq -r --arg d "$1" --argjson p "$2" "[.[] | select(.ifname == \$d and .pid == \$p and .type == \"$3\")][0].$4 // empty" /tmp/rdma.json; }
@@ -78,27 +79,27 @@ if [ "${1:-}" = --guest ]; then
 	for side in srv cli; do
 		if [ $side = srv ]; then dev=rxe0 pid=$srv q=${sq:-0} other=${cq:-0} ogid=$IAS_ADDR6_1
 		else dev=rxe1 pid=${cli:-0} q=${cq:-0} other=${sq:-0} ogid=$IAS_ADDR6_0; fi
-		chk "$side: record for $dev qpn $q" [ -n "$(kobsf $dev "$q" qpn)" ]
-		chk "$side: owner pid is rdma netlink's ($pid)" same "$(kobsf $dev "$q" pid)" "$pid"
+		check "$side: record for $dev qpn $q" [ -n "$(kobsf $dev "$q" qpn)" ]
+		check "$side: owner pid is rdma netlink's ($pid)" same "$(kobsf $dev "$q" pid)" "$pid"
 		st=$(awk '{ print $22 }' /proc/"$pid"/stat 2>/dev/null)
-		chk "$side: owner start is /proc/$pid/stat field 22 ($st)" same "$(kobsf $dev "$q" start_ticks)" "$st"
-		chk "$side: dest qpn is the other QP ($other)" same "$(kobsf $dev "$q" dest_qpn)" "$other"
-		chk "$side: dest qpn is rdma's rqpn" same "$(kobsf $dev "$q" dest_qpn)" "$(rdmaf $dev "$pid" RC rqpn)"
-		chk "$side: dest gid is the other node's ($ogid)" same "$(kobsf $dev "$q" dgid)" "$ogid"
-		chk "$side: av port 1, state RTS, type RC" same "$(kobsf $dev "$q" av_port)/$(kobsf $dev "$q" state)/$(kobsf $dev "$q" type)" "1/RTS/RC"
+		check "$side: owner start is /proc/$pid/stat field 22 ($st)" same "$(kobsf $dev "$q" start_ticks)" "$st"
+		check "$side: dest qpn is the other QP ($other)" same "$(kobsf $dev "$q" dest_qpn)" "$other"
+		check "$side: dest qpn is rdma's rqpn" same "$(kobsf $dev "$q" dest_qpn)" "$(rdmaf $dev "$pid" RC rqpn)"
+		check "$side: dest gid is the other node's ($ogid)" same "$(kobsf $dev "$q" dgid)" "$ogid"
+		check "$side: av port 1, state RTS, type RC" same "$(kobsf $dev "$q" av_port)/$(kobsf $dev "$q" state)/$(kobsf $dev "$q" type)" "1/RTS/RC"
 		cg=$(kobsf $dev "$q" cgroup_id)
-		chk "$side: a cgroup id ($cg)" [ "${cg:-0}" != 0 ]
+		check "$side: a cgroup id ($cg)" [ "${cg:-0}" != 0 ]
 	done
 	"$KOBS" -d $pin lookup rxe1 "${cq:-0}" >/tmp/look
-	chk "lookup rxe1 ${cq:-0} finds the client's QP" [ "$(awk '{ print $6 }' /tmp/look)" = "${cli:-x}" ]
+	check "lookup rxe1 ${cq:-0} finds the client's QP" [ "$(awk '{ print $6 }' /tmp/look)" = "${cli:-x}" ]
 	"$KOBS" -d $pin lookup rxe0 999999 >/dev/null
-	chk "lookup of an unknown QP: exit 3" [ $? -eq 3 ]
+	check "lookup of an unknown QP: exit 3" [ $? -eq 3 ]
 
 	# 3. Re-open: the pinned programs and records are found again.
 	out=$("$KOBS" -d $pin load 2>&1)
-	chk "second open finds the pins ($out)" [ "$out" = "pinned $pin" ]
+	check "second open finds the pins ($out)" [ "$out" = "pinned $pin" ]
 	"$KOBS" -d $pin dump -j >/tmp/kobs2.json
-	chk "the records survive the re-open" same "$(jq -c 'sort_by(.dev, .qpn) | map([.dev, .qpn, .pid, .dest_qpn])' /tmp/kobs2.json)" \
+	check "the records survive the re-open" same "$(jq -c 'sort_by(.dev, .qpn) | map([.dev, .qpn, .pid, .dest_qpn])' /tmp/kobs2.json)" \
 		"$(jq -c 'sort_by(.dev, .qpn) | map([.dev, .qpn, .pid, .dest_qpn])' /tmp/kobs.json)"
 
 	# 4. Destroy: the processes exit, their records go.
@@ -111,12 +112,12 @@ if [ "${1:-}" = --guest ]; then
 		[ "$left" = 0 ] && break
 		sleep 0.2
 	done
-	chk "after exit the RC records are gone ($left left)" [ "$left" = 0 ]
+	check "after exit the RC records are gone ($left left)" [ "$left" = 0 ]
 
 	# 5. UD: ibv_ud_pingpong, server on rxe0, client on rxe1.
 	pair ibv_ud_pingpong 18601
 	usrv=$psrv ucli=$pcli
-	chk "ud pingpong pair started" [ -n "$ucli" ]
+	check "ud pingpong pair started" [ -n "$ucli" ]
 	for _ in $(seq 1 100); do
 		"$KOBS" -d $pin dump -a -j >/tmp/ah.json
 		[ "$(jq 'length' /tmp/ah.json)" -ge 2 ] && break
@@ -126,10 +127,10 @@ if [ "${1:-}" = --guest ]; then
 	"$KOBS" -d $pin dump -a | sed 's/^/# kobs ah: /'
 	udq() { jq --arg d "$1" --argjson p "$2" '[.[] | select(.dev == $d and .pid == $p and .type == "UD" and .state == "RTS")] | length' /tmp/ud.json; }
 	ahg() { jq -r --arg d "$1" --argjson p "$2" '[.[] | select(.dev == $d and .pid == $p)][0].dgid // empty' /tmp/ah.json; }
-	chk "ud: the server's UD QP with its pid" [ "$(udq rxe0 "$usrv")" -ge 1 ]
-	chk "ud: the client's UD QP with its pid" [ "$(udq rxe1 "${ucli:-0}")" -ge 1 ]
-	chk "ud: the server's kernel AH points at the client's node" same "$(ahg rxe0 "$usrv")" "$IAS_ADDR6_1"
-	chk "ud: the client's kernel AH points at the server's node" same "$(ahg rxe1 "${ucli:-0}")" "$IAS_ADDR6_0"
+	check "ud: the server's UD QP with its pid" [ "$(udq rxe0 "$usrv")" -ge 1 ]
+	check "ud: the client's UD QP with its pid" [ "$(udq rxe1 "${ucli:-0}")" -ge 1 ]
+	check "ud: the server's kernel AH points at the client's node" same "$(ahg rxe0 "$usrv")" "$IAS_ADDR6_1"
+	check "ud: the client's kernel AH points at the server's node" same "$(ahg rxe1 "${ucli:-0}")" "$IAS_ADDR6_0"
 	stop_pid "$usrv"
 	[ -n "$ucli" ] && stop_pid "$ucli"
 
@@ -137,20 +138,19 @@ if [ "${1:-}" = --guest ]; then
 	stop_pid "$watch"
 	sed 's/^/# event: /' /tmp/events | head -30
 	for e in create modify destroy ah_create; do
-		chk "ring buffer: $e events" grep -q "^$e " /tmp/events
+		check "ring buffer: $e events" grep -q "^$e " /tmp/events
 	done
 
 	# 7. Unload.
 	"$KOBS" -d $pin unload
 	rc=$?
 	[ -e $pin ] && rc=1
-	chk "unload succeeds and removes the pins" [ $rc -eq 0 ]
-	exit 0
+	check "unload succeeds and removes the pins" [ $rc -eq 0 ]
+	guest_done
 fi
 
 # Host part.
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
 guest_needs ias-kobs
-# The guest part reports 36 results.
-guest_tap 36 --nodes 2 -- "$here/test_kobs.sh" --guest "$bdir/ias-kobs"
+guest_tap --nodes 2 -- "$here/test_kobs.sh" --guest "$bdir/ias-kobs"
