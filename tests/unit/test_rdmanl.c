@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -484,6 +486,199 @@ static void test_malformed(void)
 	expect_reject(-EBADMSG, "netlink length above INT_MAX (found by the fuzzer)");
 }
 
+/* With $IAS_RDMANL_SEEDS set to a directory, the buffer is also written
+ * there as a fuzz seed (that is how tests/fuzz/corpus/rdmanl/mal_* were
+ * made). */
+static void seed(const char *name)
+{
+	const char *dir = getenv("IAS_RDMANL_SEEDS");
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (f) {
+		fwrite(b.c, 1, blen, f);
+		fclose(f);
+	}
+}
+
+/* reset, and a QP message for rxe0 begun. */
+static struct nlmsghdr *rxe0_msg(void)
+{
+	struct nlmsghdr *nlh;
+
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	return nlh;
+}
+
+static void reject_seed(const char *seed_name, int want, const char *name)
+{
+	seed(seed_name);
+	expect_reject(want, name);
+}
+
+/* An entry nest holding LQPN, TYPE and STATE, plus what add() puts in. */
+static struct nlattr *entry_begin(struct nlmsghdr *nlh, struct nlattr **table)
+{
+	*table = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	return mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+}
+
+static void entry_end(struct nlmsghdr *nlh, struct nlattr *table, struct nlattr *e)
+{
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, table);
+	msg_end(nlh);
+}
+
+static void entry_basics(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 5);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, 3);
+}
+
+/* One attribute of a QP message for rxe0, with bytes of "ib_core!": in an
+ * entry that also holds LQPN, TYPE and STATE, or at the message level. */
+static const struct bad_attr {
+	const char *seed, *name;
+	int in_entry;
+	uint16_t type, len;
+} bad_attrs[] = {
+	{ "mal_rqpn_8", "RQPN of 8 bytes", 1, RDMA_NLDEV_ATTR_RES_RQPN, 8 },
+	{ "mal_pid_2", "PID of 2 bytes", 1, RDMA_NLDEV_ATTR_RES_PID, 2 },
+	{ "mal_mig_0", "PATH_MIG_STATE of 0 bytes", 1, RDMA_NLDEV_ATTR_RES_PATH_MIG_STATE, 0 },
+	{ NULL, "PORT_INDEX of 8 bytes", 1, RDMA_NLDEV_ATTR_PORT_INDEX, 8 },
+	{ "mal_kern_name_nonul", "kernel name without its NUL", 1, RDMA_NLDEV_ATTR_RES_KERN_NAME, 7 },
+	{ NULL, "kernel name of 0 bytes", 1, RDMA_NLDEV_ATTR_RES_KERN_NAME, 0 },
+	{ "mal_table_2", "QP table of 2 bytes (not a nest)", 0, RDMA_NLDEV_ATTR_RES_QP, 2 },
+	{ NULL, "PDN of 8 bytes at the message level", 0, RDMA_NLDEV_ATTR_RES_PDN, 8 },
+};
+
+/* More malformed input, each one refused as a whole with a clear error:
+ * short headers, attribute lengths, nests that are missing or are not nests,
+ * strings without their NUL, and bytes beyond what a message declares. */
+static void test_malformed_more(void)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *t, *e, *a;
+	size_t i;
+	int r;
+
+	/* Short headers. */
+	reset();
+	put_done(0);
+	blen = 10;
+	reject_seed("mal_short_nlmsghdr", -EBADMSG, "10 bytes: shorter than a netlink header");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	msg_end(nlh);
+	reject_seed("mal_header_only", -EBADMSG, "QP message with a header and nothing else (no device)");
+	nlh = rxe0_msg();
+	a = mnl_nlmsg_put_extra_header(nlh, 4);
+	a->nla_len = 2;         /* below the attribute header's own size */
+	a->nla_type = RDMA_NLDEV_ATTR_RES_PDN;
+	msg_end(nlh);
+	reject_seed("mal_attr_len_2", -EBADMSG, "attribute with nla_len 2");
+	nlh = rxe0_msg();
+	mnl_nlmsg_put_extra_header(nlh, 2);     /* 2 stray bytes inside the message */
+	msg_end(nlh);
+	reject_seed("mal_msg_tail", -EBADMSG, "2 bytes after the last attribute, inside nlmsg_len");
+
+	/* Wrong attribute lengths (too long and too short), strings without
+	 * their NUL, a QP table that is not a nest. */
+	for (i = 0; i < sizeof(bad_attrs) / sizeof(bad_attrs[0]); i++) {
+		const struct bad_attr *c = &bad_attrs[i];
+
+		nlh = rxe0_msg();
+		if (c->in_entry) {
+			e = entry_begin(nlh, &t);
+			entry_basics(nlh);
+		}
+		mnl_attr_put(nlh, c->type, c->len, "ib_core!");
+		if (c->in_entry)
+			entry_end(nlh, t, e);
+		else
+			msg_end(nlh);
+		if (c->seed)
+			seed(c->seed);
+		expect_reject(-EBADMSG, c->name);
+	}
+	nlh = rxe0_msg();
+	a = mnl_nlmsg_put_extra_header(nlh, 8);
+	a->nla_len = 64;        /* runs past the message */
+	a->nla_type = RDMA_NLDEV_ATTR_RES_PDN;
+	msg_end(nlh);
+	reject_seed("mal_attr_past_msg", -EBADMSG, "attribute longer than its message");
+
+	/* Nests missing, or not nests. */
+	nlh = rxe0_msg();
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY, 17);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	reject_seed("mal_entry_u32", -EBADMSG, "QP entry that is a u32, not a nest");
+	nlh = rxe0_msg();
+	e = entry_begin(nlh, &t);
+	entry_end(nlh, t, e);
+	reject_seed("mal_entry_empty", -EBADMSG, "empty QP entry (no LQPN, TYPE, STATE)");
+	nlh = rxe0_msg();
+	e = entry_begin(nlh, &t);
+	entry_basics(nlh);
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, t);
+	t->nla_len = 4;         /* the table ends before its entry */
+	msg_end(nlh);
+	ok(parse() == IAS_RDMANL_MORE && ngot == 0,
+	   "an entry outside the QP table is not taken for a QP");
+	nlh = rxe0_msg();
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	ok(parse() == IAS_RDMANL_MORE && ngot == 0, "an empty QP table is no QP, not an error");
+
+	/* An empty string. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 1);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_DEV_NAME, 0, NULL);
+	msg_end(nlh);
+	reject_seed("mal_dev_name_empty", -EBADMSG, "device name of 0 bytes");
+
+	/* The last message's padding may be cut; nothing may reach into it. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");        /* name attribute 9 bytes, padded to 12 */
+	nlh->nlmsg_len -= 3;
+	blen = nlh->nlmsg_len;
+	seed("unpadded_last");
+	ok(parse() == IAS_RDMANL_MORE, "last message without its padding is accepted");
+	a = (struct nlattr *)((char *)mnl_nlmsg_get_payload(nlh) + MNL_ALIGN(4 + 4));
+	a->nla_len = 12;        /* the name now claims the missing padding */
+	reject_seed("mal_attr_into_padding", -EBADMSG, "attribute reaching beyond the end of the last message");
+
+	/* Control messages libmnl or we refuse. */
+	reset();
+	put_done(0);
+	((struct nlmsghdr *)b.c)->nlmsg_type = 5;
+	reject_seed("mal_ctl_5", -EPROTO, "unknown control message type");
+	reset();
+	qp_msg(1, "rxe0", (const struct spec *const[]){ &rc_a }, 1);
+	((struct nlmsghdr *)b.c)->nlmsg_flags |= NLM_F_DUMP_INTR;
+	reject_seed("mal_dump_intr", -EINTR, "interrupted dump");
+	reset();
+	nlh = msg_begin(NLMSG_NOOP);
+	msg_end(nlh);
+	put_done(0);
+	r = parse();
+	is_int(r, IAS_RDMANL_DONE, "NLMSG_NOOP is skipped");
+}
+
 static void test_encoder(void)
 {
 	struct ias_kqp q = { 0 }, k = { 0 };
@@ -714,6 +909,7 @@ int main(void)
 	test_flags_and_unknown();
 	test_stop_and_unaligned();
 	test_malformed();
+	test_malformed_more();
 	test_encoder();
 	test_strings();
 	test_live();
