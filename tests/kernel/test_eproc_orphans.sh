@@ -10,16 +10,16 @@
 #    state and process count, by walking the tree and under the block parent;
 #  - orphan release: thawed, processes moved to the parent (or to the root
 #    cgroup when the parent takes none), the cgroup removed, the process runs.
-# The host part turns "RESULT ok|not_ok NAME" lines into TAP.
+# The guest part reports through tests/lib/tap.sh; the host part
+# (host_lib.sh, guest_tap) counts its results.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NRESULTS=23
 
 if [ "${1:-}" = --guest ]; then
 	EPT=$2
 	CG=/sys/fs/cgroup
-	res() { echo "RESULT $1 $2"; }
-	chk() { local n=$1; shift; if "$@"; then res ok "$n"; else res not_ok "$n"; fi; }
+	# shellcheck source=../lib/tap.sh
+	. "$top_srcdir/tests/lib/tap.sh"
 	pstate() { awk '{ print $3 }' /proc/"$1"/stat; }
 
 	sh -c 'while :; do :; done' & p=$!
@@ -27,14 +27,14 @@ if [ "${1:-}" = --guest ]; then
 	out=$("$EPT" begin "$p" 00000000000000aa-5 rdma); rc=$?
 	st=$(printf '%s\n' "$out" | head -1)
 	printf '%s\n' "$out" | sed 's/^/# begin: /'
-	chk "begin returns 0" [ "$rc" -eq 0 ]
-	chk "begin: moved and freeze requested" grep -q 'freeze requested' <<<"$out"
+	check "begin returns 0" [ "$rc" -eq 0 ]
+	check "begin: moved and freeze requested" grep -q 'freeze requested' <<<"$out"
 	n=0; s=""
 	while [ $n -lt 200 ]; do s=$("$EPT" state "$st"); [ "$s" = 1 ] && break; n=$((n + 1)); done
-	chk "state says frozen" [ "$s" = 1 ]
-	chk "cgroup.events says frozen 1" grep -q '^frozen 1$' $CG/ias-block-00000000000000aa-5/cgroup.events
+	check "state says frozen" [ "$s" = 1 ]
+	check "cgroup.events says frozen 1" grep -q '^frozen 1$' $CG/ias-block-00000000000000aa-5/cgroup.events
 	c1=$(awk '{ print $14 }' /proc/$p/stat); sleep 0.3; c2=$(awk '{ print $14 }' /proc/$p/stat)
-	chk "the busy process uses no CPU while frozen ($c1 -> $c2)" [ "$c1" = "$c2" ]
+	check "the busy process uses no CPU while frozen ($c1 -> $c2)" [ "$c1" = "$c2" ]
 	cat $CG/ias-block-00000000000000aa-5/rdma.max 2>/dev/null | sed 's/^/# rdma.max: /'
 
 	# Second one under a block parent, with the rdma controller on (the parent
@@ -42,43 +42,43 @@ if [ "${1:-}" = --guest ]; then
 	sleep 1000 & q=$!
 	out=$(IAS_BLOCK_PARENT=ias.slice "$EPT" freeze "$q" 00000000000000bb-6 rdma); rc=$?
 	printf '%s\n' "$out" | sed 's/^/# freeze: /'
-	chk "blocking freeze under ias.slice" [ "$rc" -eq 0 ]
-	chk "its note says frozen" grep -q 'cgroup.events says frozen' <<<"$out"
+	check "blocking freeze under ias.slice" [ "$rc" -eq 0 ]
+	check "its note says frozen" grep -q 'cgroup.events says frozen' <<<"$out"
 	echo "# ias.slice subtree_control: $(cat $CG/ias.slice/cgroup.subtree_control)"
 
 	list=$("$EPT" orphans); rc=$?
 	printf '%s\n' "$list" | sed 's/^/# orphans: /'
-	chk "orphans: walk succeeds" [ "$rc" -eq 0 ]
-	chk "orphans: the root one, parsed, frozen, 1 process" grep -qx '/ias-block-00000000000000aa-5 instance=00000000000000aa block=5 frozen=1 freeze=1 procs=1' <<<"$list"
-	chk "orphans: the one under ias.slice" grep -qx '/ias.slice/ias-block-00000000000000bb-6 instance=00000000000000bb block=6 frozen=1 freeze=1 procs=1' <<<"$list"
-	chk "orphans: exactly two" [ "$(grep -c . <<<"$list")" -eq 2 ]
+	check "orphans: walk succeeds" [ "$rc" -eq 0 ]
+	check "orphans: the root one, parsed, frozen, 1 process" grep -qx '/ias-block-00000000000000aa-5 instance=00000000000000aa block=5 frozen=1 freeze=1 procs=1' <<<"$list"
+	check "orphans: the one under ias.slice" grep -qx '/ias.slice/ias-block-00000000000000bb-6 instance=00000000000000bb block=6 frozen=1 freeze=1 procs=1' <<<"$list"
+	check "orphans: exactly two" [ "$(grep -c . <<<"$list")" -eq 2 ]
 	list=$(IAS_BLOCK_PARENT=ias.slice "$EPT" orphans)
-	chk "orphans under the block parent: only that one" [ "$list" = '/ias.slice/ias-block-00000000000000bb-6 instance=00000000000000bb block=6 frozen=1 freeze=1 procs=1' ]
+	check "orphans under the block parent: only that one" [ "$list" = '/ias.slice/ias-block-00000000000000bb-6 instance=00000000000000bb block=6 frozen=1 freeze=1 procs=1' ]
 
 	out=$("$EPT" orphan-release /ias-block-00000000000000aa-5); rc=$?
 	echo "# release: $out"
-	chk "orphan release 0" [ "$rc" -eq 0 ]
-	chk "the block cgroup is gone" [ ! -e $CG/ias-block-00000000000000aa-5 ]
-	chk "the process is in the root cgroup" grep -qx '0::/' /proc/$p/cgroup
+	check "orphan release 0" [ "$rc" -eq 0 ]
+	check "the block cgroup is gone" [ ! -e $CG/ias-block-00000000000000aa-5 ]
+	check "the process is in the root cgroup" grep -qx '0::/' /proc/$p/cgroup
 	c1=$(awk '{ print $14 }' /proc/$p/stat); sleep 0.3; c2=$(awk '{ print $14 }' /proc/$p/stat)
-	chk "the busy process runs again ($c1 -> $c2)" [ "$c1" != "$c2" ]
+	check "the busy process runs again ($c1 -> $c2)" [ "$c1" != "$c2" ]
 
 	out=$("$EPT" orphan-release /ias.slice/ias-block-00000000000000bb-6); rc=$?
 	echo "# release: $out"
-	chk "orphan release under ias.slice 0" [ "$rc" -eq 0 ]
-	chk "that block cgroup is gone" [ ! -e $CG/ias.slice/ias-block-00000000000000bb-6 ]
+	check "orphan release under ias.slice 0" [ "$rc" -eq 0 ]
+	check "that block cgroup is gone" [ ! -e $CG/ias.slice/ias-block-00000000000000bb-6 ]
 	echo "# q now in $(cat /proc/$q/cgroup), state $(pstate $q)"
-	chk "its process left the block cgroup" grep -qx "0::/" /proc/$q/cgroup
-	chk "its process is not stopped" [ "$(pstate $q)" != T ]
-	chk "no orphans left" [ -z "$("$EPT" orphans)" ]
-	chk "releasing again: already gone, 0" "$EPT" orphan-release /ias-block-00000000000000aa-5
-	chk "releasing a non-block cgroup is refused" sh -c "! $EPT orphan-release /ias.slice"
+	check "its process left the block cgroup" grep -qx "0::/" /proc/$q/cgroup
+	check "its process is not stopped" [ "$(pstate $q)" != T ]
+	check "no orphans left" [ -z "$("$EPT" orphans)" ]
+	check "releasing again: already gone, 0" "$EPT" orphan-release /ias-block-00000000000000aa-5
+	check "releasing a non-block cgroup is refused" sh -c "! $EPT orphan-release /ias.slice"
 	kill $p $q 2>/dev/null
-	exit 0
+	guest_done
 fi
 
 # Host part.
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
 guest_needs tests/kernel/eproc_tool
-guest_tap "$NRESULTS" --nodes 1 -- "$here/test_eproc_orphans.sh" --guest "$bdir/tests/kernel/eproc_tool"
+guest_tap --nodes 1 -- "$here/test_eproc_orphans.sh" --guest "$bdir/tests/kernel/eproc_tool"
