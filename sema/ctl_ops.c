@@ -17,11 +17,12 @@
 #include "sema/ctl_ops.h"
 #include "ctl/proto.h"
 #include "ctl/server.h"
+#include "sema/crash.h"
 #include "sema/engine.h"
+#include "sema/mad_port.h"
 #include "sema/policy.h"
 #include "sema/procinfo.h"
-#include "sema/report.h"
-#include "sema/mad_port.h"
+#include "sema/uow.h"
 
 struct ctl_server {
 	struct ctlsrv *srv;
@@ -120,8 +121,8 @@ static int op_status(struct ctlsrv_req *x)
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_INCIDENTS, ninc);
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_ALERTS_PENDING, nalerts);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_PORT_STATE, port);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_REACHABLE, mad_port_peers(s->mad, 1));
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_PEERS_KNOWN, mad_port_peers(s->mad, 0));
+	ias_ctl_put_str(x->rep, IAS_CTL_A_STATE,
+			s->store_failed ? "not ready: the store cannot commit" : "ready");
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_MADS_REJECTED, s->stats.mads_rejected);
 	ias_ctl_put_u8(x->rep, IAS_CTL_A_DRY_RUN, (uint8_t)!!s->policy.dry_run);
 	put_policy(x->rep, &s->policy);
@@ -129,11 +130,31 @@ static int op_status(struct ctlsrv_req *x)
 	return 0;
 }
 
+/* The test-only "reply" crash point: once the reply has left (the next
+ * reactor iteration after the handler returned). */
+static int crash_reply_cb(sd_event_source *src, void *arg)
+{
+	(void)src;
+	(void)arg;
+	sema_crash_point("reply");
+	return 0;
+}
+
+static void crash_after_reply(struct sema *s)
+{
+	const char *at = getenv("IAS_TEST_CRASH_AT");
+
+	if (at && strcmp(at, "reply") == 0)
+		sd_event_add_defer(s->ev, NULL, crash_reply_cb, NULL);
+}
+
 static int op_report(struct ctlsrv_req *x)
 {
 	struct sema *s = x->ctx;
 	struct report_req rq = { .actor = x->actor };
 	struct ias_block_rec rec;
+	struct sema_uow u;
+	char err[320];
 	struct ias_ctl_attr a;
 	char reason[IAS_CTL_REASON_MAX + 1] = "";
 	char incident[IAS_CTL_INCIDENT_ID_MAX + 1] = "";
@@ -161,23 +182,25 @@ static int op_report(struct ctlsrv_req *x)
 	rq.incident = incident[0] ? incident : NULL;
 	rq.override = ov;
 	rq.origin = strcmp(x->cl->comm, "iasctl") == 0 ? "manual" : "analyzer";
-	/* The first traces leave as soon as the block is decided (inside
-	 * engine_report); the block and the traces' records are one durable
-	 * commit; enforcement and the reply come after it. */
+	/* One unit of work: rows written, enforced and the first traces sent,
+	 * then the commit; the reply (and the alert, the log line) only after
+	 * it. A failed commit undoes the enforcement and claims no block. */
 	rq.trace_on = true;
-	if (ias_store_begin(s->store) < 0)
-		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
-	r = engine_report(s, &rq, &rec, x->msg, sizeof(x->msg));
-	if (ias_store_commit(s->store) < 0) {
-		ias_store_rollback(s->store);
-		engine_apply_deferred(s, false);
-		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
+	if (uow_begin(s, &u, err, sizeof(err)) < 0)
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "not recorded, nothing blocked: %s", err);
+	r = engine_report(s, &u, &rq, &rec, x->msg, sizeof(x->msg));
+	if (r < 0) {
+		uow_abort(&u);
+	} else if (uow_commit(&u, err, sizeof(err)) < 0) {
+		log_err("PID %d: %s", (int)rq.pid, err);
+		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "%s", err);
 	}
-	engine_apply_deferred(s, true);
-	report_kick(s);
+	if (r >= 0)
+		crash_after_reply(s);
 	switch (r) {
 	case 0:
 	case 1:
+	case 2:
 		put_block(x->rep, &rec);
 		ias_ctl_put_str(x->rep, IAS_CTL_A_INCIDENT_ID, rec.incident);
 		return 0;

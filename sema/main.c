@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,13 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "sema/ctl_ops.h"
+#include "sema/effects.h"
 #include "sema/engine.h"
+#include "sema/mad_port.h"
 #include "sema/policy.h"
 #include "sema/report.h"
 #include "sema/store.h"
-#include "sema/mad_port.h"
+#include "sema/trace.h"
 
 #define T struct sema_config
 static const struct ias_cfg_opt sema_opts[] = {
@@ -86,13 +89,55 @@ static const struct ias_cfg_opt sema_opts[] = {
 
 static struct sema g;
 
-int64_t sema_now_ms(void)
-{
-	struct timespec ts;
+/* ---- the effects interface (sema/effects.h), wired to the modules above
+ * the engine ------------------------------------------------------------- */
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+static int fx_send_order(void *ctx, uint64_t client_id, uint32_t qpn, const char *device,
+			 const char *action)
+{
+	struct sema *s = ctx;
+
+	return ctl_send_order(s->ctl, client_id, qpn, device, action);
 }
+
+static void fx_broadcast_alert(void *ctx, const struct ias_alert_rec *a, const char *node,
+			       const char *origin)
+{
+	struct sema *s = ctx;
+
+	ctl_broadcast_alert(s->ctl, a, node, origin);
+}
+
+static unsigned fx_send_traces(void *ctx, const char *incident, pid_t pid, uint8_t hop,
+			       uint32_t except_qpn, unsigned flags)
+{
+	return trace_out(ctx, incident, pid, hop, except_qpn, flags);
+}
+
+static void fx_kick_outbox(void *ctx)
+{
+	report_kick(ctx);
+}
+
+static void fx_readiness(void *ctx, bool ready, const char *why)
+{
+	struct sema *s = ctx;
+
+	if (ready)
+		sd_notifyf(0, "READY=1\nSTATUS=node %s, control socket %s", s->cfg.node_name,
+			   s->cfg.control_socket);
+	else
+		sd_notifyf(0, "STATUS=not ready: the store cannot commit (%s)", why ? why : "?");
+}
+
+static const struct sema_effects effects = {
+	.ctx = &g,
+	.send_order = fx_send_order,
+	.broadcast_alert = fx_broadcast_alert,
+	.send_traces = fx_send_traces,
+	.kick_outbox = fx_kick_outbox,
+	.readiness = fx_readiness,
+};
 
 static void usage(FILE *f)
 {
@@ -224,6 +269,7 @@ static void stop(void)
 	ctl_server_stop(g.ctl);
 	sd_event_unref(g.ev);
 	ias_store_close(g.store);
+	engine_free(&g);
 	qpt_free(&g.qps);
 	ias_keys_wipe(g.keys, g.nkeys);
 }
@@ -248,6 +294,7 @@ int main(int argc, char **argv)
 	rc = 1;
 	ias_log_init("sema", ias_log_level_parse(g.cfg.log_level));
 	g.started_ms = sema_now_ms();
+	g.fx = &effects;
 	qpt_init(&g.qps);
 	if (start() == 0) {
 		ias_daemon_ready("node %s, control socket %s", g.cfg.node_name,

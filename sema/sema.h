@@ -16,6 +16,8 @@
 struct ias_store;
 struct ctl_server;
 struct mad_port;
+struct sema_effects;
+struct sema_blocked;
 
 struct sema_config {
 	char control_socket[108];
@@ -84,8 +86,25 @@ struct sema {
 	uint16_t manager_lid;	/* 0: not known yet */
 	int report_in_flight;
 	int report_warned;
+	/* The effects interface (sema/effects.h), wired by main.c. */
+	const struct sema_effects *fx;
+	/* Processes with an active block (PID + start time, the incidents
+	 * they are part of): the engine's in-memory mirror of the store. */
+	struct sema_blocked *blocked;
+	/* 0 while the store commits; else the last commit failed and the
+	 * agent is not ready (status and sd_notify say so). */
+	int store_failed;
+	/* The highest incident sequence number handed out in this run: a
+	 * number used by a unit of work that was rolled back is never issued
+	 * again. */
+	uint64_t incident_seq_used;
+	/* Adopt orphaned block cgroups found at start instead of undoing them. */
+	bool adopt_orphans;
 };
 
+/* CLOCK_REALTIME in milliseconds / microseconds (all simulated nodes share
+ * it, so event times from different agents on one host compare). */
 int64_t sema_now_ms(void);
+int64_t sema_now_us(void);
 
 #endif
