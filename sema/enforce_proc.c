@@ -1,7 +1,9 @@
 /* Process-level blocking from outside: cgroup v2 freezer, rdma cgroup cap,
  * SIGSTOP fallback, kill. See enforce_proc.h and docs/blocking-mechanisms.md. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,16 @@ int eproc_cgroup_of(const char *text, char *out, size_t outlen)
 		p = e ? e + 1 : NULL;
 	}
 	return -ENOENT;
+}
+
+int eproc_id_format(uint64_t instance, int64_t block_id, char *out, size_t len)
+{
+	int w;
+
+	if (!instance || block_id < 0)
+		return -EINVAL;
+	w = snprintf(out, len, "%016" PRIx64 "-%" PRId64, instance, block_id);
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
 }
 
 static int safe_path(const char *s)
@@ -169,25 +181,6 @@ static int move_to(const char *root, const char *cg, pid_t pid)
 		return rc;
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	return write_file(path, num);
-}
-
-/* Wait (bounded) until cgroup.events says "frozen 1". */
-static int wait_frozen(const char *root, const char *cg)
-{
-	char path[1024], text[512];
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int i;
-
-	if (path3(path, sizeof(path), root, cg, "/cgroup.events"))
-		return -ENAMETOOLONG;
-	for (i = 0; i < 100; i++) {
-		if (read_file(path, text, sizeof(text)) < 0)
-			return -errno;
-		if (strstr(text, "frozen 1"))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -ETIMEDOUT;
 }
 
 /* Enable the rdma controller for the children of rel, and of each of its
@@ -339,19 +332,75 @@ static int do_block(const struct eproc_cfg *c, pid_t pid, const char *id, bool f
 	if (rc)
 		return stop_fallback(pid, b, &n, "cgroup.freeze not writable");
 	b->did |= EPROC_FROZEN;
-	rc = wait_frozen(root, b->cgroup);
-	if (rc == 0)
-		ias_note_add(&n, "froze %s (cgroup.freeze=1; cgroup.events says frozen)", b->cgroup);
-	else
-		ias_note_add(&n, "froze %s (cgroup.freeze=1), but it did not report frozen yet: %s",
-		    b->cgroup, strerror(-rc));
+	ias_note_add(&n, "freeze requested on %s (cgroup.freeze=1)", b->cgroup);
 	return 0;
 }
 
+int eproc_freeze_begin(const struct eproc_cfg *c, pid_t pid, const char *id, bool rdma_cap,
+		       struct eproc_block *b, char *note, size_t notelen)
+{
+	return do_block(c, pid, id, true, rdma_cap, b, note, notelen);
+}
+
+/* 1 when the text of a cgroup.events has the line "frozen 1", else 0. */
+static int events_frozen(const char *text)
+{
+	const char *p = strstr(text, "frozen ");
+
+	return p && (p == text || p[-1] == '\n') && p[7] == '1' && (p[8] == '\n' || !p[8]);
+}
+
+int eproc_events_path(const struct eproc_cfg *c, const struct eproc_block *b, char *out,
+		      size_t len)
+{
+	if (!b || !b->cgroup[0])
+		return -EINVAL;
+	return path3(out, len, root_of(c), b->cgroup, "/cgroup.events");
+}
+
+int eproc_freeze_state(const struct eproc_cfg *c, const struct eproc_block *b)
+{
+	char path[1024], text[512];
+	ssize_t n;
+	int rc;
+
+	if (!b)
+		return -EINVAL;
+	if (!(b->did & EPROC_FROZEN))
+		return b->did & EPROC_SIGSTOP ? 1 : -EINVAL;
+	rc = eproc_events_path(c, b, path, sizeof(path));
+	if (rc)
+		return rc;
+	n = read_file(path, text, sizeof(text));
+	if (n < 0)
+		return (int)n;
+	return events_frozen(text);
+}
+
+/* Blocking, for tools and tests only (see the header). */
 int eproc_freeze(const struct eproc_cfg *c, pid_t pid, const char *id, bool rdma_cap,
 		 struct eproc_block *b, char *note, size_t notelen)
 {
-	return do_block(c, pid, id, true, rdma_cap, b, note, notelen);
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct ias_note n;
+	int rc, i, st = 0;
+
+	rc = eproc_freeze_begin(c, pid, id, rdma_cap, b, note, notelen);
+	if (rc || !(b->did & EPROC_FROZEN))
+		return rc;
+	for (i = 0; i < 100; i++) {
+		st = eproc_freeze_state(c, b);
+		if (st != 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	n = (struct ias_note){ note, notelen, note && notelen ? strlen(note) : 0 };
+	if (st == 1)
+		ias_note_add(&n, "cgroup.events says frozen");
+	else
+		ias_note_add(&n, "it did not report frozen yet: %s",
+			     strerror(st < 0 ? -st : ETIMEDOUT));
+	return 0;
 }
 
 int eproc_rdma_cap(const struct eproc_cfg *c, pid_t pid, const char *id,
@@ -490,4 +539,259 @@ int eproc_parse(const char *text, struct eproc_block *b)
 	snprintf(b->cgroup, sizeof(b->cgroup), "%s", strcmp(cg, "-") ? cg : "");
 	snprintf(b->origin, sizeof(b->origin), "%s", strcmp(from, "-") ? from : "");
 	return 0;
+}
+
+/* A decimal number of 1..18 digits (no sign) filling s[0..len). */
+static int dec_of(const char *s, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (!len || len > 18)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int eproc_orphan_name(const char *name, uint64_t *instance, int64_t *block_id)
+{
+	const char *r;
+	uint64_t inst = 0;
+	size_t i;
+
+	if (strncmp(name, "ias-block-", 10) != 0 || !safe_id(name + 10))
+		return -EINVAL;
+	r = name + 10;
+	for (i = 0; i < 16; i++) {
+		char ch = r[i];
+
+		if (ch >= '0' && ch <= '9')
+			inst = inst << 4 | (uint64_t)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			inst = inst << 4 | (uint64_t)(ch - 'a' + 10);
+		else
+			break;
+	}
+	if (i == 16 && r[16] == '-' && inst && dec_of(r + 17, strlen(r + 17), block_id) == 0) {
+		*instance = inst;
+		return 0;
+	}
+	*instance = 0; /* the old "ias-block-<id>" */
+	if (dec_of(r, strlen(r), block_id))
+		*block_id = -1;
+	return 0;
+}
+
+/* Lines in a (possibly large) file: processes in a cgroup.procs; -1 error. */
+static int count_lines(const char *path)
+{
+	char buf[4096];
+	ssize_t n, i;
+	int fd, lines = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	return n < 0 ? -1 : lines;
+}
+
+struct walk {
+	const char *root;
+	int (*cb)(const struct eproc_orphan *o, void *arg);
+	void *arg;
+	int max_depth;
+};
+
+static int report_orphan(struct walk *w, const char *rel, uint64_t inst, int64_t id)
+{
+	struct eproc_orphan o;
+	char path[1024], text[512];
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.cgroup, sizeof(o.cgroup), "%s", rel);
+	o.instance = inst;
+	o.block_id = id;
+	if (path3(path, sizeof(path), w->root, rel, "/cgroup.events") == 0 &&
+	    read_file(path, text, sizeof(text)) >= 0)
+		o.frozen = events_frozen(text);
+	if (path3(path, sizeof(path), w->root, rel, "/cgroup.freeze") == 0 &&
+	    read_file(path, text, sizeof(text)) >= 0)
+		o.freeze_set = text[0] == '1';
+	o.nprocs = path3(path, sizeof(path), w->root, rel, "/cgroup.procs") ? -1 : count_lines(path);
+	return w->cb(&o, w->arg);
+}
+
+/* The cgroups below rel (a buffer of 512 it appends to and restores). */
+static int walk_dir(struct walk *w, char *rel, size_t cap, int depth)
+{
+	char path[1024];
+	struct dirent *de;
+	struct stat sb;
+	size_t len = strlen(rel);
+	uint64_t inst;
+	int64_t id;
+	DIR *d;
+	int rc = 0;
+
+	if (path3(path, sizeof(path), w->root, rel, NULL))
+		return 0;
+	d = opendir(path);
+	if (!d)
+		return depth == 0 ? -errno : 0; /* a cgroup that went away meanwhile */
+	while (rc == 0 && (de = readdir(d))) {
+		int w2;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		w2 = snprintf(rel + len, cap - len, "%s%s", len && rel[len - 1] == '/' ? "" : "/",
+			      de->d_name);
+		if (w2 < 0 || (size_t)w2 >= cap - len)
+			goto next;
+		if (de->d_type == DT_UNKNOWN &&
+		    (path3(path, sizeof(path), w->root, rel, NULL) || lstat(path, &sb) ||
+		     !S_ISDIR(sb.st_mode)))
+			goto next;
+		if (eproc_orphan_name(de->d_name, &inst, &id) == 0)
+			rc = report_orphan(w, rel, inst, id);
+		else if (depth + 1 < w->max_depth && safe_path(rel))
+			rc = walk_dir(w, rel, cap, depth + 1);
+next:
+		rel[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+int eproc_orphans_foreach(const struct eproc_cfg *c,
+			  int (*cb)(const struct eproc_orphan *o, void *arg), void *arg)
+{
+	struct walk w = { root_of(c), cb, arg, EPROC_ORPHAN_DEPTH };
+	char rel[512], path[1024];
+	int rc;
+
+	if (!cb)
+		return -EINVAL;
+	if (c && c->block_parent && *c->block_parent) {
+		if (!safe_path(c->block_parent))
+			return -EINVAL;
+		snprintf(rel, sizeof(rel), "%s%s", c->block_parent[0] == '/' ? "" : "/",
+			 c->block_parent);
+		w.max_depth = 1;
+		rc = path3(path, sizeof(path), w.root, rel, NULL);
+		if (rc)
+			return rc;
+		if (access(path, F_OK) != 0) /* no block parent yet: no block cgroups */
+			return access(w.root, F_OK) ? -ENOENT : 0;
+	} else {
+		snprintf(rel, sizeof(rel), "/");
+	}
+	return walk_dir(&w, rel, sizeof(rel), 0);
+}
+
+/* Move the processes in cg's cgroup.procs to dest (to the root cgroup when
+ * dest takes none), in rounds until it is empty. 0, -EBUSY when the same
+ * processes stay listed, or the first error. */
+static int empty_cgroup(const char *root, const char *cg, const char *dest, struct ias_note *n)
+{
+	char path[1024], text[4096], prev[4096] = "", *p, *e;
+	int round, rc = 0, moved = 0, to_root = 0;
+	ssize_t len;
+
+	if (path3(path, sizeof(path), root, cg, "/cgroup.procs"))
+		return -ENAMETOOLONG;
+	for (round = 0; round < 4 && rc == 0; round++) {
+		len = read_file(path, text, sizeof(text));
+		if (len <= 0) {
+			rc = len == -ENOENT ? 0 : (int)len;
+			break;
+		}
+		if (strcmp(text, prev) == 0) { /* the moves did not take */
+			rc = -EBUSY;
+			break;
+		}
+		/* Whole lines only: a full buffer may end in part of a PID. */
+		for (p = text; rc == 0 && (e = strchr(p, '\n')); p = e + 1) {
+			long pid = strtol(p, NULL, 10);
+			int r;
+
+			if (pid <= 1)
+				continue;
+			r = move_to(root, dest, (pid_t)pid);
+			if (r && r != -ESRCH && strcmp(dest, "/") != 0) {
+				r = move_to(root, "/", (pid_t)pid);
+				to_root += r == 0;
+			}
+			moved += r == 0;
+			if (r && r != -ESRCH) {
+				rc = r;
+				ias_note_add(n, "cannot move %ld out of %s: %s", pid, cg, strerror(-r));
+			}
+		}
+		memcpy(prev, text, (size_t)len + 1);
+	}
+	if (moved)
+		ias_note_add(n, "moved %d process%s to cgroup %s%s", moved, moved == 1 ? "" : "es",
+		    dest, to_root ? " (or the root cgroup: the parent takes no processes)" : "");
+	return rc;
+}
+
+int eproc_orphan_release(const struct eproc_cfg *c, const struct eproc_orphan *o, char *note,
+			 size_t notelen)
+{
+	struct ias_note n = { note, notelen, 0 };
+	const char *root = root_of(c), *last;
+	char path[1024], parent[512];
+	uint64_t inst;
+	int64_t id;
+	int rc, first = 0;
+
+	if (note && notelen)
+		note[0] = '\0';
+	last = strrchr(o->cgroup, '/');
+	if (o->cgroup[0] != '/' || !safe_path(o->cgroup) || !last ||
+	    eproc_orphan_name(last + 1, &inst, &id))
+		return -EINVAL;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(last - o->cgroup), o->cgroup);
+	if (!parent[0])
+		snprintf(parent, sizeof(parent), "/");
+	if (path3(path, sizeof(path), root, o->cgroup, NULL))
+		return -ENAMETOOLONG;
+	if (access(path, F_OK) != 0) {
+		ias_note_add(&n, "cgroup %s is gone: nothing to release", o->cgroup);
+		return 0;
+	}
+	path3(path, sizeof(path), root, o->cgroup, "/cgroup.freeze");
+	rc = write_file(path, "0");
+	if (rc == 0)
+		ias_note_add(&n, "thawed %s (cgroup.freeze=0)", o->cgroup);
+	else if (rc != -ENOENT) {
+		first = rc;
+		ias_note_add(&n, "cannot thaw %s: %s", o->cgroup, strerror(-rc));
+	}
+	rc = empty_cgroup(root, o->cgroup, parent, &n);
+	if (rc) {
+		first = first ? first : rc;
+		if (rc == -EBUSY)
+			ias_note_add(&n, "processes remain in %s", o->cgroup);
+	}
+	path3(path, sizeof(path), root, o->cgroup, NULL);
+	if (rmdir(path) == 0 || errno == ENOENT) {
+		ias_note_add(&n, "removed cgroup %s", o->cgroup);
+	} else {
+		rc = -errno;
+		first = first ? first : rc;
+		ias_note_add(&n, "cgroup %s left in place: %s", o->cgroup, strerror(-rc));
+	}
+	return first;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct eproc_cfg {
@@ -34,15 +35,42 @@ struct eproc_block {
 	char origin[512];	/* the process's cgroup before, relative to the root */
 };
 
-/* Freeze pid: make the cgroup "ias-block-<id>" (id: [A-Za-z0-9_.-], e.g.
- * the block id), move the process into it, write cgroup.freeze=1 and wait
- * (bounded, 1 s) for cgroup.events to say frozen; with rdma_cap also
- * write "<dev> hca_handle=0 hca_object=0" for every device in its rdma.max
- * (enabling the rdma controller on the parent if needed). When the cgroup
- * freezer cannot be used, SIGSTOP is sent instead and the note says so.
- * Returns 0 when the process is frozen or stopped (check b->did), or a
- * negative errno: -ESRCH no such process, -EINVAL bad id, or the error of
- * the SIGSTOP fallback. note always says what was done and what failed. */
+/* The id of a block cgroup as the agent makes it: "<instance>-<block id>",
+ * instance in 16 lower-case hex digits (ias_store_instance(): random per
+ * database, so names stay unique when the database is replaced), block id
+ * in decimal. The cgroup is then "ias-block-<instance>-<block id>".
+ * 0, -EINVAL (block_id < 0), -ENAMETOOLONG. */
+int eproc_id_format(uint64_t instance, int64_t block_id, char *out, size_t len);
+
+/* Start a freeze of pid, without waiting: make the cgroup "ias-block-<id>"
+ * (id: [A-Za-z0-9_.-], at most 64 characters; the agent passes
+ * eproc_id_format's), move the process into it, with rdma_cap write
+ * "<dev> hca_handle=0 hca_object=0" for every device in its rdma.max
+ * (enabling the rdma controller on the parent if needed), and write
+ * cgroup.freeze=1. The kernel freezes the cgroup's tasks asynchronously:
+ * eproc_freeze_state says when it is done (watch eproc_events_path with
+ * inotify, IN_MODIFY, or poll it). When the cgroup freezer cannot be used,
+ * SIGSTOP is sent instead; that takes effect at once.
+ * Returns 0 (b->did says what was done; EPROC_FROZEN means "freeze
+ * requested"), or a negative errno: -ESRCH no such process, -EINVAL bad pid
+ * or id, or the error of the SIGSTOP fallback. note always says what was
+ * done and what failed. Never sleeps. */
+int eproc_freeze_begin(const struct eproc_cfg *c, pid_t pid, const char *id, bool rdma_cap,
+		       struct eproc_block *b, char *note, size_t notelen);
+
+/* The state of b's freeze: 1 frozen (cgroup.events says "frozen 1", or the
+ * SIGSTOP fallback was used), 0 not yet, or a negative errno: -ENOENT the
+ * block cgroup is gone, -EINVAL b records no freeze. Never sleeps. */
+int eproc_freeze_state(const struct eproc_cfg *c, const struct eproc_block *b);
+
+/* The absolute path of b's block cgroup's cgroup.events. 0, -EINVAL (b has
+ * no block cgroup), -ENAMETOOLONG. */
+int eproc_events_path(const struct eproc_cfg *c, const struct eproc_block *b, char *out,
+		      size_t len);
+
+/* eproc_freeze_begin, then wait (bounded, 1 s) until eproc_freeze_state
+ * says frozen; the note says whether it did. BLOCKING: not for the agent's
+ * reactor (tools and tests only; the agent uses eproc_freeze_begin). */
 int eproc_freeze(const struct eproc_cfg *c, pid_t pid, const char *id, bool rdma_cap,
 		 struct eproc_block *b, char *note, size_t notelen);
 
@@ -64,12 +92,50 @@ int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
 
 /* "pid=<n> did=<bits> cg=<path> from=<path>" and back. Paths have no spaces
  * in this form ('%20'-style escaping is not done: a path with a space is
- * refused by eproc_freeze's checks). 0 or -EINVAL. */
+ * refused by eproc_freeze's checks). 0 or -EINVAL.
+ * Legacy: the store keeps struct ias_proc_undo now; these remain only for
+ * the migration that reads the old text and for tests/kernel/eproc_tool.
+ * Nothing new should depend on them. */
 int eproc_format(const struct eproc_block *b, char *out, size_t outlen);
 int eproc_parse(const char *text, struct eproc_block *b);
 
 /* The cgroup v2 path ("0::<path>" line) in the text of /proc/PID/cgroup.
  * 0, or -ENOENT when there is no v2 line, -ENAMETOOLONG. */
 int eproc_cgroup_of(const char *text, char *out, size_t outlen);
+
+/* A block cgroup found on the system, whatever the store says about it
+ * (after a crash, or a database that was replaced). */
+struct eproc_orphan {
+	char cgroup[512];	/* relative to the cgroup root, e.g. "/ias.slice/ias-block-..." */
+	uint64_t instance;	/* the database instance in its name; 0 for the old
+				 * "ias-block-<id>" form, which carries none */
+	int64_t block_id;	/* the block id in its name; -1 when it is not a number */
+	bool frozen;		/* cgroup.events says "frozen 1" */
+	bool freeze_set;	/* cgroup.freeze is 1 (frozen, or still freezing) */
+	int nprocs;		/* processes in its cgroup.procs; -1 unreadable */
+};
+
+/* Calls cb for every ias-block-* cgroup under the block parent, or, when
+ * none is configured, found by walking the cgroup tree from the root down
+ * to EPROC_ORPHAN_DEPTH levels (block cgroups themselves are not entered).
+ * A non-zero return of cb stops the walk and is returned. 0 (also when the
+ * block parent does not exist yet) or -errno (-ENOENT no cgroup root). The
+ * caller tells orphans from live blocks by o->instance and o->block_id. */
+#define EPROC_ORPHAN_DEPTH 8
+int eproc_orphans_foreach(const struct eproc_cfg *c,
+			  int (*cb)(const struct eproc_orphan *o, void *arg), void *arg);
+
+/* Release an orphan block cgroup: thaw it, move its processes to its
+ * parent cgroup (to the root cgroup when the parent takes none), and remove
+ * it. Only o->cgroup is used, and its last component must be a block
+ * cgroup's name (-EINVAL). 0 (also when it is already gone), or the first
+ * negative errno (-EBUSY when processes remain); note lists each step. */
+int eproc_orphan_release(const struct eproc_cfg *c, const struct eproc_orphan *o, char *note,
+			 size_t notelen);
+
+/* Parse a block cgroup's last path component: "ias-block-<16 hex>-<n>"
+ * (instance, block id) or the old "ias-block-<id>" (instance 0; block id
+ * from a decimal id, else -1). 0, or -EINVAL when it is not one. */
+int eproc_orphan_name(const char *name, uint64_t *instance, int64_t *block_id);
 
 #endif

@@ -1,9 +1,11 @@
 /* sema/enforce_proc: parsing of /proc/PID/cgroup, the text form of a block,
- * argument checks, the SIGSTOP fallback and kill on a real child process,
- * and the cgroup steps against a fake cgroup tree in a temporary directory
- * (the real cgroup v2 freezer and rdma controller are exercised in the
- * kernel bed: tests/kernel/test_block_chain.sh). */
+ * block cgroup names, argument checks, the SIGSTOP fallback and kill on a
+ * real child process, and against a fake cgroup tree in a temporary
+ * directory the cgroup steps, the asynchronous freeze state, and finding
+ * and releasing orphan block cgroups (the real cgroup v2 freezer and rdma
+ * controller are exercised in the kernel bed: tests/kernel/test_block_chain.sh). */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,11 +74,156 @@ static pid_t child(void)
 	return p;
 }
 
+struct seen {
+	int n;
+	struct eproc_orphan o[8];
+	int stop_at;
+};
+
+static int collect(const struct eproc_orphan *o, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8)
+		s->o[s->n] = *o;
+	s->n++;
+	return s->stop_at && s->n == s->stop_at ? 7 : 0;
+}
+
+static const struct eproc_orphan *find(const struct seen *s, const char *cg)
+{
+	int i;
+
+	for (i = 0; i < s->n && i < 8; i++)
+		if (strcmp(s->o[i].cgroup, cg) == 0)
+			return &s->o[i];
+	return NULL;
+}
+
+static void rm_tmp(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		tap_diag("could not remove the temporary directory");
+}
+
+/* Names, the orphan walk and orphan release, in a fresh fake tree. */
+static void orphans(void)
+{
+	const struct eproc_orphan *o;
+	struct eproc_cfg cfg = { 0 };
+	struct eproc_orphan rel;
+	struct seen s;
+	char out[64], note[1024], num[32];
+	uint64_t inst;
+	int64_t id;
+	int st;
+	pid_t p;
+
+	is_int(eproc_id_format(0x0123456789abcdefULL, 42, out, sizeof(out)), 0, "id_format");
+	is_str(out, "0123456789abcdef-42", "id_format: <16 hex>-<block id>");
+	is_int(eproc_id_format(0, 42, out, sizeof(out)), -EINVAL, "id_format: instance 0 refused");
+	is_int(eproc_id_format(1, -1, out, sizeof(out)), -EINVAL, "id_format: negative id refused");
+	is_int(eproc_id_format(1, 42, out, 10), -ENAMETOOLONG, "id_format: short buffer");
+	is_int(eproc_orphan_name("ias-block-0123456789abcdef-42", &inst, &id), 0, "name: new form");
+	ok(inst == 0x0123456789abcdefULL && id == 42, "name: instance and block id");
+	is_int(eproc_orphan_name("ias-block-7", &inst, &id), 0, "name: old form");
+	ok(inst == 0 && id == 7, "name: old form has no instance, block id 7");
+	is_int(eproc_orphan_name("ias-block-t1", &inst, &id), 0, "name: old form, not a number");
+	ok(inst == 0 && id == -1, "name: block id -1");
+	is_int(eproc_orphan_name("ias-block-0000000000000000-5", &inst, &id), 0, "name: zero instance");
+	ok(inst == 0 && id == -1, "name: a zero instance is not the new form");
+	is_int(eproc_orphan_name("ias-block-", &inst, &id), -EINVAL, "name: empty id refused");
+	is_int(eproc_orphan_name("ias-blocks", &inst, &id), -EINVAL, "name: other name refused");
+	is_int(eproc_orphan_name("ias-block-a b", &inst, &id), -EINVAL, "name: space refused");
+
+	snprintf(tmp, sizeof(tmp), "/tmp/ias-eorph-XXXXXX");
+	if (!mkdtemp(tmp)) {
+		tap_diag("no temporary directory: orphan checks not run");
+		return;
+	}
+	cfg.cgroup_root = tmp;
+	p = child();
+	snprintf(num, sizeof(num), "%d\n", (int)p);
+	mkdirs("/a.slice/x.service/ias-block-00000000000000aa-5");
+	put("/a.slice/x.service/cgroup.procs", "");
+	put("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.events", "populated 1\nfrozen 1\n");
+	put("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.freeze", "1\n");
+	put("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.procs", num);
+	mkdirs("/a.slice/x.service/ias-block-00000000000000aa-5/ias-block-inner");
+	mkdirs("/ias.slice/ias-block-00000000000000bb-6");
+	put("/ias.slice/ias-block-00000000000000bb-6/cgroup.events", "populated 0\nfrozen 0\n");
+	put("/ias.slice/ias-block-00000000000000bb-6/cgroup.freeze", "0\n");
+	put("/ias.slice/ias-block-00000000000000bb-6/cgroup.procs", "");
+	mkdirs("/ias.slice/ias-block-t9");
+	put("/ias.slice/ias-block-file", "not a cgroup");
+	mkdirs("/d1/d2/d3/d4/d5/d6/d7/ias-block-8");   /* level 8: found */
+	mkdirs("/d1/d2/d3/d4/d5/d6/d7/d8/ias-block-9"); /* level 9: beyond the walk */
+
+	memset(&s, 0, sizeof(s));
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans: walk of the whole tree");
+	is_int(s.n, 4, "orphans: four block cgroups found (not nested, not too deep, not files)");
+	o = find(&s, "/a.slice/x.service/ias-block-00000000000000aa-5");
+	ok(o && o->instance == 0xaa && o->block_id == 5 && o->frozen && o->freeze_set &&
+	   o->nprocs == 1, "orphan in a unit: instance, id, frozen, 1 process");
+	o = find(&s, "/ias.slice/ias-block-00000000000000bb-6");
+	ok(o && o->instance == 0xbb && o->block_id == 6 && !o->frozen && !o->freeze_set &&
+	   o->nprocs == 0, "orphan under ias.slice: not frozen, empty");
+	o = find(&s, "/ias.slice/ias-block-t9");
+	ok(o && o->instance == 0 && o->block_id == -1 && o->nprocs == -1,
+	   "old-style orphan without interface files");
+	ok(find(&s, "/d1/d2/d3/d4/d5/d6/d7/ias-block-8") != NULL, "found at the depth limit");
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), 7, "orphans: the callback's stop value");
+	is_int(s.n, 2, "orphans: stopped after two");
+	cfg.block_parent = "ias.slice";
+	memset(&s, 0, sizeof(s));
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans under the block parent");
+	is_int(s.n, 2, "orphans: only the two under ias.slice");
+	cfg.block_parent = "none.slice";
+	memset(&s, 0, sizeof(s));
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans: no block parent yet");
+	is_int(s.n, 0, "orphans: none");
+	cfg.block_parent = "../etc";
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), -EINVAL, "orphans: bad block parent");
+	cfg.block_parent = NULL;
+
+	/* Release: thaw, move the process to the parent, remove. A fake tree
+	 * keeps listing the process and cannot rmdir a directory with files. */
+	memset(&rel, 0, sizeof(rel));
+	snprintf(rel.cgroup, sizeof(rel.cgroup), "/a.slice/x.service/ias-block-00000000000000aa-5");
+	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), -EBUSY,
+	       "orphan release in a fake tree: processes remain");
+	is_str(get("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.freeze"), "0", "thawed");
+	snprintf(num, sizeof(num), "%d", (int)p);
+	is_str(get("/a.slice/x.service/cgroup.procs"), num, "process moved to the parent");
+	ok(strstr(note, "thawed") && strstr(note, "moved 1 process to cgroup /a.slice/x.service") &&
+	   strstr(note, "remain"), "note: %s", note);
+	snprintf(rel.cgroup, sizeof(rel.cgroup), "/ias.slice/ias-block-t9");
+	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), 0, "release of an empty orphan");
+	ok(strstr(note, "removed cgroup /ias.slice/ias-block-t9") != NULL, "note: %s", note);
+	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), 0, "release again: gone");
+	ok(strstr(note, "gone") != NULL, "note: %s", note);
+	snprintf(rel.cgroup, sizeof(rel.cgroup), "/a.slice/x.service");
+	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), -EINVAL,
+	       "release of a cgroup that is not a block cgroup refused");
+	snprintf(rel.cgroup, sizeof(rel.cgroup), "/a/../ias-block-1");
+	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), -EINVAL, "'..' refused");
+	kill(p, SIGKILL);
+	waitpid(p, &st, 0);
+	rm_tmp();
+	cfg.cgroup_root = "/nonexistent-ias-root";
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), -ENOENT, "orphans: no cgroup root");
+}
+
 int main(void)
 {
 	struct eproc_cfg cfg = { 0 };
 	struct eproc_block b, b2;
-	char out[512], note[1024], self[512], text[4096], rel[1024], num[32];
+	char out[512], note[1024], self[512], text[4096], rel[1024], num[32], path[2048];
 	int st, have_v2;
 	FILE *f;
 	size_t n;
@@ -133,6 +280,8 @@ int main(void)
 	is_int((int)b.did, EPROC_SIGSTOP, "fallback: SIGSTOP recorded");
 	ok(strstr(note, "SIGSTOP") && strstr(note, "unavailable"), "fallback note: %s", note);
 	ok(waitpid(p, &st, WUNTRACED) == p && WIFSTOPPED(st), "the process is stopped");
+	is_int(eproc_freeze_state(&cfg, &b), 1, "freeze state: SIGSTOP counts as frozen at once");
+	is_int(eproc_events_path(&cfg, &b, out, sizeof(out)), -EINVAL, "no cgroup.events to watch");
 	is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release of the fallback");
 	ok(strstr(note, "SIGCONT") != NULL, "release note: %s", note);
 	ok(waitpid(p, &st, WCONTINUED) == p && WIFCONTINUED(st), "the process continued");
@@ -162,10 +311,12 @@ int main(void)
 		put(out, "populated 1\nfrozen 1\n");
 		snprintf(out, sizeof(out), "%s/rdma.max", rel);
 		put(out, "rxe0 hca_handle=max hca_object=max\n");
+		snprintf(out, sizeof(out), "%s/cgroup.events", rel);
+		put(out, "populated 1\nfrozen 0\n");
 		p = child();
 		snprintf(num, sizeof(num), "%d", (int)p);
-		is_int(eproc_freeze(&cfg, p, "t1", true, &b, note, sizeof(note)), 0,
-		       "freeze through the (fake) cgroup tree");
+		is_int(eproc_freeze_begin(&cfg, p, "t1", true, &b, note, sizeof(note)), 0,
+		       "freeze begun through the (fake) cgroup tree");
 		is_int((int)b.did, EPROC_MOVED | EPROC_FROZEN | EPROC_RDMA_CAP,
 		       "moved, frozen and capped");
 		is_str(b.cgroup, rel, "block cgroup is a child of the process's cgroup");
@@ -176,8 +327,21 @@ int main(void)
 		is_str(get(out), "1", "cgroup.freeze = 1");
 		snprintf(out, sizeof(out), "%s/rdma.max", rel);
 		is_str(get(out), "rxe0 hca_handle=0 hca_object=0", "rdma.max capped to 0");
-		ok(strstr(note, "moved") && strstr(note, "froze") && strstr(note, "capped"),
+		ok(strstr(note, "moved") && strstr(note, "freeze requested") && strstr(note, "capped"),
 		   "note: %s", note);
+		is_int(eproc_freeze_state(&cfg, &b), 0, "freeze state: not frozen yet");
+		is_int(eproc_events_path(&cfg, &b, text, sizeof(text)), 0, "events path");
+		snprintf(path, sizeof(path), "%s%s/cgroup.events", tmp, rel);
+		is_str(text, path, "events path: the block cgroup's cgroup.events");
+		snprintf(out, sizeof(out), "%s/cgroup.events", rel);
+		put(out, "populated 1\nfrozen 1\n");
+		is_int(eproc_freeze_state(&cfg, &b), 1, "freeze state: frozen");
+		put(out, "frozen 10\n");
+		is_int(eproc_freeze_state(&cfg, &b), 0, "freeze state: \"frozen 10\" is not frozen");
+		is_int(eproc_events_path(&cfg, &b, text, 8), -ENAMETOOLONG, "events path: short buffer");
+		unlink(path);
+		is_int(eproc_freeze_state(&cfg, &b), -ENOENT, "freeze state: cgroup.events gone");
+		put(out, "populated 1\nfrozen 1\n");
 		is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release");
 		snprintf(out, sizeof(out), "%s/cgroup.freeze", rel);
 		is_str(get(out), "0", "cgroup.freeze = 0");
@@ -197,7 +361,8 @@ int main(void)
 		put("/ias.slice/ias-block-t2/cgroup.freeze", "0");
 		put("/ias.slice/ias-block-t2/cgroup.events", "frozen 1\n");
 		is_int(eproc_freeze(&cfg, p, "t2", false, &b, note, sizeof(note)), 0,
-		       "freeze into ias.slice");
+		       "blocking freeze (tools) into ias.slice");
+		ok(strstr(note, "cgroup.events says frozen") != NULL, "blocking freeze note: %s", note);
 		is_str(b.cgroup, "/ias.slice/ias-block-t2", "block cgroup under ias.slice");
 		is_int((int)b.did, EPROC_MOVED | EPROC_FROZEN, "moved and frozen, no rdma cap asked");
 		kill(p, SIGKILL);
@@ -218,8 +383,7 @@ int main(void)
 	ok(b.did == EPROC_KILLED && strstr(note, "SIGKILL"), "kill recorded: %s", note);
 	is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release of a kill");
 	ok(strstr(note, "nothing to undo") != NULL, "release note: %s", note);
-	snprintf(text, sizeof(text), "rm -rf '%s'", tmp);
-	if (system(text) != 0)
-		tap_diag("could not remove the temporary directory");
+	rm_tmp();
+	orphans();
 	return tap_done();
 }
