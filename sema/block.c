@@ -11,11 +11,6 @@
 
 const char *const engine_mode_names[] = { "pause", "cut", "freeze", "kill" };
 
-static void copy(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
-
 void block_plan(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
 {
 	size_t i;
@@ -78,11 +73,12 @@ int block_same_process(const struct ias_block_rec *rec)
 static void process_block(struct sema *s, const struct plan *p, struct eproc_block *b)
 {
 	struct eproc_cfg c;
-	char id[32], note[512], key[48], text[1200];
+	char id[64], note[512], key[48], text[1200];
 	int r;
 
 	block_eproc_cfg(s, &c);
-	snprintf(id, sizeof(id), "%lld", (long long)p->block_id);
+	if (!s->instance || eproc_id_format(s->instance, p->block_id, id, sizeof(id)) < 0)
+		snprintf(id, sizeof(id), "%lld", (long long)p->block_id);
 	memset(b, 0, sizeof(*b));
 	if (p->pid_start && !proc_same(p->pid, p->pid_start)) {
 		log_warn("block %lld: PID %d no longer names the reported process: not touched",
@@ -92,7 +88,7 @@ static void process_block(struct sema *s, const struct plan *p, struct eproc_blo
 	if (p->process_level == 2)
 		r = eproc_kill(p->pid, b, note, sizeof(note));
 	else
-		r = eproc_freeze(&c, p->pid, id, s->cfg.rdma_cap, b, note, sizeof(note));
+		r = eproc_freeze_begin(&c, p->pid, id, s->cfg.rdma_cap, b, note, sizeof(note));
 	if (r < 0)
 		log_warn("block %lld, PID %d: %s", (long long)p->block_id, (int)p->pid, note);
 	else
@@ -125,24 +121,13 @@ void block_enforce(struct sema *s, const struct plan *p, struct enforced *e)
 	}
 	if (p->process_level)
 		process_block(s, p, &e->b);
-	if (p->incident[0]) {
-		struct ias_incident_event ev;
-
-		/* When the block took effect, in µs: the fabric benchmark
-		 * reads it. */
-		memset(&ev, 0, sizeof(ev));
-		copy(ev.incident, sizeof(ev.incident), p->incident);
-		ev.ts_us = sema_now_us();
-		ev.ts_ms = ev.ts_us / 1000;
-		copy(ev.node, sizeof(ev.node), s->cfg.node_name);
-		ev.pid = p->pid;
-		copy(ev.kind, sizeof(ev.kind), "enforced");
-		snprintf(ev.text, sizeof(ev.text), "block %lld of %d in force",
-			 (long long)p->block_id, (int)p->pid);
-		if (ias_store_incident_event_add(s->store, &ev) < 0)
-			log_err("incident %s: event not recorded: %s", p->incident,
-				ias_store_errmsg(s->store));
-	}
+	/* When the block took effect, in µs (the benchmarks read it): now
+	 * for QP orders, a kill or a SIGSTOP; for a cgroup freeze when the
+	 * kernel says frozen (freeze.c watches it on the reactor). */
+	if (p->process_level == 1 && (e->b.did & EPROC_FROZEN))
+		freeze_watch_start(s, p, &e->b);
+	else
+		freeze_record_enforced(s, p, NULL);
 }
 
 void block_unenforce(struct sema *s, struct enforced *e)

@@ -488,6 +488,7 @@ int engine_restore(struct sema *s)
 
 void engine_free(struct sema *s)
 {
+	freeze_watch_stop_all(s);
 	blocked_reset(s);
 }
 

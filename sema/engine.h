@@ -65,6 +65,12 @@ int engine_blocked_in(struct sema *s, pid_t pid, const char *incident);
 void engine_expire_due(struct sema *s);
 /* At start: re-apply the active blocks found in the store. */
 int engine_restore(struct sema *s);
+/* At start, after engine_restore: block cgroups no active block explains.
+ * Orphans of this database instance are undone (or adopted as recovered
+ * blocks when s->adopt_orphans); cgroups of another instance refuse the
+ * start (-EEXIST, err names them) unless release_foreign, which thaws and
+ * removes them. 0 or -EEXIST. */
+int engine_recover(struct sema *s, bool release_foreign, char *err, size_t errlen);
 /* Frees the engine's memory (at exit). */
 void engine_free(struct sema *s);
 /* A QP was registered or found: if its owner is blocked, block it too. */

@@ -51,6 +51,12 @@ void block_eproc_key(int64_t block_id, char *key, size_t len);
  * or the start time is unknown and the PID exists). */
 int block_same_process(const struct ias_block_rec *rec);
 
+/* freeze.c: the asynchronous confirmation of a freeze. */
+void freeze_watch_start(struct sema *s, const struct plan *p, const struct eproc_block *b);
+void freeze_watch_stop_all(struct sema *s);
+/* The "enforced" incident event of p, now; how: NULL or a note. */
+void freeze_record_enforced(struct sema *s, const struct plan *p, const char *how);
+
 /* blocked.c: the in-memory set of blocked processes (PID + start time) and
  * the incidents each is part of. */
 int blocked_add(struct sema *s, pid_t pid, uint64_t start, const char *incident);

@@ -56,6 +56,9 @@ static const struct ias_cfg_opt sema_opts[] = {
 		    "where frozen processes' cgroups are made, relative to cgroup_root "
 		    "(default: under the process's own cgroup)"),
 	IAS_CFG_B(T, rdma_cap, "yes", "a frozen process may also create no new RDMA objects"),
+	IAS_CFG_B(T, adopt_orphans, "no",
+		  "at start, adopt block cgroups left by a crash as recovered blocks "
+		  "(default: undo them)"),
 	IAS_CFG_MS(T, kernel_scan_interval, 0, 3600000, "10s",
 		   "how often to re-read QP ownership from the kernel (0: only on demand)"),
 	IAS_CFG_MS(T, expiry_check_interval, 100, 60000, "1s", "how often to expire blocks"),
@@ -88,6 +91,7 @@ static const struct ias_cfg_opt sema_opts[] = {
 #undef T
 
 static struct sema g;
+static bool release_orphans;	/* --release-orphans */
 
 /* ---- the effects interface (sema/effects.h), wired to the modules above
  * the engine ------------------------------------------------------------- */
@@ -150,7 +154,10 @@ static void usage(FILE *f)
 		"  -f, --foreground      log to stderr in the foreground (sema never forks)\n"
 		"  -p, --print-config    print the effective configuration and exit\n"
 		"  -h, --help            this help\n"
-		"  -V, --version         print the version\n", IAS_SYSCONFDIR);
+		"  -V, --version         print the version\n"
+		"      --release-orphans thaw and remove block cgroups of another database\n"
+		"                        instance (after the state directory was reset)\n",
+		IAS_SYSCONFDIR);
 }
 
 static int rearm(sd_event_source *src, uint64_t ms)
@@ -242,6 +249,11 @@ static int start(void)
 		log_err("restoring blocks: %s", ias_store_errmsg(g.store));
 		return -1;
 	}
+	g.adopt_orphans = g.cfg.adopt_orphans;
+	if (engine_recover(&g, release_orphans, err, sizeof(err)) < 0) {
+		log_err("refusing to start: %s", err);
+		return -1;
+	}
 	if (sd_event_add_time_relative(g.ev, &g.expiry_timer, CLOCK_MONOTONIC,
 				       g.cfg.expiry_check_interval * 1000, 0, on_expiry, &g) < 0)
 		return -1;
@@ -267,9 +279,9 @@ static void stop(void)
 	sd_event_source_disable_unref(g.scan_timer);
 	sd_event_source_disable_unref(g.expiry_timer);
 	ctl_server_stop(g.ctl);
+	engine_free(&g);
 	sd_event_unref(g.ev);
 	ias_store_close(g.store);
-	engine_free(&g);
 	qpt_free(&g.qps);
 	ias_keys_wipe(g.keys, g.nkeys);
 }
@@ -287,7 +299,18 @@ int main(int argc, char **argv)
 		.log_level = g.cfg.log_level,
 		.check = check_config,
 	};
-	int rc = ias_daemon_setup(&d, argc, argv);
+	int rc, i, j;
+
+	/* --release-orphans is the agent's own; the rest is common/daemon.c's. */
+	for (i = j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--release-orphans") == 0)
+			release_orphans = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	argc = j;
+	rc = ias_daemon_setup(&d, argc, argv);
 
 	if (rc >= 0)
 		return rc;

@@ -18,6 +18,7 @@ struct ctl_server;
 struct mad_port;
 struct sema_effects;
 struct sema_blocked;
+struct freeze_watch;
 
 struct sema_config {
 	char control_socket[108];
@@ -37,6 +38,7 @@ struct sema_config {
 	char cgroup_root[256];		/* the cgroup v2 mount */
 	char block_cgroup_parent[256];	/* "": next to the process's own cgroup */
 	bool rdma_cap;
+	bool adopt_orphans;		/* orphan block cgroups: adopt, not undo */
 	uint64_t report_retry;		/* ms */
 	uint64_t kernel_scan_interval;	/* ms, 0: only on demand */
 	uint64_t expiry_check_interval;	/* ms */
@@ -98,6 +100,10 @@ struct sema {
 	 * number used by a unit of work that was rolled back is never issued
 	 * again. */
 	uint64_t incident_seq_used;
+	/* Freezes requested and not yet confirmed (sema/freeze.c). */
+	struct freeze_watch *freezes;
+	/* The store's instance id (block cgroup names carry it); 0: none. */
+	uint64_t instance;
 	/* Adopt orphaned block cgroups found at start instead of undoing them. */
 	bool adopt_orphans;
 };
