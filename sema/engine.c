@@ -384,6 +384,7 @@ struct plan {
 	uint32_t orders;	/* QPs told to pause/cut through libias */
 	int process_level;	/* 1: SIGSTOP, 2: SIGKILL */
 	uint32_t fallback;	/* QPs without libias that forced process level */
+	uint64_t pid_start;	/* the process's start time, for its undo row */
 	char incident[32];	/* for the "enforced" event */
 	bool simulated;		/* dry-run: remembered as blocked, nothing enforced */
 };
@@ -413,17 +414,13 @@ static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, str
 		p->process_level = 1;
 	if (p->mode == IAS_MODE_KILL)
 		p->process_level = 2;
-	/* The mechanism string is read back at release: keep its grammar. */
-	rec->mechanism[0] = '\0';
+	/* The mechanism bits are read back at release. */
+	rec->mech = 0;
+	rec->qp_orders = p->orders;
 	if (p->orders)
-		snprintf(rec->mechanism, sizeof(rec->mechanism), "%s(%u)",
-			 mode_names[p->mode], p->orders);
+		rec->mech |= p->mode == IAS_MODE_CUT ? IAS_MECH_CUT : IAS_MECH_PAUSE;
 	if (p->process_level)
-		snprintf(rec->mechanism + strlen(rec->mechanism),
-			 sizeof(rec->mechanism) - strlen(rec->mechanism), "%s%s",
-			 rec->mechanism[0] ? "," : "", p->process_level == 2 ? "kill" : "freeze");
-	if (!rec->mechanism[0])
-		snprintf(rec->mechanism, sizeof(rec->mechanism), "none");
+		rec->mech |= p->process_level == 2 ? IAS_MECH_KILL : IAS_MECH_FREEZE;
 }
 
 /* Blocks recorded inside a caller's transaction are enforced only once that
@@ -464,9 +461,25 @@ static void eproc_cfg_of(const struct sema *s, struct eproc_cfg *c)
 	c->block_parent = s->cfg.block_cgroup_parent[0] ? s->cfg.block_cgroup_parent : NULL;
 }
 
-static void eproc_key(int64_t block_id, char *key, size_t len)
+static void undo_from_eproc(const struct eproc_block *b, int64_t block_id, uint64_t pid_start,
+			    struct ias_proc_undo *u)
 {
-	snprintf(key, len, "eproc:%lld", (long long)block_id);
+	memset(u, 0, sizeof(*u));
+	u->block_id = block_id;
+	u->pid = b->pid;
+	u->pid_start = pid_start;
+	u->did = b->did;
+	copy(u->cgroup, sizeof(u->cgroup), b->cgroup);
+	copy(u->origin, sizeof(u->origin), b->origin);
+}
+
+static void eproc_from_undo(const struct ias_proc_undo *u, struct eproc_block *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->pid = u->pid;
+	b->did = u->did;
+	copy(b->cgroup, sizeof(b->cgroup), u->cgroup);
+	copy(b->origin, sizeof(b->origin), u->origin);
 }
 
 /* Freeze (cgroup v2 freezer plus the rdma cap, SIGSTOP where the freezer
@@ -477,7 +490,8 @@ static void process_block(struct sema *s, pid_t pid, const struct plan *p)
 {
 	struct eproc_block b;
 	struct eproc_cfg c;
-	char id[32], note[512], key[48], text[1200];
+	struct ias_proc_undo u;
+	char id[32], note[512];
 	int r;
 
 	eproc_cfg_of(s, &c);
@@ -491,9 +505,8 @@ static void process_block(struct sema *s, pid_t pid, const struct plan *p)
 		log_warn("block %lld, PID %d: %s", (long long)p->block_id, (int)pid, note);
 	else
 		log_info("block %lld, PID %d: %s", (long long)p->block_id, (int)pid, note);
-	eproc_key(p->block_id, key, sizeof(key));
-	if (b.did && eproc_format(&b, text, sizeof(text)) == 0 &&
-	    ias_store_kv_set(s->store, key, text) < 0)
+	undo_from_eproc(&b, p->block_id, p->pid_start, &u);
+	if (b.did && ias_store_proc_undo_set(s->store, &u) < 0)
 		log_err("block %lld: what was done is not recorded: %s", (long long)p->block_id,
 			ias_store_errmsg(s->store));
 }
@@ -537,19 +550,6 @@ static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
 	}
 }
 
-static int mech_has(const char *mech, const char *word)
-{
-	size_t n = strlen(word);
-	const char *p = mech;
-
-	while ((p = strstr(p, word))) {
-		if ((p == mech || p[-1] == ',') && (p[n] == '\0' || p[n] == ',' || p[n] == '('))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
 /* Undo what is reversible; say exactly what was done into note. */
 static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry_run,
 		       char *buf, size_t buflen)
@@ -571,36 +571,38 @@ static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry
 			continue;
 		if (!dry_run)
 			q->blocked = 0;
-		if (q->client_id && mech_has(rec->mechanism, "pause")) {
+		if (q->client_id && (rec->mech & IAS_MECH_PAUSE)) {
 			if (!dry_run)
 				ctl_send_order(s->ctl, q->client_id, q->qpn, q->device, "resume");
 			resumed++;
 		}
 	}
-	if (mech_has(rec->mechanism, "pause"))
+	if ((rec->mech & IAS_MECH_PAUSE))
 		ias_note_add(&note, "%s %u QP(s) through libias", dry_run ? "would resume" : "resumed",
 			 resumed);
-	if (mech_has(rec->mechanism, "cut"))
+	if ((rec->mech & IAS_MECH_CUT))
 		ias_note_add(&note, "cut QPs are in the error state and cannot resume: "
 			 "the application must reconnect");
-	if (mech_has(rec->mechanism, "freeze") || mech_has(rec->mechanism, "kill")) {
+	if ((rec->mech & IAS_MECH_FREEZE) || (rec->mech & IAS_MECH_KILL)) {
 		struct eproc_block b;
 		struct eproc_cfg c;
-		char key[48], text[1200], enote[512];
+		struct ias_proc_undo u;
+		char text[1200], enote[512];
 
-		eproc_key(rec->id, key, sizeof(key));
 		eproc_cfg_of(s, &c);
-		if (ias_store_kv_get(s->store, key, text, sizeof(text)) == 0 &&
-		    eproc_parse(text, &b) == 0) {
+		if (ias_store_proc_undo_get(s->store, rec->id, &u) == 0) {
+			eproc_from_undo(&u, &b);
 			if (dry_run) {
+				if (eproc_format(&b, text, sizeof(text)) != 0)
+					text[0] = '\0';
 				ias_note_add(&note, "would undo: %s", text);
 			} else {
 				eproc_release(&c, &b, enote, sizeof(enote));
 				ias_note_add(&note, "%s", enote);
-				if (eproc_format(&b, text, sizeof(text)) == 0)
-					ias_store_kv_set(s->store, key, text);
+				undo_from_eproc(&b, rec->id, u.pid_start, &u);
+				ias_store_proc_undo_set(s->store, &u);
 			}
-		} else if (mech_has(rec->mechanism, "kill")) {
+		} else if ((rec->mech & IAS_MECH_KILL)) {
 			ias_note_add(&note, "process was killed: nothing to undo");
 		} else if (!alive) {
 			ias_note_add(&note, "process %d is gone: nothing to thaw", (int)rec->pid);
@@ -612,7 +614,7 @@ static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry
 			ias_note_add(&note, "SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
 		}
 	}
-	if (mech_has(rec->mechanism, "none"))
+	if (rec->mech == 0)
 		ias_note_add(&note, "nothing was enforced (no QPs were known)");
 }
 
@@ -659,6 +661,7 @@ int engine_report(struct sema *s, const struct report_req *rq,
 	struct ias_alert_rec al;
 	struct proc_info pi;
 	struct plan plan;
+	char mech[32];
 	uint32_t earlier = 0;
 	uint64_t dur_ms;
 	int64_t now_us = engine_now_us(), now = now_us / 1000;
@@ -695,13 +698,9 @@ int engine_report(struct sema *s, const struct report_req *rq,
 	copy(out->reason, sizeof(out->reason), rq->reason && *rq->reason ? rq->reason : "reported");
 	out->created_ms = now;
 	out->simulated = s->policy.dry_run;
+	out->pid_start = pi.starttime;
 	plan_block(s, rq->pid, out, &plan);
-	if (out->simulated) {
-		char m[64];
-
-		snprintf(m, sizeof(m), "dry-run:%s", out->mechanism);
-		copy(out->mechanism, sizeof(out->mechanism), m);
-	}
+	ias_mech_str(out->mech, out->qp_orders, mech, sizeof(mech));
 	if (ias_store_offence_count(s->store, pi.exe, pi.uid,
 				    now - (int64_t)s->cfg.offence_window, &earlier) < 0)
 		earlier = 0;
@@ -750,7 +749,7 @@ new_incident:
 	copy(ev.kind, sizeof(ev.kind), out->simulated ? "would-block" : "block");
 	snprintf(ev.text, sizeof(ev.text), "%s %d (%s): %u QP(s), %s; %s",
 		 out->simulated ? "would block" : "blocked", (int)rq->pid, pi.comm,
-		 out->nqps, out->mechanism, out->reason);
+		 out->nqps, mech, out->reason);
 	if (ias_store_incident_event_add(s->store, &ev) < 0)
 		goto rollback;
 	{
@@ -758,7 +757,7 @@ new_incident:
 
 		snprintf(detail, sizeof(detail), "block %lld pid %d (%s) qps %u mechanism %s "
 			 "offence %u until %lld incident %s%s",
-			 (long long)out->id, (int)rq->pid, pi.comm, out->nqps, out->mechanism,
+			 (long long)out->id, (int)rq->pid, pi.comm, out->nqps, mech,
 			 out->offence, (long long)out->until_ms, out->incident,
 			 out->simulated ? " (dry-run)" : "");
 		if (ias_store_audit(s->store, now, rq->actor, "block", detail) < 0)
@@ -781,13 +780,14 @@ new_incident:
 	/* Recorded: now act. */
 	s->stats.blocks_total++;
 	plan.block_id = out->id;
+	plan.pid_start = out->pid_start;
 	copy(plan.incident, sizeof(plan.incident), out->incident);
 	plan.simulated = out->simulated;
 	apply_or_defer(s, rq->pid, &plan);
 	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);
 	log_notice("%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
 		   out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
-		   pi.comm, out->nqps, out->mechanism, out->incident, out->offence);
+		   pi.comm, out->nqps, mech, out->incident, out->offence);
 	return 0;
 
 rollback:
@@ -931,6 +931,7 @@ void engine_expire_due(struct sema *s)
 static int restore_cb(const struct ias_block_rec *rec, void *arg)
 {
 	struct sema *s = arg;
+	char mech[32];
 	size_t i;
 
 	bset_add(rec->pid);
@@ -941,17 +942,15 @@ static int restore_cb(const struct ias_block_rec *rec, void *arg)
 			s->qps.e[i].blocked = 1;
 	/* A cgroup freeze outlives the agent; a SIGSTOP fallback may have been
 	 * undone by a SIGCONT from anyone of the same user meanwhile. */
-	if (mech_has(rec->mechanism, "freeze") && proc_same(rec->pid, 0)) {
-		struct eproc_block b;
-		char key[48], text[1200];
+	if ((rec->mech & IAS_MECH_FREEZE) && proc_same(rec->pid, 0)) {
+		struct ias_proc_undo u;
 
-		eproc_key(rec->id, key, sizeof(key));
-		if (ias_store_kv_get(s->store, key, text, sizeof(text)) != 0 ||
-		    eproc_parse(text, &b) != 0 || (b.did & EPROC_SIGSTOP))
+		if (ias_store_proc_undo_get(s->store, rec->id, &u) != 0 || (u.did & EPROC_SIGSTOP))
 			kill(rec->pid, SIGSTOP);
 	}
 	log_info("restored block %lld: PID %d (%s), %s, incident %s", (long long)rec->id,
-		 (int)rec->pid, rec->comm, rec->mechanism, rec->incident);
+		 (int)rec->pid, rec->comm, ias_mech_str(rec->mech, rec->qp_orders, mech, sizeof(mech)),
+		 rec->incident);
 	return 0;
 }
 
@@ -976,10 +975,10 @@ static int appeared_cb(const struct ias_block_rec *rec, void *arg)
 	if (rec->simulated)
 		return 1;
 	q->blocked = 1;
-	if (q->client_id && (mech_has(rec->mechanism, "pause") || mech_has(rec->mechanism, "cut") ||
-			     mech_has(rec->mechanism, "none")))
+	if (q->client_id && ((rec->mech & IAS_MECH_PAUSE) || (rec->mech & IAS_MECH_CUT) ||
+			     rec->mech == 0))
 		ctl_send_order(a->s->ctl, q->client_id, q->qpn, q->device,
-			       mech_has(rec->mechanism, "cut") ? "cut" : "pause");
+			       (rec->mech & IAS_MECH_CUT) ? "cut" : "pause");
 	log_info("QP %s/0x%x of blocked PID %d blocked on sight (block %lld)", q->device,
 		 q->qpn, (int)q->pid, (long long)rec->id);
 	return 1;
