@@ -37,17 +37,13 @@ void block_plan(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct pla
 		p->process_level = 1;
 	if (p->mode == IAS_MODE_KILL)
 		p->process_level = 2;
-	/* The mechanism string is read back at release: keep its grammar. */
-	rec->mechanism[0] = '\0';
+	/* The mechanism bits are read back at release. */
+	rec->mech = 0;
+	rec->qp_orders = p->orders;
 	if (p->orders)
-		snprintf(rec->mechanism, sizeof(rec->mechanism), "%s(%u)",
-			 engine_mode_names[p->mode], p->orders);
+		rec->mech |= p->mode == IAS_MODE_CUT ? IAS_MECH_CUT : IAS_MECH_PAUSE;
 	if (p->process_level)
-		snprintf(rec->mechanism + strlen(rec->mechanism),
-			 sizeof(rec->mechanism) - strlen(rec->mechanism), "%s%s",
-			 rec->mechanism[0] ? "," : "", p->process_level == 2 ? "kill" : "freeze");
-	if (!rec->mechanism[0])
-		snprintf(rec->mechanism, sizeof(rec->mechanism), "none");
+		rec->mech |= p->process_level == 2 ? IAS_MECH_KILL : IAS_MECH_FREEZE;
 }
 
 void block_eproc_cfg(const struct sema *s, struct eproc_cfg *c)
@@ -56,9 +52,25 @@ void block_eproc_cfg(const struct sema *s, struct eproc_cfg *c)
 	c->block_parent = s->cfg.block_cgroup_parent[0] ? s->cfg.block_cgroup_parent : NULL;
 }
 
-void block_eproc_key(int64_t block_id, char *key, size_t len)
+void block_undo_from_eproc(const struct eproc_block *b, int64_t block_id, uint64_t pid_start,
+			   struct ias_proc_undo *u)
 {
-	snprintf(key, len, "eproc:%lld", (long long)block_id);
+	memset(u, 0, sizeof(*u));
+	u->block_id = block_id;
+	u->pid = b->pid;
+	u->pid_start = pid_start;
+	u->did = b->did;
+	snprintf(u->cgroup, sizeof(u->cgroup), "%s", b->cgroup);
+	snprintf(u->origin, sizeof(u->origin), "%s", b->origin);
+}
+
+void block_eproc_from_undo(const struct ias_proc_undo *u, struct eproc_block *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->pid = u->pid;
+	b->did = u->did;
+	snprintf(b->cgroup, sizeof(b->cgroup), "%s", u->cgroup);
+	snprintf(b->origin, sizeof(b->origin), "%s", u->origin);
 }
 
 int block_same_process(const struct ias_block_rec *rec)
@@ -73,7 +85,8 @@ int block_same_process(const struct ias_block_rec *rec)
 static void process_block(struct sema *s, const struct plan *p, struct eproc_block *b)
 {
 	struct eproc_cfg c;
-	char id[64], note[512], key[48], text[1200];
+	struct ias_proc_undo u;
+	char id[64], note[512];
 	int r;
 
 	block_eproc_cfg(s, &c);
@@ -93,9 +106,8 @@ static void process_block(struct sema *s, const struct plan *p, struct eproc_blo
 		log_warn("block %lld, PID %d: %s", (long long)p->block_id, (int)p->pid, note);
 	else
 		log_info("block %lld, PID %d: %s", (long long)p->block_id, (int)p->pid, note);
-	block_eproc_key(p->block_id, key, sizeof(key));
-	if (b->did && eproc_format(b, text, sizeof(text)) == 0 &&
-	    ias_store_kv_set(s->store, key, text) < 0)
+	block_undo_from_eproc(b, p->block_id, p->pid_start, &u);
+	if (b->did && ias_store_proc_undo_set(s->store, &u) < 0)
 		log_err("block %lld: what was done is not recorded: %s", (long long)p->block_id,
 			ias_store_errmsg(s->store));
 }
@@ -158,31 +170,18 @@ void block_unenforce(struct sema *s, struct enforced *e)
 	}
 }
 
-int mech_has(const char *mech, const char *word)
-{
-	size_t n = strlen(word);
-	const char *p = mech;
-
-	while ((p = strstr(p, word))) {
-		if ((p == mech || p[-1] == ',') && (p[n] == '\0' || p[n] == ',' || p[n] == '('))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
 /* The process-level part of block_undo. */
 static void undo_process(struct sema *s, const struct ias_block_rec *rec, bool dry_run,
 			 bool same, struct ias_note *note)
 {
 	struct eproc_block b;
 	struct eproc_cfg c;
-	char key[48], text[1200], enote[512];
+	struct ias_proc_undo u;
+	char text[1200], enote[512];
 
-	block_eproc_key(rec->id, key, sizeof(key));
 	block_eproc_cfg(s, &c);
-	if (ias_store_kv_get(s->store, key, text, sizeof(text)) == 0 &&
-	    eproc_parse(text, &b) == 0) {
+	if (ias_store_proc_undo_get(s->store, rec->id, &u) == 0) {
+		block_eproc_from_undo(&u, &b);
 		if (!same && (b.did & (EPROC_MOVED | EPROC_SIGSTOP))) {
 			/* Another process has the PID now: only the block
 			 * cgroup is removed, nothing is moved or signalled. */
@@ -191,14 +190,16 @@ static void undo_process(struct sema *s, const struct ias_block_rec *rec, bool d
 				     (int)rec->pid);
 		}
 		if (dry_run) {
+			if (eproc_format(&b, text, sizeof(text)) != 0)
+				text[0] = '\0';
 			ias_note_add(note, "would undo: %s", text);
 		} else {
 			eproc_release(&c, &b, enote, sizeof(enote));
 			ias_note_add(note, "%s", enote);
-			if (eproc_format(&b, text, sizeof(text)) == 0)
-				ias_store_kv_set(s->store, key, text);
+			block_undo_from_eproc(&b, rec->id, u.pid_start, &u);
+			ias_store_proc_undo_set(s->store, &u);
 		}
-	} else if (mech_has(rec->mechanism, "kill")) {
+	} else if (rec->mech & IAS_MECH_KILL) {
 		ias_note_add(note, "process was killed: nothing to undo");
 	} else if (!same) {
 		ias_note_add(note, "process %d is gone: nothing to thaw", (int)rec->pid);
@@ -224,6 +225,9 @@ void block_undo(struct sema *s, const struct ias_block_rec *rec, bool dry_run, c
 		ias_note_add(&note, "dry-run block: nothing was enforced, nothing to undo");
 		return;
 	}
+	if (!same)
+		ias_note_add(&note, "the process is gone%s: its QPs are not touched",
+			     proc_same(rec->pid, 0) ? " (its PID names another process)" : "");
 	for (i = 0; same && i < s->qps.n; i++) {
 		struct qpt_entry *q = &s->qps.e[i];
 
@@ -231,20 +235,20 @@ void block_undo(struct sema *s, const struct ias_block_rec *rec, bool dry_run, c
 			continue;
 		if (!dry_run)
 			q->blocked = 0;
-		if (q->client_id && mech_has(rec->mechanism, "pause")) {
+		if (q->client_id && (rec->mech & IAS_MECH_PAUSE)) {
 			if (!dry_run)
 				fx_order(s, q->client_id, q->qpn, q->device, "resume");
 			resumed++;
 		}
 	}
-	if (mech_has(rec->mechanism, "pause"))
+	if ((rec->mech & IAS_MECH_PAUSE) && same)
 		ias_note_add(&note, "%s %u QP(s) through libias", dry_run ? "would resume" : "resumed",
 			     resumed);
-	if (mech_has(rec->mechanism, "cut"))
+	if (rec->mech & IAS_MECH_CUT)
 		ias_note_add(&note, "cut QPs are in the error state and cannot resume: "
 			     "the application must reconnect");
-	if (mech_has(rec->mechanism, "freeze") || mech_has(rec->mechanism, "kill"))
+	if (rec->mech & (IAS_MECH_FREEZE | IAS_MECH_KILL))
 		undo_process(s, rec, dry_run, same, &note);
-	if (mech_has(rec->mechanism, "none"))
+	if (rec->mech == 0)
 		ias_note_add(&note, "nothing was enforced (no QPs were known)");
 }

@@ -32,6 +32,7 @@ struct ctl_server {
 
 static void put_block(struct ias_ctl_msg *m, const struct ias_block_rec *b)
 {
+	char mech[32], shown[48];
 	uint32_t i;
 
 	ias_ctl_nest_begin(m, IAS_CTL_A_BLOCK);
@@ -46,7 +47,12 @@ static void put_block(struct ias_ctl_msg *m, const struct ias_block_rec *b)
 		ias_ctl_put_u32(m, IAS_CTL_A_QPN, b->qpns[i]);
 	ias_ctl_put_str(m, IAS_CTL_A_REASON, b->reason);
 	ias_ctl_put_str(m, IAS_CTL_A_INCIDENT_ID, b->incident);
-	ias_ctl_put_str(m, IAS_CTL_A_MECHANISM, b->mechanism);
+	ias_mech_str(b->mech, b->qp_orders, mech, sizeof(mech));
+	if (b->simulated)
+		snprintf(shown, sizeof(shown), "dry-run:%s", mech);
+	else
+		snprintf(shown, sizeof(shown), "%s", mech);
+	ias_ctl_put_str(m, IAS_CTL_A_MECHANISM, shown);
 	ias_ctl_put_u64(m, IAS_CTL_A_CREATED_MS, (uint64_t)b->created_ms);
 	ias_ctl_put_u64(m, IAS_CTL_A_UNTIL_MS, (uint64_t)b->until_ms);
 	ias_ctl_put_u64(m, IAS_CTL_A_RELEASED_MS, (uint64_t)b->released_ms);

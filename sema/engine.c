@@ -173,8 +173,9 @@ static int write_block(struct sema *s, const struct report_req *rq, struct ias_b
 		       struct ias_alert_rec *al, int64_t now, int64_t now_us)
 {
 	struct ias_incident_event ev;
-	char detail[512];
+	char detail[512], mech[32];
 
+	ias_mech_str(out->mech, out->qp_orders, mech, sizeof(mech));
 	if (open_incident(s, rq, out, now) < 0 || ias_store_block_add(s->store, out) < 0)
 		return -EIO;
 	event_of(s, &ev, out->incident, rq->pid, out->simulated ? "would-block" : "block");
@@ -182,12 +183,12 @@ static int write_block(struct sema *s, const struct report_req *rq, struct ias_b
 	ev.ts_ms = now;
 	snprintf(ev.text, sizeof(ev.text), "%s %d (%s): %u QP(s), %s; %s",
 		 out->simulated ? "would block" : "blocked", (int)rq->pid, out->comm,
-		 out->nqps, out->mechanism, out->reason);
+		 out->nqps, mech, out->reason);
 	if (ias_store_incident_event_add(s->store, &ev) < 0)
 		return -EIO;
 	snprintf(detail, sizeof(detail), "block %lld pid %d (%s) qps %u mechanism %s "
 		 "offence %u until %lld incident %s%s",
-		 (long long)out->id, (int)rq->pid, out->comm, out->nqps, out->mechanism,
+		 (long long)out->id, (int)rq->pid, out->comm, out->nqps, mech,
 		 out->offence, (long long)out->until_ms, out->incident,
 		 out->simulated ? " (dry-run)" : "");
 	if (ias_store_audit(s->store, now, rq->actor, "block", detail) < 0)
@@ -225,12 +226,6 @@ static void decide(struct sema *s, const struct report_req *rq, const struct pro
 	out->simulated = s->policy.dry_run || rq->dry_run;
 	block_plan(s, rq->pid, out, plan);
 	plan->pid_start = pi->starttime;
-	if (out->simulated) {
-		char m[64];
-
-		snprintf(m, sizeof(m), "dry-run:%s", out->mechanism);
-		copy(out->mechanism, sizeof(out->mechanism), m);
-	}
 	if (ias_store_offence_count(s->store, pi->exe, pi->uid,
 				    now - (int64_t)s->cfg.offence_window, &earlier) < 0)
 		earlier = 0;
@@ -250,6 +245,7 @@ int engine_report(struct sema *s, struct sema_uow *u, const struct report_req *r
 	struct proc_info pi;
 	struct enforced enf;
 	struct plan plan;
+	char mech[32];
 	int64_t now_us = sema_now_us(), now = now_us / 1000;
 
 	msg[0] = '\0';
@@ -297,7 +293,8 @@ int engine_report(struct sema *s, struct sema_uow *u, const struct report_req *r
 	uow_ack_alert(u, &al, rq->origin);
 	uow_ack_log(u, LOG_NOTICE, "%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
 		    out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
-		    pi.comm, out->nqps, out->mechanism, out->incident, out->offence);
+		    pi.comm, out->nqps, ias_mech_str(out->mech, out->qp_orders, mech, sizeof(mech)),
+		    out->incident, out->offence);
 	uow_kick(u);
 	return 0;
 
@@ -449,6 +446,7 @@ static int restore_cb(const struct ias_block_rec *rec, void *arg)
 {
 	struct sema *s = arg;
 	int same = block_same_process(rec);
+	char mech[32];
 	size_t i;
 
 	if (!same) {
@@ -464,17 +462,15 @@ static int restore_cb(const struct ias_block_rec *rec, void *arg)
 			s->qps.e[i].blocked = 1;
 	/* A cgroup freeze outlives the agent; a SIGSTOP fallback may have been
 	 * undone by a SIGCONT from anyone of the same user meanwhile. */
-	if (mech_has(rec->mechanism, "freeze")) {
-		struct eproc_block b;
-		char key[48], text[1200];
+	if (rec->mech & IAS_MECH_FREEZE) {
+		struct ias_proc_undo u;
 
-		block_eproc_key(rec->id, key, sizeof(key));
-		if (ias_store_kv_get(s->store, key, text, sizeof(text)) != 0 ||
-		    eproc_parse(text, &b) != 0 || (b.did & EPROC_SIGSTOP))
+		if (ias_store_proc_undo_get(s->store, rec->id, &u) != 0 || (u.did & EPROC_SIGSTOP))
 			kill(rec->pid, SIGSTOP);
 	}
 	log_info("restored block %lld: PID %d (%s), %s, incident %s", (long long)rec->id,
-		 (int)rec->pid, rec->comm, rec->mechanism, rec->incident);
+		 (int)rec->pid, rec->comm, ias_mech_str(rec->mech, rec->qp_orders, mech, sizeof(mech)),
+		 rec->incident);
 	return 0;
 }
 
@@ -507,10 +503,9 @@ static int appeared_cb(const struct ias_block_rec *rec, void *arg)
 	if (rec->simulated)
 		return 1;
 	q->blocked = 1;
-	if (q->client_id && (mech_has(rec->mechanism, "pause") || mech_has(rec->mechanism, "cut") ||
-			     mech_has(rec->mechanism, "none")))
+	if (q->client_id && ((rec->mech & (IAS_MECH_PAUSE | IAS_MECH_CUT)) || rec->mech == 0))
 		fx_order(a->s, q->client_id, q->qpn, q->device,
-			 mech_has(rec->mechanism, "cut") ? "cut" : "pause");
+			 (rec->mech & IAS_MECH_CUT) ? "cut" : "pause");
 	log_info("QP %s/0x%x of blocked PID %d blocked on sight (block %lld)", q->device,
 		 q->qpn, (int)q->pid, (long long)rec->id);
 	return 1;

@@ -44,9 +44,11 @@ void block_unenforce(struct sema *s, struct enforced *e);
 /* Undo what a recorded block did (release, expiry); say what into buf. */
 void block_undo(struct sema *s, const struct ias_block_rec *rec, bool dry_run, char *buf,
 		size_t buflen);
-int mech_has(const char *mech, const char *word);
 void block_eproc_cfg(const struct sema *s, struct eproc_cfg *c);
-void block_eproc_key(int64_t block_id, char *key, size_t len);
+/* Between what enforce_proc did and the store's undo row. */
+void block_undo_from_eproc(const struct eproc_block *b, int64_t block_id, uint64_t pid_start,
+			   struct ias_proc_undo *u);
+void block_eproc_from_undo(const struct ias_proc_undo *u, struct eproc_block *b);
 /* rec's process is the one still running under rec->pid (same start time,
  * or the start time is unknown and the PID exists). */
 int block_same_process(const struct ias_block_rec *rec);

@@ -67,7 +67,7 @@ static int check(struct freeze_watch *w, bool deadline)
 {
 	struct sema *s = w->s;
 	struct eproc_cfg c;
-	char key[48], text[1200];
+	struct ias_proc_undo u;
 	int st;
 
 	block_eproc_cfg(s, &c);
@@ -90,9 +90,10 @@ static int check(struct freeze_watch *w, bool deadline)
 			 (int)w->plan.pid);
 	} else if (kill(w->plan.pid, SIGSTOP) == 0) {
 		w->b.did |= EPROC_SIGSTOP;
-		block_eproc_key(w->plan.block_id, key, sizeof(key));
-		if (eproc_format(&w->b, text, sizeof(text)) == 0)
-			ias_store_kv_set(s->store, key, text);
+		block_undo_from_eproc(&w->b, w->plan.block_id, w->plan.pid_start, &u);
+		if (ias_store_proc_undo_set(s->store, &u) < 0)
+			log_err("block %lld: SIGSTOP not recorded: %s", (long long)w->plan.block_id,
+				ias_store_errmsg(s->store));
 		log_warn("block %lld: freeze of PID %d not confirmed within %d ms: SIGSTOP sent",
 			 (long long)w->plan.block_id, (int)w->plan.pid, SEMA_FREEZE_CONFIRM_MS);
 		freeze_record_enforced(s, &w->plan, "freeze not confirmed in time, SIGSTOP sent");

@@ -212,6 +212,7 @@ static int start(void)
 		log_err("refusing to start: store: %s", err);
 		return -1;
 	}
+	g.instance = ias_store_instance(g.store);
 	policy_from_config(&g.cfg, &g.policy);
 	r = policy_load(&g, &g.policy);
 	if (r == -ENOENT)

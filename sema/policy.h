@@ -14,7 +14,7 @@ extern const char *const policy_mode_names[];	/* NULL-terminated */
 int policy_lookup(const char *const *names, const char *name);
 /* 0, or -EINVAL with the reason in msg. */
 int policy_check(const struct ias_policy *p, char *msg, size_t msglen);
-/* Persist / load through the store's key-value table ("policy"). */
+/* Persist / load through the store's policy table. */
 int policy_save(struct sema *s, const struct ias_policy *p);
 /* 0 loaded, -ENOENT none stored (p untouched), other negative errno. */
 int policy_load(struct sema *s, struct ias_policy *p);

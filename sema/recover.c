@@ -61,14 +61,14 @@ static int adopt(struct sema *s, const struct eproc_orphan *o)
 {
 	struct ias_block_rec rec;
 	struct eproc_block b;
+	struct ias_proc_undo u;
 	struct proc_info pi;
-	char key[48], text[1200];
 	pid_t pid = first_proc(s, o->cgroup);
 
 	if (pid <= 0 || proc_info_get(pid, &pi) < 0)
 		return -ESRCH;
 	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.origin, sizeof(rec.origin), "recovered");
+	snprintf(rec.origin, sizeof(rec.origin), "manual");
 	snprintf(rec.node, sizeof(rec.node), "%s", s->cfg.node_name);
 	rec.pid = pid;
 	rec.pid_start = pi.starttime;
@@ -76,7 +76,7 @@ static int adopt(struct sema *s, const struct eproc_orphan *o)
 	snprintf(rec.comm, sizeof(rec.comm), "%s", pi.comm);
 	snprintf(rec.exe, sizeof(rec.exe), "%s", pi.exe);
 	snprintf(rec.reason, sizeof(rec.reason), "recovered after a crash: %s", o->cgroup);
-	snprintf(rec.mechanism, sizeof(rec.mechanism), "freeze");
+	rec.mech = IAS_MECH_FREEZE;
 	rec.created_ms = sema_now_ms();
 	rec.offence = 1;
 	if (ias_store_begin(s->store) < 0)
@@ -92,8 +92,8 @@ static int adopt(struct sema *s, const struct eproc_orphan *o)
 		 strrchr(o->cgroup, '/') - o->cgroup : 0), o->cgroup);
 	if (!b.origin[0])
 		snprintf(b.origin, sizeof(b.origin), "/");
-	block_eproc_key(rec.id, key, sizeof(key));
-	if (eproc_format(&b, text, sizeof(text)) < 0 || ias_store_kv_set(s->store, key, text) < 0)
+	block_undo_from_eproc(&b, rec.id, rec.pid_start, &u);
+	if (ias_store_proc_undo_set(s->store, &u) < 0)
 		goto fail;
 	audit(s, "recover-adopt", "block %lld pid %d (%s): orphan cgroup %s adopted",
 	      (long long)rec.id, (int)pid, pi.comm, o->cgroup);

@@ -31,13 +31,13 @@ cleanup() {
 	for p in "${VPIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	# Thaw and remove whatever block cgroups are left, then our parent.
-	for d in "$CG/$PARENT"/ias-block-*; do
+	for d in "$CG/$PARENT"/*/ias-block-*; do
 		[ -d "$d" ] || continue
 		echo 0 >"$d/cgroup.freeze" 2>/dev/null
 		while read -r p; do echo "$p" >"$CG/cgroup.procs" 2>/dev/null; done <"$d/cgroup.procs"
 		rmdir "$d" 2>/dev/null
 	done
-	rmdir "$CG/$PARENT" 2>/dev/null
+	rmdir "$CG/$PARENT"/* "$CG/$PARENT" 2>/dev/null
 	[ -n "$MOUNTED" ] && umount "$CG" 2>/dev/null
 	[ -n "${IAS_TEST_KEEP:-}" ] || rm -rf "$T"
 }
@@ -57,13 +57,13 @@ not_frozen() { ! frozen "$1"; }
 # wait_frozen PID: up to 2 s (the freeze is confirmed asynchronously).
 wait_frozen() { local i; for i in $(seq 40); do frozen "$1" && return 0; sleep 0.05; done; return 1; }
 
-# setup NAME [config lines]: a fresh agent directory D.
+# setup NAME [config lines]: a fresh agent directory D, and a block cgroup
+# parent of its own (each scenario's database is another instance).
 setup() {
 	D=$T/$1
-	shift
-	mkdir -p "$D"
-	sema_setup "$D" "block_mode = freeze" "cgroup_root = $CG" "block_cgroup_parent = $PARENT" \
-		"rdma_cap = no" "$@" || skip_all "cannot prepare a key file"
+	mkdir -p "$D" "$CG/$PARENT/$1"
+	sema_setup "$D" "block_mode = freeze" "cgroup_root = $CG" "block_cgroup_parent = $PARENT/$1" \
+		"rdma_cap = no" "${@:2}" || skip_all "cannot prepare a key file"
 }
 victim() { cp /bin/sleep "$T/victim-$1"; "$T/victim-$1" 600 & VPIDS+=($!); V=$!; }
 

@@ -114,7 +114,7 @@ static void test_report_order(pid_t v)
 	is_int(events(rec.incident, "block"), 1, "a block event");
 	is_int(events(rec.incident, "enforced"), 1, "an enforced event");
 	ok(engine_blocked(&S, v) && engine_blocked_in(&S, v, rec.incident), "blocked, in its incident");
-	is_str(rec.mechanism, "pause(1)", "mechanism pause(1)");
+	ok(rec.mech == IAS_MECH_PAUSE && rec.qp_orders == 1, "mechanism: pause, 1 order");
 }
 
 static void test_duplicates(pid_t v)
@@ -149,7 +149,7 @@ static void test_dry_run(pid_t v)
 	add_qp(v, 0x21, 8);
 	is_int(report(v, &o, &rec, msg, sizeof(msg)), 0, "a dry-run report");
 	ok(rec.simulated, "recorded as simulated");
-	ok(strncmp(rec.mechanism, "dry-run:", 8) == 0, "mechanism %s", rec.mechanism);
+	ok(rec.mech == IAS_MECH_PAUSE, "the mechanism it would have used: pause");
 	is_int(fake.norders, 0, "nothing enforced");
 	ok(fake.ntraces == 1 && fake.traces[0].flags == SEMA_TRACE_DRY_RUN,
 	   "the traces carry the dry-run flag");
@@ -256,7 +256,8 @@ static void test_pid_reuse(pid_t v)
 	rec.id = 999;
 	rec.pid = v;
 	rec.pid_start = start_of(v) + 12345;
-	snprintf(rec.mechanism, sizeof(rec.mechanism), "pause(1),freeze");
+	rec.mech = IAS_MECH_PAUSE | IAS_MECH_FREEZE;
+	rec.qp_orders = 1;
 	blocked_add(&S, v, rec.pid_start, "I-000001-1");
 	ok(!engine_blocked(&S, v), "a reused PID is not 'already blocked'");
 	ok(!engine_blocked_in(&S, v, "I-000001-1"), "nor part of the earlier incident");
@@ -271,6 +272,32 @@ static void test_pid_reuse(pid_t v)
 	rec.pid_start = 0;
 	ok(block_same_process(&rec), "an unknown start time (older store) falls back to the PID");
 	blocked_del(&S, v, 0);
+
+	/* The same through the store: a recorded block of an earlier process. */
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.origin, sizeof(rec.origin), "manual");
+	rec.pid = v;
+	rec.pid_start = start_of(v) + 777;
+	rec.mech = IAS_MECH_PAUSE;
+	rec.qp_orders = 1;
+	rec.created_ms = 1;
+	rec.offence = 1;
+	snprintf(rec.incident, sizeof(rec.incident), "I-000002-1");
+	ok(ias_store_block_add(S.store, &rec) == 0, "a block of an earlier process with this PID");
+	blocked_reset(&S);
+	is_int(engine_restore(&S), 0, "restore");
+	ok(!engine_blocked(&S, v), "restore does not take the new process for the blocked one");
+	{
+		struct release_sel sel = { .block_id = rec.id };
+		struct ias_block_rec got;
+
+		fake_reset();
+		is_int(engine_release(&S, &sel, false, "test", NULL, NULL), 1, "release of that block");
+		is_int(fake.norders, 0, "sends no resume to the new process");
+		ok(ias_store_block_get(S.store, rec.id, &got) == 0 && strstr(got.release_note, "gone"),
+		   "note: %s", got.release_note);
+	}
+	is_int(engine_restore(&S), 0, "restore again");
 }
 
 static void test_restore(pid_t v)
