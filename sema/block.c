@@ -112,25 +112,34 @@ static void process_block(struct sema *s, const struct plan *p, struct eproc_blo
 			ias_store_errmsg(s->store));
 }
 
+/* Marks pid's QPs blocked (or not) and sends action (NULL: none) to those
+ * registered through libias; returns how many orders went out. */
+static uint32_t mark_qps(struct sema *s, pid_t pid, int blocked, const char *action)
+{
+	uint32_t sent = 0;
+	size_t i;
+
+	for (i = 0; i < s->qps.n; i++) {
+		struct qpt_entry *q = &s->qps.e[i];
+
+		if (q->pid != pid)
+			continue;
+		q->blocked = blocked;
+		if (q->client_id && action && fx_order(s, q->client_id, q->qpn, q->device, action) == 0)
+			sent++;
+	}
+	return sent;
+}
+
 void block_enforce(struct sema *s, const struct plan *p, struct enforced *e)
 {
-	size_t i;
+	bool per_qp = p->mode == IAS_MODE_PAUSE || p->mode == IAS_MODE_CUT;
 
 	memset(e, 0, sizeof(*e));
 	e->plan = *p;
 	if (p->simulated)
 		return;
-	for (i = 0; i < s->qps.n; i++) {
-		struct qpt_entry *q = &s->qps.e[i];
-
-		if (q->pid != p->pid)
-			continue;
-		q->blocked = 1;
-		if (q->client_id && (p->mode == IAS_MODE_PAUSE || p->mode == IAS_MODE_CUT) &&
-		    fx_order(s, q->client_id, q->qpn, q->device, engine_mode_names[p->mode]) == 0 &&
-		    p->mode == IAS_MODE_PAUSE)
-			e->paused++;
-	}
+	e->paused = mark_qps(s, p->pid, 1, per_qp ? engine_mode_names[p->mode] : NULL);
 	if (p->process_level)
 		process_block(s, p, &e->b);
 	/* When the block took effect, in µs (the benchmarks read it): now
@@ -146,20 +155,11 @@ void block_unenforce(struct sema *s, struct enforced *e)
 {
 	const struct plan *p = &e->plan;
 	char note[512];
-	size_t i;
 
 	blocked_del(s, p->pid, p->pid_start);
 	if (p->simulated)
 		return;
-	for (i = 0; i < s->qps.n; i++) {
-		struct qpt_entry *q = &s->qps.e[i];
-
-		if (q->pid != p->pid)
-			continue;
-		q->blocked = 0;
-		if (q->client_id && p->mode == IAS_MODE_PAUSE)
-			fx_order(s, q->client_id, q->qpn, q->device, "resume");
-	}
+	mark_qps(s, p->pid, 0, p->mode == IAS_MODE_PAUSE ? "resume" : NULL);
 	if (e->b.did) {
 		struct eproc_cfg c;
 

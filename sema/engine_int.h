@@ -29,7 +29,7 @@ struct plan {
 struct enforced {
 	struct plan plan;
 	struct eproc_block b;	/* b.did == 0: no process-level action */
-	uint32_t paused;	/* pause orders sent */
+	uint32_t paused;	/* pause or cut orders sent */
 };
 
 extern const char *const engine_mode_names[];

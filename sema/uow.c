@@ -33,36 +33,44 @@ int uow_begin(struct sema *s, struct sema_uow *u, char *err, size_t errlen)
 	return 0;
 }
 
+/* A list the unit owns with room for one more element: v itself, a larger
+ * copy (cap updated), or NULL (out of memory; v unchanged). */
+static void *room(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 4;
+	nv = realloc(v, ncap * size);
+	if (nv)
+		*cap = ncap;
+	return nv;
+}
+
 int uow_enforced(struct sema_uow *u, const struct enforced *e)
 {
-	if (u->nenf == u->capenf) {
-		size_t cap = u->capenf ? u->capenf * 2 : 4;
-		struct enforced *nv = realloc(u->enf, cap * sizeof(*nv));
+	struct enforced *nv = room(u->enf, u->nenf, &u->capenf, sizeof(*u->enf));
 
-		if (!nv) {
-			struct enforced tmp = *e;
+	if (!nv) {
+		struct enforced tmp = *e;
 
-			block_unenforce(u->s, &tmp);
-			return -ENOMEM;
-		}
-		u->enf = nv;
-		u->capenf = cap;
+		block_unenforce(u->s, &tmp);
+		return -ENOMEM;
 	}
+	u->enf = nv;
 	u->enf[u->nenf++] = *e;
 	return 0;
 }
 
 static struct uow_ack *ack_new(struct sema_uow *u)
 {
-	if (u->nack == u->capack) {
-		size_t cap = u->capack ? u->capack * 2 : 4;
-		struct uow_ack *nv = realloc(u->ack, cap * sizeof(*nv));
+	struct uow_ack *nv = room(u->ack, u->nack, &u->capack, sizeof(*u->ack));
 
-		if (!nv)
-			return NULL;
-		u->ack = nv;
-		u->capack = cap;
-	}
+	if (!nv)
+		return NULL;
+	u->ack = nv;
 	memset(&u->ack[u->nack], 0, sizeof(u->ack[0]));
 	return &u->ack[u->nack++];
 }
