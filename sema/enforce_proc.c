@@ -731,8 +731,9 @@ static int empty_cgroup(const char *root, const char *cg, const char *dest, stru
 			if (r && r != -ESRCH && strcmp(dest, "/") != 0) {
 				r = move_to(root, "/", (pid_t)pid);
 				to_root += r == 0;
+			} else {
+				moved += r == 0;
 			}
-			moved += r == 0;
 			if (r && r != -ESRCH) {
 				rc = r;
 				ias_note_add(n, "cannot move %ld out of %s: %s", pid, cg, strerror(-r));
@@ -741,8 +742,10 @@ static int empty_cgroup(const char *root, const char *cg, const char *dest, stru
 		memcpy(prev, text, (size_t)len + 1);
 	}
 	if (moved)
-		ias_note_add(n, "moved %d process%s to cgroup %s%s", moved, moved == 1 ? "" : "es",
-		    dest, to_root ? " (or the root cgroup: the parent takes no processes)" : "");
+		ias_note_add(n, "moved %d process%s to cgroup %s", moved, moved == 1 ? "" : "es", dest);
+	if (to_root)
+		ias_note_add(n, "moved %d process%s to the root cgroup (%s takes none)", to_root,
+		    to_root == 1 ? "" : "es", dest);
 	return rc;
 }
 

@@ -4,10 +4,16 @@
  * name a device index), so a full dump is two steps: list the devices with a
  * RDMA_NLDEV_CMD_GET dump, then dump each device's QPs.
  *
- * Decoding order for every message: netlink header (length, type), then an
- * exact walk over its attributes (each header within bounds, nothing left
- * over), then a per-attribute type/length check with mnl_attr_validate, and
- * only then use. Nests go through the same steps. */
+ * Received bytes are read only through libmnl, never through a struct laid
+ * over them by this module: mnl_cb_run2 walks the messages (and checks
+ * sender, sequence and interrupted dumps), each message is first checked to
+ * lie within the buffer, mnl_attr_parse / mnl_attr_parse_nested walk its
+ * attributes and nests (each one checked to end within its message or nest,
+ * and the area consumed to its end), mnl_attr_validate checks every
+ * attribute's type and exact length (strings: NUL-terminated) before
+ * mnl_attr_get_u8/u32/str read it, and integers in control messages are
+ * copied out with memcpy. A message that fails any step is refused as a
+ * whole, before its first callback. */
 #include "sema/rdmanl.h"
 
 #include <errno.h>
@@ -34,8 +40,56 @@ _Static_assert(RDMA_NLDEV_ATTR_RES_PDN < TB_SIZE, "attribute table too small");
 _Static_assert(sizeof(((struct ias_kqp *)0)->dev_name) == 64, "IB_DEVICE_NAME_MAX");
 _Static_assert(sizeof(((struct ias_kdev *)0)->name) == 64, "IB_DEVICE_NAME_MAX");
 
+/* An area of received bytes being walked by libmnl (a buffer of messages,
+ * the attributes of a message or of a nest): base, its exact length, and how
+ * far the items seen so far reach (with their alignment padding). libmnl
+ * stops quietly at an item that does not fit; comparing how far the items
+ * reached with the length tells a clean end from a bad tail. */
+struct area {
+	const char *base;
+	size_t len;
+	size_t used;
+};
+
+/* Take an attribute of the area: it must end within the area's exact
+ * length (libmnl bounds a message's attributes by its padded length). */
+static int area_take_attr(struct area *ar, const struct nlattr *attr)
+{
+	const char *p = mnl_attr_get_payload(attr);
+	size_t n = mnl_attr_get_payload_len(attr), off;
+
+	if (p < ar->base || (size_t)(p - ar->base) > ar->len)
+		return -EBADMSG;
+	off = (size_t)(p - ar->base);
+	if (ar->len - off < n)
+		return -EBADMSG;
+	ar->used = off + MNL_ALIGN(n);
+	return 0;
+}
+
+/* The area was consumed to its end (the last item's padding may be cut). */
+static int area_done(const struct area *ar)
+{
+	return ar->used >= ar->len ? 0 : -EBADMSG;
+}
+
+static void area_of_msg(struct area *ar, const struct nlmsghdr *nlh)
+{
+	ar->base = mnl_nlmsg_get_payload(nlh);
+	ar->len = mnl_nlmsg_get_payload_len(nlh);
+	ar->used = 0;
+}
+
+static void area_of_nest(struct area *ar, const struct nlattr *nest)
+{
+	ar->base = mnl_attr_get_payload(nest);
+	ar->len = mnl_attr_get_payload_len(nest);
+	ar->used = 0;
+}
+
 struct tb {
 	const struct nlattr *a[TB_SIZE];
+	struct area ar;
 };
 
 /* One decoding pass over a recv() buffer. */
@@ -43,6 +97,8 @@ struct walk {
 	uint16_t msg_type;      /* expected non-control message type */
 	int check_seq;          /* check seq/portid (live socket only) */
 	uint32_t seq, portid;
+	struct area buf;        /* the messages */
+	int res;                /* what a callback decided (IAS_RDMANL_* or -errno) */
 	/* QP mode */
 	ias_kqp_cb cb;
 	void *arg;
@@ -51,36 +107,17 @@ struct walk {
 	size_t ndevs, cap;
 	ias_kdev_cb dcb;        /* instead of collecting into devs */
 	void *darg;
-	int cb_ret;             /* the callback's stopping value */
 };
-
-/* Walk the attributes in [start, start+len): every header must be within
- * bounds and the last one must end the area (its alignment padding may be
- * missing). mnl_attr_parse alone would silently stop at a bad tail. */
-static int attrs_exact(const void *start, size_t len)
-{
-	const struct nlattr *a = start;
-	size_t rem = len;
-
-	while (rem > 0) {
-		size_t step;
-
-		if (rem > INT_MAX || !mnl_attr_ok(a, (int)rem))
-			return -EBADMSG;
-		step = MNL_ALIGN(a->nla_len);
-		if (step >= rem)
-			return 0;
-		rem -= step;
-		a = (const struct nlattr *)((const char *)a + step);
-	}
-	return 0;
-}
 
 static int collect_cb(const struct nlattr *attr, void *data)
 {
 	struct tb *t = data;
 	uint16_t type = mnl_attr_get_type(attr);
 
+	if (area_take_attr(&t->ar, attr)) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
 	if (type >= TB_SIZE)
 		return MNL_CB_OK;       /* newer kernel attribute: not ours */
 	if (t->a[type]) {
@@ -91,29 +128,31 @@ static int collect_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-/* Collect the attributes of a message or of a nest into t. */
+/* Collect the attributes of a message or of a nest into t: every one within
+ * bounds, nothing left over. */
 static int collect_msg(const struct nlmsghdr *nlh, struct tb *t)
 {
-	memset(t, 0, sizeof(*t));
-	if (attrs_exact(mnl_nlmsg_get_payload(nlh), mnl_nlmsg_get_payload_len(nlh)))
-		return -EBADMSG;
+	memset(t->a, 0, sizeof(t->a));
+	area_of_msg(&t->ar, nlh);
 	if (mnl_attr_parse(nlh, 0, collect_cb, t) < 0)
 		return -EBADMSG;
-	return 0;
+	return area_done(&t->ar);
 }
 
 static int collect_nest(const struct nlattr *nest, struct tb *t)
 {
-	memset(t, 0, sizeof(*t));
-	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0 ||
-	    attrs_exact(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest)))
+	memset(t->a, 0, sizeof(t->a));
+	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
 		return -EBADMSG;
+	area_of_nest(&t->ar, nest);
 	if (mnl_attr_parse_nested(nest, collect_cb, t) < 0)
 		return -EBADMSG;
-	return 0;
+	return area_done(&t->ar);
 }
 
-/* Expected data type of every attribute this module reads. */
+/* Expected data type of every attribute this module reads (mnl_attr_validate
+ * checks the exact length of the integer types, and that a NUL_STRING is
+ * not empty and ends in NUL). */
 static const struct {
 	uint16_t type;
 	enum mnl_attr_data_type dt;
@@ -215,11 +254,40 @@ static int decode_entry(const struct nlattr *entry, struct ias_kqp *q)
 	return 0;
 }
 
+/* The QP table of one message, walked twice: first every entry is checked,
+ * then each is decoded again and handed to the callback. */
+struct table {
+	struct area ar;
+	const struct ias_kqp *dev;
+	struct walk *w;
+	int deliver;
+	int res;
+};
+
+static int entry_cb(const struct nlattr *e, void *data)
+{
+	struct table *x = data;
+	struct ias_kqp q = *x->dev;
+	int r;
+
+	if (area_take_attr(&x->ar, e) || mnl_attr_get_type(e) != RDMA_NLDEV_ATTR_RES_QP_ENTRY)
+		r = -EBADMSG;
+	else
+		r = decode_entry(e, &q);
+	if (r == 0 && x->deliver && (r = x->w->cb(&q, x->w->arg)) > 0)
+		r = IAS_RDMANL_STOPPED;
+	if (r == 0)
+		return MNL_CB_OK;
+	x->res = r;
+	return r > 0 ? MNL_CB_STOP : MNL_CB_ERROR;
+}
+
 /* One RES_QP_GET message: device attributes and a table of QP entries. The
  * whole message is validated before the first callback. */
 static int qp_msg(const struct nlmsghdr *nlh, struct walk *w)
 {
-	const struct nlattr *e;
+	const struct nlattr *qps;
+	struct table x;
 	struct ias_kqp dev;
 	struct tb t;
 	int r;
@@ -228,26 +296,18 @@ static int qp_msg(const struct nlmsghdr *nlh, struct walk *w)
 	if ((r = collect_msg(nlh, &t)) != 0 || (r = validate_tb(&t)) != 0 ||
 	    (r = decode_dev(&t, &dev)) != 0)
 		return r;
-	if (!t.a[RDMA_NLDEV_ATTR_RES_QP])
+	qps = t.a[RDMA_NLDEV_ATTR_RES_QP];
+	if (!qps)
 		return 0;
-	if (attrs_exact(mnl_attr_get_payload(t.a[RDMA_NLDEV_ATTR_RES_QP]),
-			mnl_attr_get_payload_len(t.a[RDMA_NLDEV_ATTR_RES_QP])))
-		return -EBADMSG;
-	for (int pass = 0; pass < 2; pass++) {
-		mnl_attr_for_each_nested(e, t.a[RDMA_NLDEV_ATTR_RES_QP]) {
-			struct ias_kqp q = dev;
-
-			if (mnl_attr_get_type(e) != RDMA_NLDEV_ATTR_RES_QP_ENTRY)
-				return -EBADMSG;
-			if ((r = decode_entry(e, &q)) != 0)
-				return r;
-			if (pass == 0)
-				continue;
-			if ((r = w->cb(&q, w->arg)) != 0) {
-				w->cb_ret = r;
-				return r < 0 ? r : IAS_RDMANL_STOPPED;
-			}
-		}
+	for (x.deliver = 0; x.deliver < 2; x.deliver++) {
+		area_of_nest(&x.ar, qps);
+		x.dev = &dev;
+		x.w = w;
+		x.res = 0;
+		if (mnl_attr_parse_nested(qps, entry_cb, &x) < 0 || x.res)
+			return x.res ? x.res : -EBADMSG;
+		if ((r = area_done(&x.ar)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -268,10 +328,8 @@ static int dev_msg(const struct nlmsghdr *nlh, struct walk *w)
 	kd.index = dev.dev_index;
 	memcpy(kd.name, dev.dev_name, sizeof(kd.name));
 	if (w->dcb) {
-		if ((r = w->dcb(&kd, w->darg)) != 0) {
-			w->cb_ret = r;
+		if ((r = w->dcb(&kd, w->darg)) != 0)
 			return r < 0 ? r : IAS_RDMANL_STOPPED;
-		}
 		return 0;
 	}
 	if (w->ndevs == w->cap) {
@@ -298,62 +356,109 @@ static int kernel_errno(int e)
 	return -EBADMSG;
 }
 
+/* Every message callback starts here: the message must lie within the
+ * buffer. (mnl_nlmsg_ok compares nlmsg_len as an int, so a length above
+ * INT_MAX passes it.) Then it is taken as consumed. */
+static int msg_take(struct walk *w, const struct nlmsghdr *nlh)
+{
+	const char *p = mnl_nlmsg_get_payload(nlh);
+	size_t n = mnl_nlmsg_get_payload_len(nlh), off;
+
+	if (p < w->buf.base || (size_t)(p - w->buf.base) > w->buf.len)
+		return -EBADMSG;
+	off = (size_t)(p - w->buf.base);
+	if (w->buf.len - off < n)
+		return -EBADMSG;
+	w->buf.used = off + MNL_ALIGN(n);
+	return 0;
+}
+
+/* A callback's verdict into libmnl's: r is 0 (go on), IAS_RDMANL_DONE or
+ * STOPPED (stop), or a negative errno (error). */
+static int verdict(struct walk *w, int r)
+{
+	if (r == 0)
+		return MNL_CB_OK;
+	w->res = r;
+	return r > 0 ? MNL_CB_STOP : MNL_CB_ERROR;
+}
+
+/* The int at the start of a control message's payload (the error of
+ * NLMSG_ERROR and NLMSG_DONE), when the payload holds min bytes. */
+static int ctl_int(const struct nlmsghdr *nlh, size_t min, int *v)
+{
+	if (mnl_nlmsg_get_payload_len(nlh) < min)
+		return -EBADMSG;
+	memcpy(v, mnl_nlmsg_get_payload(nlh), sizeof(*v));
+	return 0;
+}
+
+static int data_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct walk *w = data;
+	int r = msg_take(w, nlh);
+
+	if (r == 0 && nlh->nlmsg_type != w->msg_type)
+		r = -EPROTO;
+	if (r == 0)
+		r = w->cb ? qp_msg(nlh, w) : dev_msg(nlh, w);
+	return verdict(w, r);
+}
+
+static int ctl_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct walk *w = data;
+	int r = msg_take(w, nlh), e = 0;
+
+	if (r)
+		return verdict(w, r);
+	switch (nlh->nlmsg_type) {
+	case NLMSG_NOOP:
+		return MNL_CB_OK;
+	case NLMSG_DONE:
+		/* A dump that failed in the kernel ends with its errno. */
+		if (ctl_int(nlh, sizeof(int), &e) == 0 && e != 0)
+			return verdict(w, kernel_errno(e));
+		return verdict(w, IAS_RDMANL_DONE);
+	case NLMSG_ERROR:
+		/* An ACK (error 0) is not an answer to a dump either. */
+		r = ctl_int(nlh, sizeof(struct nlmsgerr), &e);
+		return verdict(w, r ? r : kernel_errno(e));
+	case NLMSG_OVERRUN:
+		return verdict(w, -EOVERFLOW);
+	default:
+		return verdict(w, -EPROTO);
+	}
+}
+
+/* Walk a 4-byte aligned buffer, readable up to len rounded up to 4 (libmnl
+ * bounds the last message's attributes by its padded length). */
 static int parse_buf(const void *buf, size_t len, struct walk *w)
 {
-	const struct nlmsghdr *nlh = buf;
-	size_t rem = len;
+	mnl_cb_t ctl[NLMSG_MIN_TYPE];
+	size_t i;
 	int r;
 
 	if (len > INT_MAX)
 		return -EMSGSIZE;
-	while (rem > 0) {
-		/* mnl_nlmsg_ok compares nlmsg_len as an int: a length above
-		 * INT_MAX would pass it, so check it as unsigned first. */
-		if (rem < sizeof(*nlh) || nlh->nlmsg_len > rem || !mnl_nlmsg_ok(nlh, (int)rem))
-			return -EBADMSG;
-		if (w->check_seq && (nlh->nlmsg_seq != w->seq ||
-				     (nlh->nlmsg_pid && nlh->nlmsg_pid != w->portid)))
-			return -EPROTO;
-		switch (nlh->nlmsg_type) {
-		case NLMSG_NOOP:
-			break;
-		case NLMSG_DONE:
-			/* A dump that failed in the kernel ends with its errno. */
-			if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-				int e;
-
-				memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
-				if (e != 0)
-					return kernel_errno(e);
-			}
-			return IAS_RDMANL_DONE;
-		case NLMSG_ERROR: {
-			struct nlmsgerr err;
-
-			if (mnl_nlmsg_get_payload_len(nlh) < sizeof(err))
-				return -EBADMSG;
-			memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
-			return kernel_errno(err.error);
-		}
-		case NLMSG_OVERRUN:
-			return -EOVERFLOW;
-		default:
-			if (nlh->nlmsg_type != w->msg_type)
-				return -EPROTO;
-			r = w->cb ? qp_msg(nlh, w) : dev_msg(nlh, w);
-			if (r != 0)
-				return r;
-		}
-		/* mnl_nlmsg_next would take an int; the step is bounded by rem. */
-		if (MNL_ALIGN(nlh->nlmsg_len) >= rem)
-			break;
-		rem -= MNL_ALIGN(nlh->nlmsg_len);
-		nlh = (const struct nlmsghdr *)((const char *)nlh + MNL_ALIGN(nlh->nlmsg_len));
-	}
-	return IAS_RDMANL_MORE;
+	for (i = 0; i < NLMSG_MIN_TYPE; i++)
+		ctl[i] = ctl_cb;
+	w->buf.base = buf;
+	w->buf.len = len;
+	w->buf.used = 0;
+	w->res = 0;
+	r = mnl_cb_run2(buf, len, w->check_seq ? w->seq : 0, w->check_seq ? w->portid : 0,
+			data_cb, w, ctl, NLMSG_MIN_TYPE);
+	if (w->res)
+		return w->res;
+	if (r < 0) /* libmnl's own checks: sender, sequence, interrupted dump */
+		return errno == ESRCH || errno == EPROTO ? -EPROTO : errno == EINTR ? -EINTR : -EBADMSG;
+	/* Every message walked: nothing may be left but the last one's padding. */
+	return area_done(&w->buf) ? -EBADMSG : IAS_RDMANL_MORE;
 }
 
-/* Decode a buffer that may be unaligned. */
+/* Decode a buffer that may be unaligned, or end in the middle of the last
+ * message's padding: then decode an aligned, zero-padded copy. */
 static int parse_any(const void *buf, size_t len, struct walk *w)
 {
 	void *copy = NULL;
@@ -361,9 +466,8 @@ static int parse_any(const void *buf, size_t len, struct walk *w)
 
 	if (len > INT_MAX)
 		return -EMSGSIZE;
-	/* Netlink structures are 4-byte aligned; copy an unaligned buffer. */
-	if ((uintptr_t)buf % NLMSG_ALIGNTO) {
-		copy = malloc(len ? len : 1);
+	if ((uintptr_t)buf % NLMSG_ALIGNTO || len % NLMSG_ALIGNTO) {
+		copy = calloc(1, MNL_ALIGN(len) ? MNL_ALIGN(len) : 1);
 		if (!copy)
 			return -ENOMEM;
 		memcpy(copy, buf, len);
@@ -421,6 +525,8 @@ static int dump(struct mnl_socket *nl, char *buf, uint16_t cmd, const uint32_t *
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		/* Zero what follows up to a multiple of 4 (see parse_buf). */
+		memset(buf + n, 0, MNL_ALIGN((size_t)n) - (size_t)n);
 		r = parse_buf(buf, (size_t)n, w);
 		if (r != IAS_RDMANL_MORE)
 			return r;
@@ -461,7 +567,7 @@ int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
 		return -EINVAL;
 	if ((r = open_sock(&nl)) != 0)
 		goto out;
-	buf = malloc(RECV_SIZE);
+	buf = malloc(RECV_SIZE + NLMSG_ALIGNTO);
 	if (!buf) {
 		r = -ENOMEM;
 		goto out;
@@ -521,7 +627,7 @@ int ias_rdmanl_open(struct ias_rdmanl **out)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->buf = malloc(RECV_SIZE);
+	h->buf = malloc(RECV_SIZE + NLMSG_ALIGNTO);
 	if (!h->buf) {
 		r = -ENOMEM;
 		goto out;
@@ -665,88 +771,6 @@ int ias_rdmanl_find_qp(struct ias_rdmanl *h, const char *dev_name, uint32_t lqpn
 	}
 	/* The map kept disagreeing with the kernel's answers. */
 	return -EPROTO;
-}
-
-int ias_rdmanl_put_dev(void *buf, size_t cap, size_t *len, uint32_t seq,
-		       const struct ias_kdev *dev)
-{
-	struct nlmsghdr *nlh;
-
-	if (strnlen(dev->name, sizeof(dev->name)) == sizeof(dev->name))
-		return -EINVAL;
-	if (*len > cap || cap - *len < MNL_NLMSG_HDRLEN + 2 * MNL_ATTR_HDRLEN + 4 + 64)
-		return -ENOSPC;
-	nlh = mnl_nlmsg_put_header((char *)buf + *len);
-	nlh->nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_GET);
-	nlh->nlmsg_flags = NLM_F_MULTI;
-	nlh->nlmsg_seq = seq;
-	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, dev->index);
-	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, dev->name);
-	*len += MNL_ALIGN(nlh->nlmsg_len);
-	return 0;
-}
-
-/* Room for one message with one QP entry, names at their longest. */
-#define QP_MSG_MAX (MNL_NLMSG_HDRLEN + 2 * MNL_ATTR_HDRLEN + 8 + 64 + \
-		    13 * MNL_ATTR_HDRLEN + 9 * 4 + 2 * 4 + 32)
-
-int ias_rdmanl_put_qp(void *buf, size_t cap, size_t *len, uint32_t seq,
-		      const struct ias_kqp *qp)
-{
-	struct nlattr *table, *entry;
-	struct nlmsghdr *nlh;
-	char *at = (char *)buf + *len;
-
-	if ((qp->has_pid && qp->kern_name[0]) ||
-	    strnlen(qp->dev_name, sizeof(qp->dev_name)) == sizeof(qp->dev_name) ||
-	    strnlen(qp->kern_name, sizeof(qp->kern_name)) == sizeof(qp->kern_name))
-		return -EINVAL;
-	if (*len > cap || cap - *len < QP_MSG_MAX)
-		return -ENOSPC;
-	nlh = mnl_nlmsg_put_header(at);
-	nlh->nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET);
-	nlh->nlmsg_flags = NLM_F_MULTI;
-	nlh->nlmsg_seq = seq;
-	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, qp->dev_index);
-	mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_DEV_NAME, qp->dev_name);
-	table = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
-	entry = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
-	if (qp->port)
-		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_PORT_INDEX, qp->port);
-	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, qp->lqpn);
-	if (qp->has_rqpn)
-		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_RQPN, qp->rqpn);
-	if (qp->has_rq_psn)
-		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_RQ_PSN, qp->rq_psn);
-	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_SQ_PSN, qp->sq_psn);
-	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, qp->type);
-	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, qp->state);
-	if (qp->has_pid)
-		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_PID, qp->pid);
-	if (qp->kern_name[0])
-		mnl_attr_put_strz(nlh, RDMA_NLDEV_ATTR_RES_KERN_NAME, qp->kern_name);
-	if (qp->pdn)
-		mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_PDN, qp->pdn);
-	mnl_attr_nest_end(nlh, entry);
-	mnl_attr_nest_end(nlh, table);
-	*len += MNL_ALIGN(nlh->nlmsg_len);
-	return 0;
-}
-
-int ias_rdmanl_put_done(void *buf, size_t cap, size_t *len, uint32_t seq)
-{
-	struct nlmsghdr *nlh;
-	int zero = 0;
-
-	if (*len > cap || cap - *len < MNL_NLMSG_HDRLEN + sizeof(zero))
-		return -ENOSPC;
-	nlh = mnl_nlmsg_put_header((char *)buf + *len);
-	nlh->nlmsg_type = NLMSG_DONE;
-	nlh->nlmsg_flags = NLM_F_MULTI;
-	nlh->nlmsg_seq = seq;
-	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(zero)), &zero, sizeof(zero));
-	*len += nlh->nlmsg_len;
-	return 0;
 }
 
 const char *ias_kqp_type_str(uint8_t type)

@@ -6,9 +6,12 @@
  * NETLINK_RDMA socket; any local user may ask. This module sends the dump
  * request and decodes the answer into one struct ias_kqp per QP.
  *
- * The answer is outside input: every attribute is checked for length and type
- * before use, and a message that does not decode exactly (truncated, trailing
- * bytes, wrong attribute size, QP entry without an LQPN, ...) is an error.
+ * The answer is outside input, read only through libmnl's message and
+ * attribute helpers (no struct is laid over received bytes): every attribute
+ * is checked for length and type before use, and a message that does not
+ * decode exactly (truncated, trailing bytes, wrong attribute size, a string
+ * without its NUL, a QP table or entry that is not a nest, QP entry without
+ * an LQPN, ...) is an error.
  *
  * Library rules: functions return 0 or a negative errno, never print, never
  * exit. */
@@ -41,8 +44,9 @@ typedef int (*ias_kqp_cb)(const struct ias_kqp *qp, void *arg);
 /* Dump every QP the kernel tracks and call cb for each.
  * Returns 0 when the dump completed or cb stopped it with a positive value;
  * cb's negative value; -ENOENT when the kernel has no RDMA netlink or no RDMA
- * device; -EBADMSG/-EPROTO for an answer that does not decode; -ETIMEDOUT if
- * the kernel does not answer; other -errno from the socket. */
+ * device; -EBADMSG/-EPROTO for an answer that does not decode; -EINTR when
+ * the kernel marks the dump interrupted (NLM_F_DUMP_INTR); -ETIMEDOUT if the
+ * kernel does not answer; other -errno from the socket. */
 int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg);
 
 /* Results of ias_rdmanl_parse() besides negative errno. */

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -484,6 +486,225 @@ static void test_malformed(void)
 	expect_reject(-EBADMSG, "netlink length above INT_MAX (found by the fuzzer)");
 }
 
+/* With $IAS_RDMANL_SEEDS set to a directory, the buffer is also written
+ * there as a fuzz seed (that is how tests/fuzz/corpus/rdmanl/mal_* were
+ * made). */
+static void seed(const char *name)
+{
+	const char *dir = getenv("IAS_RDMANL_SEEDS");
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (f) {
+		fwrite(b.c, 1, blen, f);
+		fclose(f);
+	}
+}
+
+/* An entry nest holding LQPN, TYPE and STATE, plus what add() puts in. */
+static struct nlattr *entry_begin(struct nlmsghdr *nlh, struct nlattr **table)
+{
+	*table = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	return mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY);
+}
+
+static void entry_end(struct nlmsghdr *nlh, struct nlattr *table, struct nlattr *e)
+{
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, table);
+	msg_end(nlh);
+}
+
+static void entry_basics(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 5);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, 3);
+}
+
+/* More malformed input, each one refused as a whole with a clear error:
+ * short headers, attribute lengths, nests that are missing or are not nests,
+ * strings without their NUL, and bytes beyond what a message declares. */
+static void test_malformed_more(void)
+{
+	static const uint8_t eight[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct nlmsghdr *nlh;
+	struct nlattr *t, *e, *a;
+	int r;
+
+	/* Short headers. */
+	reset();
+	put_done(0);
+	blen = 10;
+	seed("mal_short_nlmsghdr");
+	expect_reject(-EBADMSG, "10 bytes: shorter than a netlink header");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	msg_end(nlh);
+	seed("mal_header_only");
+	expect_reject(-EBADMSG, "QP message with a header and nothing else (no device)");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	a = mnl_nlmsg_put_extra_header(nlh, 4);
+	a->nla_len = 2;         /* below the attribute header's own size */
+	a->nla_type = RDMA_NLDEV_ATTR_RES_PDN;
+	msg_end(nlh);
+	seed("mal_attr_len_2");
+	expect_reject(-EBADMSG, "attribute with nla_len 2");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	mnl_nlmsg_put_extra_header(nlh, 2);     /* 2 stray bytes inside the message */
+	msg_end(nlh);
+	seed("mal_msg_tail");
+	expect_reject(-EBADMSG, "2 bytes after the last attribute, inside nlmsg_len");
+
+	/* Wrong attribute lengths: too long as well as too short. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	e = entry_begin(nlh, &t);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 8, eight);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_STATE, 3);
+	entry_end(nlh, t, e);
+	seed("mal_lqpn_8");
+	expect_reject(-EBADMSG, "LQPN of 8 bytes");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	e = entry_begin(nlh, &t);
+	entry_basics(nlh);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_RES_PID, 2, eight);
+	entry_end(nlh, t, e);
+	seed("mal_pid_2");
+	expect_reject(-EBADMSG, "PID of 2 bytes");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	e = entry_begin(nlh, &t);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_LQPN, 5);
+	mnl_attr_put_u8(nlh, RDMA_NLDEV_ATTR_RES_TYPE, 2);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_RES_STATE, 0, NULL);
+	entry_end(nlh, t, e);
+	seed("mal_state_0");
+	expect_reject(-EBADMSG, "STATE of 0 bytes");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	e = entry_begin(nlh, &t);
+	entry_basics(nlh);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_PORT_INDEX, 8, eight);
+	entry_end(nlh, t, e);
+	expect_reject(-EBADMSG, "PORT_INDEX of 8 bytes");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	a = mnl_nlmsg_put_extra_header(nlh, 8);
+	a->nla_len = 64;        /* runs past the message */
+	a->nla_type = RDMA_NLDEV_ATTR_RES_PDN;
+	msg_end(nlh);
+	seed("mal_attr_past_msg");
+	expect_reject(-EBADMSG, "attribute longer than its message");
+
+	/* Nests missing, or not nests. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_RES_QP, 2, eight);
+	msg_end(nlh);
+	seed("mal_table_2");
+	expect_reject(-EBADMSG, "QP table of 2 bytes (not a nest)");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_RES_QP_ENTRY, 17);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	seed("mal_entry_u32");
+	expect_reject(-EBADMSG, "QP entry that is a u32, not a nest");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	e = entry_begin(nlh, &t);
+	entry_end(nlh, t, e);
+	seed("mal_entry_empty");
+	expect_reject(-EBADMSG, "empty QP entry (no LQPN, TYPE, STATE)");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	e = entry_begin(nlh, &t);
+	entry_basics(nlh);
+	mnl_attr_nest_end(nlh, e);
+	mnl_attr_nest_end(nlh, t);
+	t->nla_len = 4;         /* the table ends before its entry */
+	msg_end(nlh);
+	ok(parse() == IAS_RDMANL_MORE && ngot == 0,
+	   "an entry outside the QP table is not taken for a QP");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	t = mnl_attr_nest_start(nlh, RDMA_NLDEV_ATTR_RES_QP);
+	mnl_attr_nest_end(nlh, t);
+	msg_end(nlh);
+	ok(parse() == IAS_RDMANL_MORE && ngot == 0, "an empty QP table is no QP, not an error");
+
+	/* Strings without their NUL, and an empty one. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");
+	e = entry_begin(nlh, &t);
+	entry_basics(nlh);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_RES_KERN_NAME, 7, "ib_core");
+	entry_end(nlh, t, e);
+	seed("mal_kern_name_nonul");
+	expect_reject(-EBADMSG, "kernel name without its NUL");
+	reset();
+	nlh = msg_begin(QP_MSG);
+	mnl_attr_put_u32(nlh, RDMA_NLDEV_ATTR_DEV_INDEX, 1);
+	mnl_attr_put(nlh, RDMA_NLDEV_ATTR_DEV_NAME, 0, NULL);
+	msg_end(nlh);
+	seed("mal_dev_name_empty");
+	expect_reject(-EBADMSG, "device name of 0 bytes");
+
+	/* The last message's padding may be cut; nothing may reach into it. */
+	reset();
+	nlh = msg_begin(QP_MSG);
+	put_dev(nlh, 1, "rxe0");        /* name attribute 9 bytes, padded to 12 */
+	nlh->nlmsg_len -= 3;
+	blen = nlh->nlmsg_len;
+	seed("unpadded_last");
+	ok(parse() == IAS_RDMANL_MORE, "last message without its padding is accepted");
+	a = (struct nlattr *)((char *)mnl_nlmsg_get_payload(nlh) + MNL_ALIGN(4 + 4));
+	a->nla_len = 12;        /* the name now claims the missing padding */
+	seed("mal_attr_into_padding");
+	expect_reject(-EBADMSG, "attribute reaching beyond the end of the last message");
+
+	/* Control messages libmnl or we refuse. */
+	reset();
+	put_done(0);
+	((struct nlmsghdr *)b.c)->nlmsg_type = 5;
+	seed("mal_ctl_5");
+	expect_reject(-EPROTO, "unknown control message type");
+	reset();
+	qp_msg(1, "rxe0", (const struct spec *const[]){ &rc_a }, 1);
+	((struct nlmsghdr *)b.c)->nlmsg_flags |= NLM_F_DUMP_INTR;
+	seed("mal_dump_intr");
+	expect_reject(-EINTR, "interrupted dump");
+	reset();
+	nlh = msg_begin(NLMSG_NOOP);
+	msg_end(nlh);
+	put_done(0);
+	r = parse();
+	is_int(r, IAS_RDMANL_DONE, "NLMSG_NOOP is skipped");
+}
+
 static void test_encoder(void)
 {
 	struct ias_kqp q = { 0 }, k = { 0 };
@@ -714,6 +935,7 @@ int main(void)
 	test_flags_and_unknown();
 	test_stop_and_unaligned();
 	test_malformed();
+	test_malformed_more();
 	test_encoder();
 	test_strings();
 	test_live();
