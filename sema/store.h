@@ -218,8 +218,12 @@ int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t ou
 
 /* Explicit transactions, e.g. a block + incident + audit committed together.
  * Nest freely; only the outermost commit makes the work durable. commit or
- * rollback without a begin: -EINVAL. If SQLite itself aborted the
- * transaction (e.g. disk full), commit returns -EIO and the work is gone. */
+ * rollback without a begin: -EINVAL.
+ * Fail closed: when commit fails (-ENOSPC disk full, -EIO, ...), the whole
+ * transaction, every level, is rolled back inside commit; the return value
+ * and ias_store_errmsg() say why, and a later rollback returns -EINVAL
+ * without side effects (the message is kept). The same holds when SQLite
+ * aborted the transaction earlier: every later level fails with that error. */
 int ias_store_begin(struct ias_store *st);
 int ias_store_commit(struct ias_store *st);
 int ias_store_rollback(struct ias_store *st);
