@@ -443,6 +443,72 @@ static int make_db_file(struct ias_store *st, const char *path)
 	return 0;
 }
 
+/* An existing file that SQLite would take for a new, empty database (zero
+ * bytes) or cannot read a header from: refused before SQLite touches it. */
+static int check_db_file(struct ias_store *st, const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return store_fail(st, -errno, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0) {
+		int e = errno;
+
+		close(fd);
+		return store_fail(st, -e, "cannot stat %s: %s", path, strerror(e));
+	}
+	n = sb.st_size > 0 ? pread(fd, head, sizeof(head), 0) : 0;
+	close(fd);
+	if (sb.st_size == 0)
+		return store_fail(st, -EUCLEAN, "the file is empty (0 bytes), although the"
+				  " store is created with its schema at once");
+	if (sb.st_size < 512 || n != (ssize_t)sizeof(head))
+		return store_fail(st, -EUCLEAN, "the file is truncated (%lld bytes)",
+				  (long long)sb.st_size);
+	if (memcmp(head, magic, sizeof(magic)) != 0)
+		return store_fail(st, -EUCLEAN, "the file is not an SQLite database");
+	return 0;
+}
+
+/* PRAGMA quick_check over every table and index (the audit log too): a
+ * damaged page is found at open, not by the first report that reads it. */
+static int check_integrity(struct ias_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(3)", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return store_sq_fail(st, rc, "quick_check");
+	r = store_step_row(st, s, "quick_check");
+	if (r == 1) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		static const char head[] = "*** in database main ***\n";
+		char one[300];
+
+		if (t && strcmp(t, "ok") == 0) {
+			r = 0;
+		} else {
+			/* One line: its first findings. */
+			if (t && strncmp(t, head, sizeof(head) - 1) == 0)
+				t += sizeof(head) - 1;
+			snprintf(one, sizeof(one), "%s", t ? t : "(no text)");
+			for (char *c = one; *c; c++)
+				if (*c == '\n')
+					*c = ';';
+			r = store_fail(st, -EUCLEAN, "quick_check: %s", one);
+		}
+	} else if (r == 0) {
+		r = store_fail(st, -EUCLEAN, "quick_check gave no result");
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
 static int prepare_all(struct ias_store *st)
 {
 	static const struct store_sql *const tables[] = {
@@ -509,6 +575,8 @@ int ias_store_open(const char *state_dir, struct ias_store **out, char *err, siz
 	}
 	if ((r = make_state_dir(st, state_dir)) != 0 || (r = make_db_file(st, path)) != 0)
 		goto out;
+	if (!st->created && (r = check_db_file(st, path)) != 0)
+		goto out;
 
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
@@ -532,13 +600,22 @@ int ias_store_open(const char *state_dir, struct ias_store **out, char *err, siz
 		r = store_fail(st, -EIO, "SQLite refused to enable foreign keys");
 		goto out;
 	}
-	if ((r = store_migrate(st)) != 0 || (r = load_meta(st)) != 0 ||
+	if ((!st->created && (r = check_integrity(st)) != 0) ||
+	    (r = store_migrate(st)) != 0 || (r = load_meta(st)) != 0 ||
 	    (r = prepare_all(st)) != 0)
 		goto out;
 	st->errmsg[0] = '\0';
 	*out = st;
 	st = NULL;
 out:
+	if (st && r == -EUCLEAN) {
+		char why[sizeof(st->errmsg)];
+
+		memcpy(why, st->errmsg, sizeof(why));
+		store_fail(st, r, "%s is damaged (%.200s): the agent refuses to start on it;"
+			   " move it aside (see \"Recovering a damaged store\" in"
+			   " docs/store-schema.md)", path, why);
+	}
 	if (st) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s", st->errmsg);

@@ -56,7 +56,10 @@ struct ias_store;
  * 0640. Applies pending schema migrations. On failure *out is NULL and err
  * (if not NULL) holds a message. -EPROTO: the database is newer than this
  * code or is not an IAS store. -EBADMSG: a migration met old text it cannot
- * parse (the message names the row; the file is left at its version). */
+ * parse (the message names the row; the file is left at its version).
+ * -EUCLEAN: an existing file is damaged (empty, truncated, not SQLite, or
+ * failing PRAGMA quick_check); it is left untouched, see "Recovering a
+ * damaged store" in docs/store-schema.md. A missing file is created. */
 int  ias_store_open(const char *state_dir, struct ias_store **out, char *err, size_t errlen);
 /* Rolls back an open explicit transaction, then closes. NULL is fine. */
 void ias_store_close(struct ias_store *st);

@@ -1,5 +1,6 @@
 /* Unit tests for sema/store, each in a fresh temporary directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1498,6 +1499,93 @@ static void test_commit_fails(void)
 	ias_store_close(st);
 }
 
+/* Opening dir must fail with -EUCLEAN and a message naming the damage. */
+static void refused_damaged(const char *dir, const char *what, const char *needle)
+{
+	struct ias_store *st = (struct ias_store *)1;
+	char err[512] = "";
+	int r = ias_store_open(dir, &st, err, sizeof(err));
+
+	ok(r == -EUCLEAN, "%s: refused with -EUCLEAN (%d)", what, r);
+	ok(st == NULL, "%s: no handle", what);
+	ok(strstr(err, needle) && strstr(err, "is damaged") &&
+	   strstr(err, "Recovering a damaged store"), "%s: message: %s", what, err);
+}
+
+/* A store with enough audit rows to fill several pages; returns its path. */
+static const char *damaged_base(const char *name, char *path, size_t len)
+{
+	const char *dir = newdir(name);
+	struct ias_store *st = open_ok(dir, name);
+	char detail[1000];
+
+	memset(detail, 'd', sizeof(detail) - 1);
+	detail[sizeof(detail) - 1] = '\0';
+	for (int i = 0; st && i < 64; i++)
+		ias_store_audit(st, i, "test", "fill", detail);
+	ias_store_close(st);	/* checkpoints the WAL into the file */
+	snprintf(path, len, "%s/%s", dir, IAS_STORE_DB_NAME);
+	return dir;
+}
+
+static void test_damaged(void)
+{
+	char path[600], page[65536];
+	const char *dir;
+	struct stat sb;
+	int64_t root, psize;
+	FILE *f;
+	int fd;
+
+	dir = damaged_base("dmg-empty", path, sizeof(path));
+	ok(truncate(path, 0) == 0, "make the file zero bytes");
+	refused_damaged(dir, "zero-byte file", "empty (0 bytes)");
+	ok(stat(path, &sb) == 0 && sb.st_size == 0, "zero-byte file left as it was");
+
+	dir = damaged_base("dmg-short", path, sizeof(path));
+	ok(truncate(path, 200) == 0, "cut the file to 200 bytes");
+	refused_damaged(dir, "200-byte file", "truncated");
+
+	dir = damaged_base("dmg-half", path, sizeof(path));
+	ok(stat(path, &sb) == 0 && sb.st_size > 8 * 4096, "a file of several pages (%lld bytes)",
+	   (long long)sb.st_size);
+	ok(truncate(path, sb.st_size / 2) == 0, "cut the file in half");
+	refused_damaged(dir, "half a file", "malformed");
+
+	dir = damaged_base("dmg-text", path, sizeof(path));
+	f = fopen(path, "w");
+	if (f) {
+		for (int i = 0; i < 300; i++)
+			fputs("not a database ", f);
+		fclose(f);
+	}
+	refused_damaged(dir, "a text file", "not an SQLite database");
+
+	/* One page of the audit table overwritten: found at open. */
+	dir = damaged_base("dmg-audit", path, sizeof(path));
+	root = raw_int(dir, "SELECT rootpage FROM sqlite_schema WHERE name = 'audit'");
+	psize = raw_int(dir, "PRAGMA page_size");
+	ok(root > 1 && psize >= 512, "audit root page %lld, page size %lld", (long long)root,
+	   (long long)psize);
+	memset(page, 0x5b, sizeof(page));
+	fd = open(path, O_WRONLY);
+	ok(fd >= 0 && psize <= (int64_t)sizeof(page) &&
+	   pwrite(fd, page, (size_t)psize, (root - 1) * psize) == (ssize_t)psize,
+	   "overwrite the audit table's root page");
+	if (fd >= 0)
+		close(fd);
+	refused_damaged(dir, "a corrupt audit page", "quick_check");
+
+	/* A missing file is created, as always. */
+	dir = newdir("dmg-none");
+	{
+		struct ias_store *st = open_ok(dir, "no file at all");
+
+		is_int(ias_store_created(st), 1, "created, and says so");
+		ias_store_close(st);
+	}
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -1538,6 +1626,7 @@ int main(void)
 	test_upgrade_v3();
 	test_upgrade_v3_refused();
 	test_typed();
+	test_damaged();
 	shim_install();
 	test_commit_fails();
 
