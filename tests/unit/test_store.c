@@ -1311,6 +1311,7 @@ static void test_typed(void)
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs shim_vfs;
 static int wal_full;		/* fail every write to a -wal file */
+static int wal_sync_fails;	/* fail every fsync of a -wal file */
 static int wal_writes_failed;
 
 struct shim_file {
@@ -1347,6 +1348,8 @@ static int shim_truncate(sqlite3_file *f, sqlite3_int64 n)
 
 static int shim_sync(sqlite3_file *f, int fl)
 {
+	if (wal_sync_fails && ((struct shim_file *)f)->is_wal)
+		return SQLITE_IOERR_FSYNC;
 	return REAL(f)->pMethods->xSync(REAL(f), fl);
 }
 
@@ -1496,7 +1499,22 @@ static void test_commit_fails(void)
 	is_int(r, -ENOSPC, "an autocommitted write reports the full disk");
 	is_int(ias_store_in_transaction(st), 0, "and leaves no transaction");
 	is_int(ias_store_kv_set(st, "k", "v2"), 0, "then works again");
+
+	/* The WAL written but not synced: an I/O error, the same guarantees. */
+	is_int(ias_store_begin(st), 0, "begin");
+	fill_block(&b, "analyzer", 7779, "", 1, 0);
+	is_int(ias_store_block_add(st, &b), 0, "block inside the transaction");
+	wal_sync_fails = 1;
+	r = ias_store_commit(st);
+	wal_sync_fails = 0;
+	is_int(r, -EIO, "a failed fsync: -EIO");
+	ok(strstr(ias_store_errmsg(st), "commit failed") != NULL, "message: %s",
+	   ias_store_errmsg(st));
+	is_int(ias_store_rollback(st), -EINVAL, "a later rollback: -EINVAL");
+	is_int(ias_store_block_get(st, b.id, &g), -ENOENT, "the block did not survive");
 	ias_store_close(st);
+	is_int(raw_int(dir, "SELECT count(*) FROM blocks WHERE pid = 7779"), 0,
+	       "not on disk after a re-open either");
 }
 
 /* Opening dir must fail with -EUCLEAN and a message naming the damage. */
