@@ -16,6 +16,8 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
+static void tx_check_aborted(struct ias_store *st, int err);
+
 /* ---- helpers ---------------------------------------------------------- */
 
 int store_fail(struct ias_store *st, int err, const char *fmt, ...)
@@ -55,8 +57,9 @@ int store_sq_fail(struct ias_store *st, int rc, const char *what)
 		err = -EIO;
 		break;
 	}
-	return store_fail(st, err, "%s: %s", what,
-			  st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	store_fail(st, err, "%s: %s", what, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	tx_check_aborted(st, err);
+	return err;
 }
 
 int64_t store_now_ms(void)
@@ -230,34 +233,77 @@ int store_walk(struct ias_store *st, const struct store_walk *w, void *ctx)
 
 /* ---- transactions ----------------------------------------------------- */
 
-/* The transaction SQLite is in was aborted under us (I/O error, disk full). */
-static int tx_lost(struct ias_store *st)
+/* SQLite ended the transaction under us (I/O error, disk full) while the
+ * caller still has levels open. From here until the outermost level ends,
+ * nothing may be committed, and nothing may be written outside a
+ * transaction either: a doomed transaction is opened in its place, so that
+ * writes the caller makes meanwhile are rolled back with it. */
+static void tx_check_aborted(struct ias_store *st, int err)
 {
-	return st->depth > 0 && sqlite3_get_autocommit(st->db);
+	if (!st->db || st->depth == 0 || st->aborted || !sqlite3_get_autocommit(st->db))
+		return;
+	st->aborted = err < 0 ? err : -EIO;
+	sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+}
+
+/* Rolls back every level; keeps the message of the failure that led here. */
+static void tx_abandon(struct ias_store *st)
+{
+	char keep[sizeof(st->errmsg)];
+
+	memcpy(keep, st->errmsg, sizeof(keep));
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	memcpy(st->errmsg, keep, sizeof(keep));
+	st->depth = 0;
+	st->aborted = 0;
 }
 
 int store_tx_begin(struct ias_store *st)
 {
 	int r;
 
-	if (tx_lost(st))
-		return store_fail(st, -EIO, "the open transaction was aborted; roll it back first");
+	tx_check_aborted(st, -EIO);
+	if (st->aborted)
+		return store_fail(st, st->aborted, "the open transaction was aborted by an earlier"
+				  " failure; roll it back first");
 	r = store_exec(st, st->depth ? "SAVEPOINT ias" : "BEGIN IMMEDIATE");
 	if (r == 0)
 		st->depth++;
 	return r;
 }
 
-int store_tx_end(struct ias_store *st, int r)
+/* Undoes the innermost level. */
+static void tx_undo_level(struct ias_store *st)
 {
 	char keep[sizeof(st->errmsg)];
-	int c = 0;
+
+	if (st->depth == 1) {
+		tx_abandon(st);
+		return;
+	}
+	memcpy(keep, st->errmsg, sizeof(keep));
+	store_exec(st, "ROLLBACK TO ias; RELEASE ias");
+	memcpy(st->errmsg, keep, sizeof(keep));
+	st->depth--;
+}
+
+int store_tx_end(struct ias_store *st, int r)
+{
+	int c;
 
 	if (st->depth == 0)
 		return r ? r : store_fail(st, -EINVAL, "no transaction is open");
-	if (tx_lost(st)) {
-		st->depth--;
-		return r ? r : store_fail(st, -EIO, "the transaction was aborted by SQLite");
+	tx_check_aborted(st, -EIO);
+	if (st->aborted) {
+		/* Nothing of this transaction will be committed: say so at
+		 * every level, end it all at the outermost. */
+		c = st->aborted;
+		if (st->depth > 1)
+			st->depth--;
+		else
+			tx_abandon(st);
+		return r ? r : c;
 	}
 	if (r == 0) {
 		c = store_exec(st, st->depth > 1 ? "RELEASE ias" : "COMMIT");
@@ -265,14 +311,10 @@ int store_tx_end(struct ias_store *st, int r)
 			st->depth--;
 			return 0;
 		}
+		r = c;
 	}
-	/* Undo this level; keep the message of the first failure. */
-	memcpy(keep, st->errmsg, sizeof(keep));
-	if (!sqlite3_get_autocommit(st->db))
-		store_exec(st, st->depth > 1 ? "ROLLBACK TO ias; RELEASE ias" : "ROLLBACK");
-	memcpy(st->errmsg, keep, sizeof(keep));
-	st->depth--;
-	return r ? r : c;
+	tx_undo_level(st);
+	return r;
 }
 
 int ias_store_begin(struct ias_store *st)
@@ -284,25 +326,42 @@ int ias_store_begin(struct ias_store *st)
 
 int ias_store_commit(struct ias_store *st)
 {
+	char why[sizeof(st->errmsg)];
+	int r;
+
 	if (!st)
 		return -EINVAL;
 	if (st->depth == 0)
 		return store_fail(st, -EINVAL, "commit without a transaction");
-	return store_tx_end(st, 0);
+	tx_check_aborted(st, -EIO);
+	if (st->aborted) {
+		r = st->aborted;
+	} else {
+		r = store_exec(st, st->depth > 1 ? "RELEASE ias" : "COMMIT");
+		if (r == 0) {
+			st->depth--;
+			return 0;
+		}
+	}
+	/* Fail closed: the whole transaction, every level, is rolled back. */
+	memcpy(why, st->errmsg, sizeof(why));
+	tx_abandon(st);
+	return store_fail(st, r, "commit failed, the transaction was rolled back: %s", why);
 }
 
 int ias_store_rollback(struct ias_store *st)
 {
 	if (!st)
 		return -EINVAL;
+	/* No side effects, not even on the message: after a failed commit it
+	 * still says why the commit failed. */
 	if (st->depth == 0)
-		return store_fail(st, -EINVAL, "rollback without a transaction");
-	if (tx_lost(st)) {
+		return -EINVAL;
+	tx_check_aborted(st, -EIO);
+	if (st->aborted && st->depth > 1)
 		st->depth--;
-		return 0;
-	}
-	/* -ECANCELED only selects the undo path of store_tx_end. */
-	store_tx_end(st, -ECANCELED);
+	else
+		tx_undo_level(st);
 	return 0;
 }
 
@@ -384,6 +443,72 @@ static int make_db_file(struct ias_store *st, const char *path)
 	return 0;
 }
 
+/* An existing file that SQLite would take for a new, empty database (zero
+ * bytes) or cannot read a header from: refused before SQLite touches it. */
+static int check_db_file(struct ias_store *st, const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return store_fail(st, -errno, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0) {
+		int e = errno;
+
+		close(fd);
+		return store_fail(st, -e, "cannot stat %s: %s", path, strerror(e));
+	}
+	n = sb.st_size > 0 ? pread(fd, head, sizeof(head), 0) : 0;
+	close(fd);
+	if (sb.st_size == 0)
+		return store_fail(st, -EUCLEAN, "the file is empty (0 bytes), although the"
+				  " store is created with its schema at once");
+	if (sb.st_size < 512 || n != (ssize_t)sizeof(head))
+		return store_fail(st, -EUCLEAN, "the file is truncated (%lld bytes)",
+				  (long long)sb.st_size);
+	if (memcmp(head, magic, sizeof(magic)) != 0)
+		return store_fail(st, -EUCLEAN, "the file is not an SQLite database");
+	return 0;
+}
+
+/* PRAGMA quick_check over every table and index (the audit log too): a
+ * damaged page is found at open, not by the first report that reads it. */
+static int check_integrity(struct ias_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(3)", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return store_sq_fail(st, rc, "quick_check");
+	r = store_step_row(st, s, "quick_check");
+	if (r == 1) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		static const char head[] = "*** in database main ***\n";
+		char one[300];
+
+		if (t && strcmp(t, "ok") == 0) {
+			r = 0;
+		} else {
+			/* One line: its first findings. */
+			if (t && strncmp(t, head, sizeof(head) - 1) == 0)
+				t += sizeof(head) - 1;
+			snprintf(one, sizeof(one), "%s", t ? t : "(no text)");
+			for (char *c = one; *c; c++)
+				if (*c == '\n')
+					*c = ';';
+			r = store_fail(st, -EUCLEAN, "quick_check: %s", one);
+		}
+	} else if (r == 0) {
+		r = store_fail(st, -EUCLEAN, "quick_check gave no result");
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
 static int prepare_all(struct ias_store *st)
 {
 	static const struct store_sql *const tables[] = {
@@ -450,6 +575,8 @@ int ias_store_open(const char *state_dir, struct ias_store **out, char *err, siz
 	}
 	if ((r = make_state_dir(st, state_dir)) != 0 || (r = make_db_file(st, path)) != 0)
 		goto out;
+	if (!st->created && (r = check_db_file(st, path)) != 0)
+		goto out;
 
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
@@ -473,13 +600,22 @@ int ias_store_open(const char *state_dir, struct ias_store **out, char *err, siz
 		r = store_fail(st, -EIO, "SQLite refused to enable foreign keys");
 		goto out;
 	}
-	if ((r = store_migrate(st)) != 0 || (r = load_meta(st)) != 0 ||
+	if ((!st->created && (r = check_integrity(st)) != 0) ||
+	    (r = store_migrate(st)) != 0 || (r = load_meta(st)) != 0 ||
 	    (r = prepare_all(st)) != 0)
 		goto out;
 	st->errmsg[0] = '\0';
 	*out = st;
 	st = NULL;
 out:
+	if (st && r == -EUCLEAN) {
+		char why[sizeof(st->errmsg)];
+
+		memcpy(why, st->errmsg, sizeof(why));
+		store_fail(st, r, "%s is damaged (%.200s): the agent refuses to start on it;"
+			   " move it aside (see \"Recovering a damaged store\" in"
+			   " docs/store-schema.md)", path, why);
+	}
 	if (st) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s", st->errmsg);

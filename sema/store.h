@@ -56,7 +56,10 @@ struct ias_store;
  * 0640. Applies pending schema migrations. On failure *out is NULL and err
  * (if not NULL) holds a message. -EPROTO: the database is newer than this
  * code or is not an IAS store. -EBADMSG: a migration met old text it cannot
- * parse (the message names the row; the file is left at its version). */
+ * parse (the message names the row; the file is left at its version).
+ * -EUCLEAN: an existing file is damaged (empty, truncated, not SQLite, or
+ * failing PRAGMA quick_check); it is left untouched, see "Recovering a
+ * damaged store" in docs/store-schema.md. A missing file is created. */
 int  ias_store_open(const char *state_dir, struct ias_store **out, char *err, size_t errlen);
 /* Rolls back an open explicit transaction, then closes. NULL is fine. */
 void ias_store_close(struct ias_store *st);
@@ -218,8 +221,12 @@ int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t ou
 
 /* Explicit transactions, e.g. a block + incident + audit committed together.
  * Nest freely; only the outermost commit makes the work durable. commit or
- * rollback without a begin: -EINVAL. If SQLite itself aborted the
- * transaction (e.g. disk full), commit returns -EIO and the work is gone. */
+ * rollback without a begin: -EINVAL.
+ * Fail closed: when commit fails (-ENOSPC disk full, -EIO, ...), the whole
+ * transaction, every level, is rolled back inside commit; the return value
+ * and ias_store_errmsg() say why, and a later rollback returns -EINVAL
+ * without side effects (the message is kept). The same holds when SQLite
+ * aborted the transaction earlier: every later level fails with that error. */
 int ias_store_begin(struct ias_store *st);
 int ias_store_commit(struct ias_store *st);
 int ias_store_rollback(struct ias_store *st);

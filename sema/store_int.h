@@ -81,6 +81,7 @@ struct ias_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	unsigned depth;		/* open transaction levels, explicit and internal */
+	int aborted;		/* SQLite ended the transaction: the errno why */
 	uint64_t allow_gen;	/* bumped by every allow-list change */
 	uint64_t instance;	/* meta.instance */
 	int created;		/* ias_store_open made the file */

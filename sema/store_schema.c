@@ -232,20 +232,26 @@ static int parse_mech(const char *text, uint32_t *mech, uint32_t *orders)
 	}
 }
 
+/* Prepares the reader and the writer of one migration pass. */
+static int prepare2(struct ias_store *st, const char *what, const char *sql_a,
+		    sqlite3_stmt **a, const char *sql_b, sqlite3_stmt **b)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql_a, -1, a, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, sql_b, -1, b, NULL);
+	return rc == SQLITE_OK ? 0 : store_sq_fail(st, rc, what);
+}
+
 static int migrate_mech(struct ias_store *st)
 {
 	sqlite3_stmt *sel = NULL, *upd = NULL;
-	int rc, r = 0;
+	int r = prepare2(st, "schema 3 to 4: blocks",
+			 "SELECT id, mechanism FROM blocks ORDER BY id", &sel,
+			 "UPDATE blocks SET mech = ?2, qp_orders = ?3 WHERE id = ?1", &upd);
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT id, mechanism FROM blocks ORDER BY id", -1,
-				&sel, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(st->db, "UPDATE blocks SET mech = ?2, qp_orders = ?3"
-					" WHERE id = ?1", -1, &upd, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_sq_fail(st, rc, "schema 3 to 4: blocks");
+	if (r != 0)
 		goto out;
-	}
 	while (r == 0 && (r = store_step_row(st, sel, "schema 3 to 4: read blocks")) == 1) {
 		int64_t id = sqlite3_column_int64(sel, 0);
 		const char *text = (const char *)sqlite3_column_text(sel, 1);
@@ -317,17 +323,13 @@ static int migrate_eproc(struct ias_store *st)
 {
 	sqlite3_stmt *sel = NULL, *ins = NULL;
 	struct ias_proc_undo u;
-	int rc, r = 0;
+	int r = prepare2(st, "schema 3 to 4: process undo rows",
+			 "SELECT key, value FROM kv WHERE key GLOB 'eproc:*' ORDER BY key", &sel,
+			 "INSERT INTO proc_undo (block_id, pid, did, cgroup, origin)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5)", &ins);
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT key, value FROM kv WHERE key GLOB 'eproc:*'"
-				" ORDER BY key", -1, &sel, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(st->db, "INSERT INTO proc_undo (block_id, pid, did, cgroup,"
-					" origin) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_sq_fail(st, rc, "schema 3 to 4: process undo rows");
+	if (r != 0)
 		goto out;
-	}
 	while (r == 0 && (r = store_step_row(st, sel, "schema 3 to 4: read key-value")) == 1) {
 		const char *key = (const char *)sqlite3_column_text(sel, 0);
 		const char *text = (const char *)sqlite3_column_text(sel, 1);
@@ -405,18 +407,14 @@ static int migrate_policy(struct ias_store *st)
 {
 	sqlite3_stmt *sel = NULL, *ins = NULL;
 	int64_t v[9];
-	int rc, r;
+	int r = prepare2(st, "schema 3 to 4: policy",
+			 "SELECT value FROM kv WHERE key = 'policy'", &sel,
+			 "INSERT INTO policy (one, version, level, mode, dry_run, base_ms, max_ms,"
+			 " escalation, hop_limit, fanout_limit)"
+			 " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &ins);
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM kv WHERE key = 'policy'", -1, &sel, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(st->db, "INSERT INTO policy (one, version, level, mode,"
-					" dry_run, base_ms, max_ms, escalation, hop_limit,"
-					" fanout_limit) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-					-1, &ins, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_sq_fail(st, rc, "schema 3 to 4: policy");
+	if (r != 0)
 		goto out;
-	}
 	r = store_step_row(st, sel, "schema 3 to 4: read policy");
 	if (r <= 0)
 		goto out;

@@ -1,5 +1,6 @@
 /* Unit tests for sema/store, each in a fresh temporary directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1305,6 +1306,304 @@ static void test_typed(void)
 	}
 }
 
+/* ---- a VFS that fails writes to the WAL on demand (a full disk) ---- */
+
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs shim_vfs;
+static int wal_full;		/* fail every write to a -wal file */
+static int wal_sync_fails;	/* fail every fsync of a -wal file */
+static int wal_writes_failed;
+
+struct shim_file {
+	sqlite3_file base;
+	sqlite3_file *real;
+	int is_wal;
+};
+
+#define REAL(f) (((struct shim_file *)(f))->real)
+
+static int shim_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+
+static int shim_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
+
+static int shim_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	if (wal_full && ((struct shim_file *)f)->is_wal) {
+		wal_writes_failed++;
+		return SQLITE_FULL;
+	}
+	return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
+}
+
+static int shim_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), n);
+}
+
+static int shim_sync(sqlite3_file *f, int fl)
+{
+	if (wal_sync_fails && ((struct shim_file *)f)->is_wal)
+		return SQLITE_IOERR_FSYNC;
+	return REAL(f)->pMethods->xSync(REAL(f), fl);
+}
+
+static int shim_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), n);
+}
+
+static int shim_lock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+
+static int shim_unlock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+
+static int shim_reserved(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+
+static int shim_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+
+static int shim_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+
+static int shim_devchar(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+
+static int shim_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
+}
+
+static int shim_shm_lock(sqlite3_file *f, int off, int n, int fl)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, fl);
+}
+
+static void shim_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+
+static int shim_shm_unmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+
+static const sqlite3_io_methods shim_io = {
+	2, shim_close, shim_read, shim_write, shim_truncate, shim_sync, shim_size, shim_lock,
+	shim_unlock, shim_reserved, shim_fcntl, shim_sector, shim_devchar, shim_shm_map,
+	shim_shm_lock, shim_shm_barrier, shim_shm_unmap, NULL, NULL,
+};
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	struct shim_file *sf = (struct shim_file *)f;
+	int rc;
+
+	(void)vfs;
+	sf->real = (sqlite3_file *)(sf + 1);
+	sf->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+	rc = real_vfs->xOpen(real_vfs, name, sf->real, flags, out);
+	sf->base.pMethods = rc == SQLITE_OK && sf->real->pMethods ? &shim_io : NULL;
+	return rc;
+}
+
+/* Every connection of this program goes through the shim from here on. */
+static void shim_install(void)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	shim_vfs = *real_vfs;
+	shim_vfs.zName = "ias-test-shim";
+	shim_vfs.szOsFile = (int)sizeof(struct shim_file) + real_vfs->szOsFile;
+	shim_vfs.xOpen = shim_open;
+	shim_vfs.pNext = NULL;
+	sqlite3_vfs_register(&shim_vfs, 1);
+}
+
+/* A commit that fails for real (the WAL cannot be written: disk full)
+ * fails closed: nothing of the transaction survives, the error says why, a
+ * later rollback changes nothing, and the store works again afterwards. */
+static void test_commit_fails(void)
+{
+	const char *dir = newdir("full");
+	struct ias_store *st = open_ok(dir, "db for the failed commit");
+	struct ias_block_rec b, g;
+	char msg[512];
+	int64_t audits, id;
+	int r;
+
+	if (!st)
+		return;
+	audits = raw_int(dir, "SELECT count(*) FROM audit");
+	is_int(ias_store_begin(st), 0, "begin");
+	fill_block(&b, "analyzer", 7777, "I-full", 1, 0);
+	is_int(ias_store_block_add(st, &b), 0, "block inside the transaction");
+	id = b.id;
+	is_int(ias_store_audit(st, 1, "sema", "block", "full"), 0, "audit inside it");
+	is_int(ias_store_begin(st), 0, "inner begin");
+	ias_store_kv_set(st, "inner", "1");
+	wal_full = 1;
+	is_int(ias_store_commit(st), 0, "inner commit (a savepoint: no write yet)");
+	r = ias_store_commit(st);
+	wal_full = 0;
+	ok(wal_writes_failed > 0, "the WAL write failed (%d times)", wal_writes_failed);
+	is_int(r, -ENOSPC, "commit reports the full disk");
+	snprintf(msg, sizeof(msg), "%s", ias_store_errmsg(st));
+	ok(strstr(msg, "commit failed") && strstr(msg, "rolled back") && strstr(msg, "full"),
+	   "the message says why: %s", msg);
+	is_int(ias_store_in_transaction(st), 0, "no transaction is left open");
+	is_int(ias_store_rollback(st), -EINVAL, "a later rollback: -EINVAL");
+	is_str(ias_store_errmsg(st), msg, "... and it changes nothing, not even the message");
+	is_int(ias_store_block_get(st, id, &g), -ENOENT, "the block did not survive");
+	is_int(raw_int(dir, "SELECT count(*) FROM blocks WHERE pid = 7777"), 0,
+	       "no block row on disk");
+	is_int(raw_int(dir, "SELECT count(*) FROM audit"), audits, "no audit row on disk");
+	is_int(raw_int(dir, "SELECT count(*) FROM kv WHERE key = 'inner'"), 0,
+	       "the inner level's row is gone too");
+
+	fill_block(&b, "analyzer", 7778, "", 1, 0);
+	is_int(ias_store_block_add(st, &b), 0, "the store works again");
+	is_int(ias_store_begin(st), 0, "a new transaction");
+	is_int(ias_store_audit(st, 2, "sema", "again", ""), 0, "writes in it");
+	is_int(ias_store_commit(st), 0, "and commits");
+	ias_store_close(st);
+	is_int(raw_int(dir, "SELECT count(*) FROM blocks WHERE pid = 7778"), 1,
+	       "the later block is on disk");
+
+	/* A store that fails outside an explicit transaction. */
+	st = open_ok(dir, "re-open");
+	if (!st)
+		return;
+	wal_full = 1;
+	r = ias_store_kv_set(st, "k", "v");
+	wal_full = 0;
+	is_int(r, -ENOSPC, "an autocommitted write reports the full disk");
+	is_int(ias_store_in_transaction(st), 0, "and leaves no transaction");
+	is_int(ias_store_kv_set(st, "k", "v2"), 0, "then works again");
+
+	/* The WAL written but not synced: an I/O error, the same guarantees. */
+	is_int(ias_store_begin(st), 0, "begin");
+	fill_block(&b, "analyzer", 7779, "", 1, 0);
+	is_int(ias_store_block_add(st, &b), 0, "block inside the transaction");
+	wal_sync_fails = 1;
+	r = ias_store_commit(st);
+	wal_sync_fails = 0;
+	is_int(r, -EIO, "a failed fsync: -EIO");
+	ok(strstr(ias_store_errmsg(st), "commit failed") != NULL, "message: %s",
+	   ias_store_errmsg(st));
+	is_int(ias_store_rollback(st), -EINVAL, "a later rollback: -EINVAL");
+	is_int(ias_store_block_get(st, b.id, &g), -ENOENT, "the block did not survive");
+	ias_store_close(st);
+	is_int(raw_int(dir, "SELECT count(*) FROM blocks WHERE pid = 7779"), 0,
+	       "not on disk after a re-open either");
+}
+
+/* Opening dir must fail with -EUCLEAN and a message naming the damage. */
+static void refused_damaged(const char *dir, const char *what, const char *needle)
+{
+	struct ias_store *st = (struct ias_store *)1;
+	char err[512] = "";
+	int r = ias_store_open(dir, &st, err, sizeof(err));
+
+	ok(r == -EUCLEAN, "%s: refused with -EUCLEAN (%d)", what, r);
+	ok(st == NULL, "%s: no handle", what);
+	ok(strstr(err, needle) && strstr(err, "is damaged") &&
+	   strstr(err, "Recovering a damaged store"), "%s: message: %s", what, err);
+}
+
+/* A store with enough audit rows to fill several pages; returns its path. */
+static const char *damaged_base(const char *name, char *path, size_t len)
+{
+	const char *dir = newdir(name);
+	struct ias_store *st = open_ok(dir, name);
+	char detail[1000];
+
+	memset(detail, 'd', sizeof(detail) - 1);
+	detail[sizeof(detail) - 1] = '\0';
+	for (int i = 0; st && i < 64; i++)
+		ias_store_audit(st, i, "test", "fill", detail);
+	ias_store_close(st);	/* checkpoints the WAL into the file */
+	snprintf(path, len, "%s/%s", dir, IAS_STORE_DB_NAME);
+	return dir;
+}
+
+static void test_damaged(void)
+{
+	char path[600], page[65536];
+	const char *dir;
+	struct stat sb;
+	int64_t root, psize;
+	FILE *f;
+	int fd;
+
+	dir = damaged_base("dmg-empty", path, sizeof(path));
+	ok(truncate(path, 0) == 0, "make the file zero bytes");
+	refused_damaged(dir, "zero-byte file", "empty (0 bytes)");
+	ok(stat(path, &sb) == 0 && sb.st_size == 0, "zero-byte file left as it was");
+
+	dir = damaged_base("dmg-short", path, sizeof(path));
+	ok(truncate(path, 200) == 0, "cut the file to 200 bytes");
+	refused_damaged(dir, "200-byte file", "truncated");
+
+	dir = damaged_base("dmg-half", path, sizeof(path));
+	ok(stat(path, &sb) == 0 && sb.st_size > 8 * 4096, "a file of several pages (%lld bytes)",
+	   (long long)sb.st_size);
+	ok(truncate(path, sb.st_size / 2) == 0, "cut the file in half");
+	refused_damaged(dir, "half a file", "malformed");
+
+	dir = damaged_base("dmg-text", path, sizeof(path));
+	f = fopen(path, "w");
+	if (f) {
+		for (int i = 0; i < 300; i++)
+			fputs("not a database ", f);
+		fclose(f);
+	}
+	refused_damaged(dir, "a text file", "not an SQLite database");
+
+	/* One page of the audit table overwritten: found at open. */
+	dir = damaged_base("dmg-audit", path, sizeof(path));
+	root = raw_int(dir, "SELECT rootpage FROM sqlite_schema WHERE name = 'audit'");
+	psize = raw_int(dir, "PRAGMA page_size");
+	ok(root > 1 && psize >= 512, "audit root page %lld, page size %lld", (long long)root,
+	   (long long)psize);
+	memset(page, 0x5b, sizeof(page));
+	fd = open(path, O_WRONLY);
+	ok(fd >= 0 && psize <= (int64_t)sizeof(page) &&
+	   pwrite(fd, page, (size_t)psize, (root - 1) * psize) == (ssize_t)psize,
+	   "overwrite the audit table's root page");
+	if (fd >= 0)
+		close(fd);
+	refused_damaged(dir, "a corrupt audit page", "quick_check");
+
+	/* A missing file is created, as always. */
+	dir = newdir("dmg-none");
+	{
+		struct ias_store *st = open_ok(dir, "no file at all");
+
+		is_int(ias_store_created(st), 1, "created, and says so");
+		ias_store_close(st);
+	}
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -1345,6 +1644,9 @@ int main(void)
 	test_upgrade_v3();
 	test_upgrade_v3_refused();
 	test_typed();
+	test_damaged();
+	shim_install();
+	test_commit_fails();
 
 	cleanup();
 	return tap_done();
