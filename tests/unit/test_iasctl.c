@@ -16,6 +16,7 @@
 #define NOW 1700000000000ull /* IASCTL_NOW_MS for the runs */
 
 static int force_status; /* if set, every reply carries this status */
+static int as_manager;   /* answer STATUS as the manager does */
 
 static void put_block(struct ias_ctl_msg *m, uint64_t id, uint32_t pid, const char *comm,
 		      uint64_t released)
@@ -67,17 +68,27 @@ static int handler(const struct ias_ctl_hdr *h, struct ias_rd *attrs, struct ias
 	}
 	switch (h->op) {
 	case IAS_CTL_OP_STATUS:
+		/* The agent sends no peer count (it has none); the manager
+		 * counts the agents it knows in the same fields, and has no
+		 * block or QP counters. */
+		if (as_manager)
+			ias_ctl_put_str(m, IAS_CTL_A_ROLE, "active");
 		ias_ctl_nest_begin(m, IAS_CTL_A_STATUS);
-		ias_ctl_put_str(m, IAS_CTL_A_AGENT_VERSION, "0.1.0");
+		ias_ctl_put_str(m, IAS_CTL_A_AGENT_VERSION, as_manager ? "sem 0.1.0" : "0.1.0");
 		ias_ctl_put_str(m, IAS_CTL_A_NODE, "n07");
 		ias_ctl_put_u64(m, IAS_CTL_A_UPTIME_S, 7200);
-		ias_ctl_put_u32(m, IAS_CTL_A_BLOCKS_ACTIVE, 3);
-		ias_ctl_put_u32(m, IAS_CTL_A_BLOCKS_TOTAL, 17);
-		ias_ctl_put_u32(m, IAS_CTL_A_QPS_BLOCKED, 15);
-		ias_ctl_put_u32(m, IAS_CTL_A_QPS_KNOWN, 40);
+		if (!as_manager) {
+			ias_ctl_put_u32(m, IAS_CTL_A_BLOCKS_ACTIVE, 3);
+			ias_ctl_put_u32(m, IAS_CTL_A_BLOCKS_TOTAL, 17);
+			ias_ctl_put_u32(m, IAS_CTL_A_QPS_BLOCKED, 15);
+			ias_ctl_put_u32(m, IAS_CTL_A_QPS_KNOWN, 40);
+		}
 		ias_ctl_put_str(m, IAS_CTL_A_PORT_STATE, "mlx5_0/1 lid 3");
-		ias_ctl_put_u32(m, IAS_CTL_A_PEERS_REACHABLE, 6);
-		ias_ctl_put_u32(m, IAS_CTL_A_PEERS_KNOWN, 7);
+		if (as_manager) {
+			ias_ctl_put_u32(m, IAS_CTL_A_PEERS_REACHABLE, 6);
+			ias_ctl_put_u32(m, IAS_CTL_A_PEERS_KNOWN, 7);
+		}
+		ias_ctl_put_u64(m, IAS_CTL_A_MADS_REJECTED, 2);
 		ias_ctl_nest_begin(m, IAS_CTL_A_POLICY);
 		ias_ctl_put_str(m, IAS_CTL_A_LEVEL, "lca");
 		ias_ctl_nest_end(m);
@@ -96,6 +107,10 @@ static int handler(const struct ias_ctl_hdr *h, struct ias_rd *attrs, struct ias
 	case IAS_CTL_OP_BLOCKS_LIST:
 		if (pid == 1)
 			break; /* empty list */
+		if (pid == 2) { /* comm as a process may set it: quotes, bad UTF-8 */
+			put_block(m, 5, 2, "\"},\xff{\\", 0);
+			break;
+		}
 		put_block(m, 42, 4242, "mpi_app", 0);
 		put_block(m, 43, 977, "helper", 0);
 		if (all)
@@ -247,13 +262,27 @@ int main(void)
 	has(out, "|- Blocked processes: 3   (total since start: 17)\n", "status: blocked line");
 	has(out, "|- QPs blocked:       15  (of 40 known)\n", "status: QPs line");
 	has(out, "|- Policy level:      lca\n", "status: policy line");
-	has(out, "`- Peers:             6 reachable / 7 known\n", "status: peers line, last");
+	has(out, "`- MADs rejected:     2\n", "status: MADs rejected last");
+	ok(strstr(out, "Peers") == NULL, "status: no peer count when the agent sends none");
 	ok(strchr(out, '\033') == NULL, "no colour when stdout is not a terminal");
 	is_int(RUN("--color", "always", "status"), 0, "--color always");
 	ok(strchr(out, '\033') != NULL, "colour when forced");
 	is_int(RUN("-o", "json", "status"), 0, "status json: exit 0");
 	has(out, "\"blocks_active\": 3", "status json: snake_case counter");
 	has(out, "\"policy\": {", "status json: nested policy");
+
+	as_manager = 1;
+	is_int(RUN("--manager", "--socket", sock, "status"), 0, "manager status: exit 0");
+	has(out, "|- Agent:             sem 0.1.0 on n07, up 2h\n", "manager status: version");
+	has(out, "`- Agents:            6 reachable / 7 known\n", "manager status: agents, last");
+	ok(strstr(out, "Blocked") == NULL && strstr(out, "QPs") == NULL,
+	   "manager status: no counters it does not send");
+	as_manager = 0;
+
+	is_int(RUN("-o", "json", "blocks", "list", "--pid", "2"), 0, "hostile comm json: exit 0");
+	has(out, "\"comm\": \"\\\"},\xef\xbf\xbd{\\\\\"", "hostile comm: escaped, U+FFFD");
+	is_int(RUN("blocks", "list", "--pid", "2"), 0, "hostile comm table: exit 0");
+	has(out, "  \"},\xef\xbf\xbd{\\  ", "hostile comm: shown, padded");
 
 	is_int(RUN("blocks", "list"), 0, "blocks list: exit 0");
 	is_str(out,
@@ -345,6 +374,13 @@ int main(void)
 	is_int(RUN("blocks", "release"), 2, "usage: no release selector");
 	is_int(RUN("blocks", "inspect", "0x2a"), 2, "usage: hex block id");
 	is_int(RUN("blocks", "frobnicate"), 2, "usage: unknown verb");
+	is_int(RUN("qps", "list", "--all"), 2, "usage: an option of another command");
+	is_int(RUN("incidents", "show", "I-17", "--bogus"), 2, "usage: unknown option");
+	is_int(RUN("blocks", "inspect"), 2, "usage: missing ID");
+	has(err, "usage: blocks inspect ID", "usage names the command's arguments");
+	is_int(RUN("status", "extra"), 2, "usage: status takes no arguments");
+	is_int(RUN("report", "--pid"), 2, "usage: --pid without a value");
+	is_int(RUN("policy", "set"), 2, "usage: policy set without KEY=VALUE");
 	is_int(RUN("fabric"), 2, "usage: unknown noun");
 	is_int(RUN("-o", "xml", "status"), 2, "usage: bad -o");
 	is_int(run((const char *const[]){ NULL }), 2, "usage: nothing at all");
