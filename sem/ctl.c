@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "mad_defs/policy.h"
 #include "ctl/proto.h"
 #include "ctl/server.h"
 #include "sem/ctl.h"
@@ -38,8 +39,8 @@ static void node_name(struct sem *s, uint64_t guid, char *out, size_t len)
 static void put_policy(struct ias_ctl_msg *m, const struct ias_attr_policy *p)
 {
 	ias_ctl_nest_begin(m, IAS_CTL_A_POLICY);
-	ias_ctl_put_str(m, IAS_CTL_A_LEVEL, sem_level_names[p->search_level]);
-	ias_ctl_put_str(m, IAS_CTL_A_BLOCK_MODE, sem_mode_names[p->block_mode]);
+	ias_ctl_put_str(m, IAS_CTL_A_LEVEL, ias_level_name(p->search_level));
+	ias_ctl_put_str(m, IAS_CTL_A_BLOCK_MODE, ias_mode_name(p->block_mode));
 	ias_ctl_put_u8(m, IAS_CTL_A_DRY_RUN, (uint8_t)!!(p->flags & IAS_POLICY_F_DRY_RUN));
 	ias_ctl_put_u32(m, IAS_CTL_A_BASE_DURATION_S, p->base_duration_s);
 	ias_ctl_put_u32(m, IAS_CTL_A_MAX_DURATION_S, p->max_duration_s);
@@ -306,21 +307,9 @@ static int op_policy_show(struct ctlsrv_req *x)
 	return 0;
 }
 
-static int lookup(const char *const *names, const char *v)
+/* Set fields of p from the request's POLICY nest: 0, or a control error. */
+static int policy_fields(struct ctlsrv_req *x, struct ias_policy *p)
 {
-	int i;
-
-	for (i = 0; names[i]; i++)
-		if (strcmp(names[i], v) == 0)
-			return i;
-	return -1;
-}
-
-static int op_policy_set(struct ctlsrv_req *x)
-{
-	struct sem *s = sem_of(x);
-	struct ias_attr_policy p = s->view.policy;
-	struct sem_policy_rec rec;
 	struct ias_ctl_attr a, in;
 	char name[IAS_CTL_NAME_MAX + 1];
 	struct ias_rd r;
@@ -338,59 +327,68 @@ static int op_policy_set(struct ctlsrv_req *x)
 			case IAS_CTL_A_BLOCK_MODE:
 				if (ias_ctl_get_str(&in, name, sizeof(name)))
 					return ctlsrv_fail(x, IAS_CTL_E_INVAL, "bad name");
-				idx = lookup(in.type == IAS_CTL_A_LEVEL ? sem_level_names : sem_mode_names, name);
+				idx = in.type == IAS_CTL_A_LEVEL ? ias_level_parse(name) : ias_mode_parse(name);
 				if (idx < 0)
 					return ctlsrv_fail(x, IAS_CTL_E_INVAL, "%s: unknown value %s",
 						    ias_ctl_attr_name(in.type), name);
 				if (in.type == IAS_CTL_A_LEVEL)
-					p.search_level = (uint8_t)idx;
+					p->level = (unsigned)idx;
 				else
-					p.block_mode = (uint8_t)idx;
+					p->block_mode = (unsigned)idx;
 				break;
 			case IAS_CTL_A_DRY_RUN:
 				ias_ctl_get_u8(&in, &b);
-				p.flags = (uint8_t)((p.flags & ~IAS_POLICY_F_DRY_RUN) |
-						    (b ? IAS_POLICY_F_DRY_RUN : 0));
+				p->dry_run = b != 0;
 				break;
 			case IAS_CTL_A_POLICY_VERSION:
 				break;	/* the manager numbers its policies */
 			default:
 				ias_ctl_get_u32(&in, &v);
-				if (in.type == IAS_CTL_A_BASE_DURATION_S) {
-					p.base_duration_s = v;
-				} else if (in.type == IAS_CTL_A_MAX_DURATION_S) {
-					p.max_duration_s = v;
-				} else if (in.type == IAS_CTL_A_ESCALATION) {
-					if (v < 1 || v > 100)
-						return ctlsrv_fail(x, IAS_CTL_E_INVAL, "escalation must be 1..100");
-					p.escalation_x100 = (uint16_t)(v * 100);
-				} else if (in.type == IAS_CTL_A_HOP_LIMIT ||
-					   in.type == IAS_CTL_A_FANOUT_LIMIT) {
-					if (v < 1 || v > 255)
-						return ctlsrv_fail(x, IAS_CTL_E_INVAL, "%s must be 1..255 fabric-wide",
-							    ias_ctl_attr_name(in.type));
-					if (in.type == IAS_CTL_A_HOP_LIMIT)
-						p.hop_limit = (uint8_t)v;
-					else
-						p.fanout_limit = (uint8_t)v;
-				}
+				if (in.type == IAS_CTL_A_BASE_DURATION_S)
+					p->base_duration_ms = (uint64_t)v * 1000;
+				else if (in.type == IAS_CTL_A_MAX_DURATION_S)
+					p->max_duration_ms = (uint64_t)v * 1000;
+				else if (in.type == IAS_CTL_A_ESCALATION)
+					p->escalation = v;
+				else if (in.type == IAS_CTL_A_HOP_LIMIT)
+					p->hop_limit = v;
+				else if (in.type == IAS_CTL_A_FANOUT_LIMIT)
+					p->fanout_limit = v;
 				break;
 			}
 		}
 	}
-	if (sem_policy_check(&p, x->msg, sizeof(x->msg)))
+	return 0;
+}
+
+static int op_policy_set(struct ctlsrv_req *x)
+{
+	struct sem *s = sem_of(x);
+	struct ias_attr_policy a;
+	struct sem_policy_rec rec;
+	struct ias_policy p;
+	int r;
+
+	ias_policy_from_attr(&s->view.policy, &p);
+	r = policy_fields(x, &p);
+	if (r)
+		return r;
+	if (ias_policy_check(&p, x->msg, sizeof(x->msg)))
 		return IAS_CTL_E_INVAL;
-	p.policy_version = s->view.policy.policy_version + 1;
+	ias_policy_to_attr(&p, &a);	/* base 0 cannot go on the wire: refused here */
+	if (ias_policy_check_attr(&a, x->msg, sizeof(x->msg)))
+		return IAS_CTL_E_INVAL;
+	a.policy_version = s->view.policy.policy_version + 1;
 	memset(&rec, 0, sizeof(rec));
-	rec.p = p;
+	rec.p = a;
 	rec.updated_ms = sem_now_ms();
 	if (semstore_policy_put(s->store, &rec))
 		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", semstore_errmsg(s->store));
-	sem_view_set_policy(&s->view, &p);
-	log_notice("fabric policy version %u set by uid %u (PID %d)%s", p.policy_version,
+	sem_view_set_policy(&s->view, &a);
+	log_notice("fabric policy version %u set by uid %u (PID %d)%s", a.policy_version,
 		   (unsigned)x->cl->cred.uid, (int)x->cl->cred.pid,
 		   s->view.active ? "" : "; standby: not pushed until our SM is the master");
-	put_policy(x->rep, &p);
+	put_policy(x->rep, &a);
 	return 0;
 }
 

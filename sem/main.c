@@ -18,12 +18,10 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "mad_defs/policy.h"
 #include "sem/ctl.h"
 #include "sem/madio.h"
 #include "sem/sem.h"
-
-const char *const sem_level_names[] = { "basic", "sibling", "lca", "selinux", "zone", NULL };
-const char *const sem_mode_names[] = { "pause", "cut", "freeze", "kill", NULL };
 
 #define T struct sem_config
 static const struct ias_cfg_opt sem_opts[] = {
@@ -49,17 +47,20 @@ static const struct ias_cfg_opt sem_opts[] = {
 		   "MAD timestamps further than this from our clock are refused"),
 	IAS_CFG_MS(T, port_retry, 100, 3600000, "5s", "how often to look for an RDMA port"),
 	IAS_CFG_U(T, max_clients, 1, 4096, "64", "control socket connections at most"),
-	IAS_CFG_E(T, level, sem_level_names, "basic",
+	IAS_CFG_E(T, level, ias_level_names, "basic",
 		  "initial fabric search level: basic, sibling, lca, selinux or zone"),
-	IAS_CFG_E(T, block_mode, sem_mode_names, "pause",
+	IAS_CFG_E(T, block_mode, ias_mode_names, "pause",
 		  "initial fabric block mode: pause, cut, freeze or kill"),
 	IAS_CFG_B(T, dry_run, "no", "initial fabric dry-run"),
-	IAS_CFG_MS(T, block_duration, 1000, 4294967295000ull, "1h", "initial duration of a first block"),
-	IAS_CFG_MS(T, block_duration_max, 1000, 4294967295000ull, "7d",
+	IAS_CFG_MS(T, block_duration, 1000, IAS_POLICY_DURATION_MAX_MS, "1h",
+		   "initial duration of a first block"),
+	IAS_CFG_MS(T, block_duration_max, 1000, IAS_POLICY_DURATION_MAX_MS, "7d",
 		   "initial cap on escalated durations"),
-	IAS_CFG_U(T, escalation, 1, 100, "2", "duration factor for each repeat offence"),
-	IAS_CFG_U(T, hop_limit, 1, 255, "16", "trace hops at most"),
-	IAS_CFG_U(T, fanout_limit, 1, 255, "64", "trace MADs one hop sends at most"),
+	IAS_CFG_U(T, escalation, IAS_POLICY_ESCALATION_MIN, IAS_POLICY_ESCALATION_MAX, "2",
+		  "duration factor for each repeat offence"),
+	IAS_CFG_U(T, hop_limit, IAS_POLICY_HOP_MIN, IAS_POLICY_HOP_MAX, "16", "trace hops at most"),
+	IAS_CFG_U(T, fanout_limit, IAS_POLICY_FANOUT_MIN, IAS_POLICY_FANOUT_MAX, "64",
+		  "trace MADs one hop sends at most"),
 };
 #undef T
 
@@ -71,26 +72,6 @@ int64_t sem_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void sem_update_role(struct sem *s)
-{
-	uint64_t ours = s->our_sm_guid ? s->our_sm_guid : s->local_port_guid;
-	int active = ours && s->sm_guid && s->sm_guid == ours;
-	char st[160];
-
-	if (active == s->view.active)
-		return;
-	sem_view_set_active(&s->view, active);
-	if (active)
-		log_notice("our SM (0x%016llx) is the master: active, pushing policy version %u",
-			   (unsigned long long)ours, s->view.policy.policy_version);
-	else
-		log_notice("the master SM (LID %u, 0x%016llx) is not ours (0x%016llx): standby",
-			   s->sm_lid, (unsigned long long)s->sm_guid, (unsigned long long)ours);
-	snprintf(st, sizeof(st), "STATUS=%s, control socket %s", active ? "active" : "standby",
-		 s->cfg.control_socket);
-	sd_notify(0, st);
 }
 
 static void usage(FILE *f)
@@ -129,18 +110,22 @@ static int check_config(void)
 	return 0;
 }
 
-static void policy_from_config(struct ias_attr_policy *p)
+/* The configured policy, in whole seconds as the wire carries it. */
+static void policy_from_config(struct ias_attr_policy *a)
 {
-	memset(p, 0, sizeof(*p));
-	p->policy_version = 1;
-	p->search_level = (uint8_t)g.cfg.level;
-	p->block_mode = (uint8_t)g.cfg.block_mode;
-	p->flags = g.cfg.dry_run ? IAS_POLICY_F_DRY_RUN : 0;
-	p->hop_limit = (uint8_t)g.cfg.hop_limit;
-	p->fanout_limit = (uint8_t)g.cfg.fanout_limit;
-	p->escalation_x100 = (uint16_t)(g.cfg.escalation * 100);
-	p->base_duration_s = (uint32_t)(g.cfg.block_duration / 1000);
-	p->max_duration_s = (uint32_t)(g.cfg.block_duration_max / 1000);
+	struct ias_policy p = {
+		.version = 1,
+		.level = g.cfg.level,
+		.block_mode = g.cfg.block_mode,
+		.dry_run = g.cfg.dry_run,
+		.base_duration_ms = g.cfg.block_duration / 1000 * 1000,
+		.max_duration_ms = g.cfg.block_duration_max / 1000 * 1000,
+		.escalation = g.cfg.escalation,
+		.hop_limit = g.cfg.hop_limit,
+		.fanout_limit = g.cfg.fanout_limit,
+	};
+
+	ias_policy_to_attr(&p, a);	/* checked below, as a stored one is */
 }
 
 static int start(void)
@@ -169,7 +154,7 @@ static int start(void)
 		pr.updated_ms = sem_now_ms();
 		r = semstore_policy_put(g.store, &pr);
 	}
-	if (!r && sem_policy_check(&pr.p, err, sizeof(err)))
+	if (!r && ias_policy_check_attr(&pr.p, err, sizeof(err)))
 		r = -EINVAL;
 	if (r) {
 		log_err("refusing to start: fabric policy: %s", r == -EINVAL ? err : semstore_errmsg(g.store));

@@ -64,10 +64,8 @@ struct sem {
 };
 
 int64_t sem_now_ms(void);
-/* Is our SM the master? Updates s->view.active and logs a change. */
+/* Is our SM the master? Updates s->view.active and logs a change
+ * (sem/role.c). */
 void sem_update_role(struct sem *s);
-
-extern const char *const sem_level_names[];
-extern const char *const sem_mode_names[];
 
 #endif

@@ -353,32 +353,6 @@ void sem_view_set_policy(struct sem_view *v, const struct ias_attr_policy *p)
 		v->nodes[i].push_retry_ms = 0;
 }
 
-int sem_policy_check(const struct ias_attr_policy *p, char *why, size_t len)
-{
-	const char *w = NULL;
-
-	if (p->search_level > IAS_SEARCH_MAX)
-		w = "unknown search level";
-	else if (p->block_mode > IAS_BLOCK_MODE_MAX)
-		w = "unknown block mode";
-	else if (p->flags & ~IAS_POLICY_F_MASK)
-		w = "unknown policy flags";
-	else if (!p->hop_limit)
-		w = "hop_limit must be at least 1";
-	else if (!p->fanout_limit)
-		w = "fanout_limit must be at least 1";
-	else if (p->escalation_x100 < 100)
-		w = "escalation must be at least 1";
-	else if (!p->base_duration_s)
-		w = "base_duration_s must be positive";
-	else if (p->max_duration_s < p->base_duration_s)
-		w = "max_duration_s must be at least base_duration_s";
-	if (!w)
-		return 0;
-	snprintf(why, len, "%s", w);
-	return -EINVAL;
-}
-
 void sem_incident_str(uint64_t id, char *out, size_t len)
 {
 	if (ias_incident_format(id, out, len) < 0 && len)

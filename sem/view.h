@@ -123,9 +123,6 @@ void sem_view_set_active(struct sem_view *v, int active);
 /* Does the node hold the fabric policy? */
 int sem_view_policy_current(const struct sem_view *v, const struct sem_node *n);
 
-/* Policy checks shared with the control socket: 0 or -EINVAL with why. */
-int sem_policy_check(const struct ias_attr_policy *p, char *why, size_t len);
-
 /* Incident ids on the wire are u64; shown as "I-<6 hex>-<seq>" (the
  * agent's node tag in bits 40..63, its sequence in bits 0..39). */
 void sem_incident_str(uint64_t id, char *out, size_t len);

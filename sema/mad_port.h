@@ -4,7 +4,8 @@
  * for Get/Set/Report of the SecMgt class), one sends the agent's own
  * requests and receives their responses (registered with no methods). When
  * no port exists yet (the driver loads after the agent at boot), the agent
- * keeps serving local requests and retries on a timer. */
+ * keeps serving local requests and retries on a timer. The port itself is
+ * common/umad.h's, shared with the manager. */
 #ifndef IAS_SEMA_MAD_PORT_H
 #define IAS_SEMA_MAD_PORT_H
 
@@ -47,7 +48,5 @@ const char *mad_port_ca(const struct mad_port *p);
 unsigned mad_port_pending(const struct mad_port *p);
 void mad_port_stop(struct mad_port *p);
 void mad_port_describe(struct mad_port *p, char *buf, size_t len);
-/* Peers known (reachable = 0) or answering (reachable = 1). */
-unsigned mad_port_peers(const struct mad_port *p, int reachable);
 
 #endif

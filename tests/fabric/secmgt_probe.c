@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 
 #include "common/keyfile.h"
+#include "mad_defs/policy.h"
 #include "mad_defs/secmgt.h"
 
 #define QP1_QKEY 0x80010000u
@@ -158,18 +159,6 @@ static int check_keys(int argc, char **argv, const char *const *allowed)
 	return 0;
 }
 
-static int name_index(const char *s, const char *const *names, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(s, names[i]))
-			return i;
-	return -1;
-}
-
-static const char *const level_names[] = { "basic", "sibling", "lca", "selinux", "zone" };
-static const char *const mode_names[] = { "pause", "cut", "freeze", "kill" };
 static const char *const tresult_names[] = {
 	"?", "blocked", "duplicate", "no-owner", "allowlisted", "dry-run", "hop-limit", "error"
 };
@@ -240,11 +229,11 @@ static int build_request(int argc, char **argv, struct ias_secmgt_msg *m)
 		if (kv_u64(argc, argv, "version", 1, &v)) return EX_USAGE;
 		p->policy_version = (uint32_t)v;
 		s = kv(argc, argv, "level");
-		i = s ? name_index(s, level_names, 5) : 0;
+		i = s ? ias_level_parse(s) : 0;
 		if (i < 0) return EX_USAGE;
 		p->search_level = (uint8_t)i;
 		s = kv(argc, argv, "mode");
-		i = s ? name_index(s, mode_names, 4) : 0;
+		i = s ? ias_mode_parse(s) : 0;
 		if (i < 0) return EX_USAGE;
 		p->block_mode = (uint8_t)i;
 		if (kv_u64(argc, argv, "dry_run", 0, &v)) return EX_USAGE;
@@ -380,8 +369,7 @@ static void print_response(const struct ias_secmgt_msg *r, uint64_t rtt_us)
 
 			printf(" version=%u level=%s mode=%s dry_run=%u hop=%u fanout=%u"
 			       " escalation=%u base=%u max=%u", p->policy_version,
-			       p->search_level <= IAS_SEARCH_MAX ? level_names[p->search_level] : "?",
-			       p->block_mode <= IAS_BLOCK_MODE_MAX ? mode_names[p->block_mode] : "?",
+			       ias_level_name(p->search_level), ias_mode_name(p->block_mode),
 			       (p->flags & IAS_POLICY_F_DRY_RUN) ? 1 : 0, p->hop_limit,
 			       p->fanout_limit, p->escalation_x100, p->base_duration_s,
 			       p->max_duration_s);

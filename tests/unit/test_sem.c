@@ -9,6 +9,7 @@
 #include "common/cursor.h"
 #include "sem/sa.h"
 #include "sem/semstore.h"
+#include "mad_defs/policy.h"
 #include "sem/view.h"
 #include "tests/unit/tap.h"
 
@@ -328,6 +329,35 @@ static void test_sa(void)
 	mad[1] = 0x43;
 	is_int(sa_parse_node_records(mad, 400, out, 4, &n, &st, &tr), -EBADMSG, "not SA");
 	is_int(sa_parse_node_records(mad, 10, out, 4, &n, &st, &tr), -EBADMSG, "too short");
+	mad[1] = SA_CLASS;
+	ias_put_be16(mad + SA_OFF_ATTR_OFFSET, 14);
+	is_int(sa_parse_node_records(mad, SA_OFF_DATA + 3 * 112, out, 4, &n, &st, &tr), 0,
+	       "repaired table parses again");
+	mad[0] = 2;
+	is_int(sa_parse_node_records(mad, 400, out, 4, &n, &st, &tr), -EBADMSG, "base version 2 refused");
+	mad[0] = 1;
+	ias_put_be16(mad + 16, 0x0012);
+	is_int(sa_parse_node_records(mad, 400, out, 4, &n, &st, &tr), -EBADMSG, "not a NodeRecord");
+	ok(n == 0, "and no records reported");
+	ias_put_be16(mad + 16, SA_ATTR_NODE_RECORD);
+	mad[3] = SA_METHOD_GET_TABLE;
+	is_int(sa_parse_node_records(mad, 400, out, 4, &n, &st, &tr), -EBADMSG, "a query is not an answer");
+	mad[3] = SA_METHOD_GET_TABLE_RESP;
+	is_int(sa_parse_node_records(mad, 17, out, 4, &n, &st, &tr), -EBADMSG, "cut inside the attribute id");
+	is_int(sa_parse_node_records(mad, SA_OFF_DATA - 1, out, 4, &n, &st, &tr), -EBADMSG,
+	       "cut inside the SA header");
+	/* paylen shorter than the bytes: only what it covers is read. */
+	ias_put_be32(mad + SA_OFF_RMPP_PAYLEN, SA_HDR_LEN + 112);
+	is_int(sa_parse_node_records(mad, SA_OFF_DATA + 3 * 112, out, 4, &n, &st, &tr), 0,
+	       "paylen of one record");
+	is_int((int)n, 1, "only the record paylen covers");
+	/* A record with LID 0 or GUID 0 is skipped. */
+	ias_put_be32(mad + SA_OFF_RMPP_PAYLEN, SA_HDR_LEN + 3 * 112);
+	ias_put_be16(mad + SA_OFF_DATA + 112, 0);
+	memset(mad + SA_OFF_DATA + 224 + SA_NR_NODE_GUID, 0, 8);
+	is_int(sa_parse_node_records(mad, SA_OFF_DATA + 3 * 112, out, 4, &n, &st, &tr), 0,
+	       "records without LID or GUID parse");
+	ok(n == 1 && out[0].lid == 1, "and are skipped (%zu left)", n);
 }
 
 static void test_misc(void)
@@ -343,9 +373,9 @@ static void test_misc(void)
 	ok(sem_incident_parse("I-0a1b2c-", &id) < 0 && sem_incident_parse("-1", &id) < 0 &&
 	   sem_incident_parse("I-1-2x", &id) < 0 && sem_incident_parse("", &id) < 0,
 	   "malformed ids refused");
-	is_int(sem_policy_check(&p, why, sizeof(why)), 0, "policy valid");
+	is_int(ias_policy_check_attr(&p, why, sizeof(why)), 0, "policy valid");
 	p.max_duration_s = 1;
-	ok(sem_policy_check(&p, why, sizeof(why)) == -EINVAL && strstr(why, "max_duration"),
+	ok(ias_policy_check_attr(&p, why, sizeof(why)) == -EINVAL && strstr(why, "max_duration"),
 	   "max below base refused");
 }
 
