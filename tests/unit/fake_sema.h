@@ -48,7 +48,7 @@ pid_t fake_victim(void);
 void fake_victim_end(pid_t pid);
 /* Counts of orders with this action. */
 unsigned fake_orders(const char *action);
-/* Forget the recorded effects (time out pending MAD requests first). */
+/* Forget the recorded effects and MAD requests (pending ones are not answered). */
 void fake_reset(void);
 
 #endif
