@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mad_defs/incident.h"
 #include "sem/view.h"
 
 static struct sem_node *add_node(struct sem_view *v, const struct sem_node_rec *rec)
@@ -354,25 +355,20 @@ void sem_view_set_policy(struct sem_view *v, const struct ias_attr_policy *p)
 
 void sem_incident_str(uint64_t id, char *out, size_t len)
 {
-	snprintf(out, len, "I-%06" PRIx64 "-%" PRIu64, id >> 40, id & (((uint64_t)1 << 40) - 1));
+	if (ias_incident_format(id, out, len) < 0 && len)
+		snprintf(out, len, "%" PRIu64, id);	/* no sequence number: the raw value */
 }
 
 int sem_incident_parse(const char *s, uint64_t *id)
 {
-	unsigned long long tag, seq, v;
+	unsigned long long v;
 	char *end;
-	int k = 0;
 
 	*id = 0;
 	if (!s || !*s)
 		return -EINVAL;
-	if (s[0] == 'I' && s[1] == '-') {
-		if (sscanf(s, "I-%6llx-%llu%n", &tag, &seq, &k) != 2 || s[k] || tag > 0xffffff ||
-		    seq >= (1ull << 40) || strlen(s) < 5 || s[2] == '-' || s[2] == '+')
-			return -EINVAL;
-		*id = (uint64_t)tag << 40 | seq;
-		return 0;
-	}
+	if (s[0] == 'I' && s[1] == '-')
+		return ias_incident_parse(s, id);
 	if (s[0] == '-' || s[0] == '+' || s[0] == ' ')
 		return -EINVAL;
 	errno = 0;

@@ -1,24 +1,22 @@
-/* See engine.h. */
+/* See engine.h: the entries (report, release, expiry, restore, a QP that
+ * appears). Planning and enforcement are block.c, the blocked set
+ * blocked.c, the never-block list neverblock.c, the kernel view kscan.c,
+ * the unit of work uow.c. */
 #include <errno.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include <syslog.h>
 
 #include "common/log.h"
-#include "common/note.h"
-#include "sema/ctl_ops.h"
-#include "sema/engine.h"
-#include "sema/enforce_proc.h"
-#include "sema/procinfo.h"
-#include "sema/rdmanl.h"
-#include "sema/report.h"
-#include "sema/trace.h"
-
-static const char *const mode_names[] = { "pause", "cut", "freeze", "kill" };
+#include "mad_defs/incident.h"
+#include "mad_defs/secmgt.h"
+#include "sema/crash.h"
+#include "sema/effects.h"
+#include "sema/engine_int.h"
+#include "sema/outbox.h"
+#include "sema/uow.h"
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -27,606 +25,64 @@ static void copy(char *dst, size_t cap, const char *src)
 
 int64_t engine_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return sema_now_us();
 }
 
-void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen)
+int fx_order(struct sema *s, uint64_t client_id, uint32_t qpn, const char *device,
+	     const char *action)
 {
-	/* A short tag from the node name keeps ids unique across the fabric
-	 * without coordination (FNV-1a, 24 bits). */
-	uint32_t h = 2166136261u;
-	const char *p;
-
-	for (p = s->cfg.node_name; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	snprintf(out, outlen, "I-%06x-%llu", h & 0xffffff, (unsigned long long)seq);
+	if (!s->fx || !s->fx->send_order)
+		return -ENOENT;
+	return s->fx->send_order(s->fx->ctx, client_id, qpn, device, action);
 }
 
-/* ---- never-block list ---------------------------------------------------- */
-
-static int list_has(const struct ias_cfg_list *l, const char *v)
+/* A fresh incident id. A sequence number handed out to a unit of work that
+ * was then rolled back is skipped: it is never issued twice in a run. */
+static int new_incident_id(struct sema *s, char *out, size_t outlen)
 {
-	unsigned i;
+	uint64_t seq;
 
-	if (!v || !*v)
-		return 0;
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->item[i], v) == 0)
-			return 1;
-	return 0;
+	do {
+		seq = ias_store_next_seq(s->store, "incident");
+		if (!seq)
+			return -EIO;
+	} while (seq <= s->incident_seq_used);
+	s->incident_seq_used = seq;
+	return ias_incident_format(ias_incident_make(ias_incident_tag(s->cfg.node_name), seq),
+				   out, outlen) ? -EIO : 0;
 }
 
-struct allow_match {
-	const struct proc_info *pi;
-	const char *user;
-	const char *unit;
-	char *why;
-	size_t whylen;
-	int hit;
-};
-
-static int allow_cb(const struct ias_allow_rec *a, void *arg)
+static void event_of(struct sema *s, struct ias_incident_event *ev, const char *incident,
+		     pid_t pid, const char *kind)
 {
-	struct allow_match *m = arg;
-	char pidbuf[16];
-	const char *have = NULL;
-
-	if (strcmp(a->kind, "exe") == 0)
-		have = m->pi->exe;
-	else if (strcmp(a->kind, "comm") == 0)
-		have = m->pi->comm;
-	else if (strcmp(a->kind, "user") == 0)
-		have = m->user;
-	else if (strcmp(a->kind, "unit") == 0)
-		have = m->unit;
-	else if (strcmp(a->kind, "pid") == 0) {
-		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)m->pi->pid);
-		have = pidbuf;
-	}
-	if (have && *have && strcmp(have, a->value) == 0) {
-		snprintf(m->why, m->whylen, "%s %s is on the allowlist (entry %lld)",
-			 a->kind, a->value, (long long)a->id);
-		m->hit = 1;
-		return 1;
-	}
-	return 0;
-}
-
-static int never_block_pi(struct sema *s, const struct proc_info *pi, char *why, size_t whylen)
-{
-	struct allow_match m = { .pi = pi, .why = why, .whylen = whylen };
-	char user[64] = "", unit[256] = "";
-	struct passwd pw, *pwp = NULL;
-	char pwbuf[1024];
-
-	if (pi->pid == 1) {
-		snprintf(why, whylen, "PID 1 (init) is never blocked");
-		return 1;
-	}
-	if (pi->pid == getpid()) {
-		snprintf(why, whylen, "PID %d is this agent", (int)pi->pid);
-		return 1;
-	}
-	if (getpwuid_r(pi->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
-		copy(user, sizeof(user), pw.pw_name);
-	proc_unit(pi->cgroup, unit, sizeof(unit));
-	if (list_has(&s->cfg.never_block_exe, pi->exe)) {
-		snprintf(why, whylen, "executable %s is on the never-block list", pi->exe);
-		return 1;
-	}
-	if (list_has(&s->cfg.never_block_comm, pi->comm)) {
-		snprintf(why, whylen, "command %s is on the never-block list", pi->comm);
-		return 1;
-	}
-	if (list_has(&s->cfg.never_block_user, user)) {
-		snprintf(why, whylen, "user %s is on the never-block list", user);
-		return 1;
-	}
-	if (list_has(&s->cfg.never_block_unit, unit)) {
-		snprintf(why, whylen, "unit %s is on the never-block list", unit);
-		return 1;
-	}
-	m.user = user;
-	m.unit = unit;
-	/* The walk returns the callback's non-zero stop value on a hit. */
-	if (ias_store_allow_foreach(s->store, allow_cb, &m) < 0)
-		log_warn("allowlist not readable: %s", ias_store_errmsg(s->store));
-	return m.hit;
-}
-
-/* ---- in-memory views for the trace fast path --------------------------------
- *
- * A Set(Trace) is forwarded before anything is written; deciding whether to
- * forward needs "is the owner already blocked?" (loop-freedom, idempotency)
- * and "is the owner on the never-block list?". Both are answered from memory:
- * the set of PIDs with an active block mirrors the store (filled at restore,
- * added to when a block's transaction committed, removed from at release),
- * and never-block verdicts are cached per process (PID + start time), keyed
- * by the allow-list generation and the configured lists. The block itself
- * still re-checks everything against /proc and the store. */
-
-static struct {
-	pid_t *v;
-	size_t n, cap;
-} bset;
-
-static int bset_has(pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < bset.n; i++)
-		if (bset.v[i] == pid)
-			return 1;
-	return 0;
-}
-
-static void bset_add(pid_t pid)
-{
-	if (bset_has(pid))
-		return;
-	if (bset.n == bset.cap) {
-		size_t cap = bset.cap ? bset.cap * 2 : 16;
-		pid_t *nv = realloc(bset.v, cap * sizeof(*nv));
-
-		if (!nv) {
-			log_err("out of memory: PID %d not remembered as blocked", (int)pid);
-			return;
-		}
-		bset.v = nv;
-		bset.cap = cap;
-	}
-	bset.v[bset.n++] = pid;
-}
-
-static void bset_del(pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < bset.n; i++)
-		if (bset.v[i] == pid) {
-			bset.v[i] = bset.v[--bset.n];
-			return;
-		}
-}
-
-#define NBCACHE 256
-static struct nb_entry {
-	pid_t pid;
-	uint64_t starttime;
-	uint64_t allow_gen;
-	uint64_t cfg_hash;
-	int verdict;
-	int statfd;		/* its /proc/PID/stat + 1; 0: none */
-	char why[160];
-} nbcache[NBCACHE];
-
-
-static uint64_t hash_list(uint64_t h, const struct ias_cfg_list *l)
-{
-	unsigned i;
-	const char *p;
-
-	for (i = 0; i < l->n; i++) {
-		for (p = l->item[i]; *p; p++)
-			h = (h ^ (uint8_t)*p) * 1099511628211ull;
-		h = (h ^ 0xff) * 1099511628211ull;
-	}
-	return (h ^ 0xfe) * 1099511628211ull;
-}
-
-static uint64_t never_block_cfg_hash(const struct sema *s)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	h = hash_list(h, &s->cfg.never_block_exe);
-	h = hash_list(h, &s->cfg.never_block_comm);
-	h = hash_list(h, &s->cfg.never_block_user);
-	return hash_list(h, &s->cfg.never_block_unit);
-}
-
-/* The cached verdict still holds: same process (checked through the
- * descriptor bound to it: one pread), same allow-list and configuration. */
-static bool nb_valid(struct sema *s, const struct nb_entry *e, pid_t pid)
-{
-	return pid > 0 && e->pid == pid && e->statfd > 0 &&
-	       e->allow_gen == ias_store_allow_gen(s->store) &&
-	       e->cfg_hash == never_block_cfg_hash(s) &&
-	       proc_stat_same(e->statfd - 1, e->starttime);
-}
-
-/* Computes and caches the verdict for pi. */
-static int nb_fill(struct sema *s, const struct proc_info *pi, char *why, size_t whylen)
-{
-	struct nb_entry *e = &nbcache[(unsigned)pi->pid % NBCACHE];
-	uint64_t gen = ias_store_allow_gen(s->store), h = never_block_cfg_hash(s);
-
-	int fd;
-
-	e->pid = 0;
-	e->why[0] = '\0';
-	if (e->statfd > 0)
-		close(e->statfd - 1);
-	fd = proc_stat_open(pi->pid);
-	e->statfd = fd >= 0 ? fd + 1 : 0;
-	e->verdict = never_block_pi(s, pi, e->why, sizeof(e->why));
-	e->pid = pi->pid;
-	e->starttime = pi->starttime;
-	e->allow_gen = gen;
-	e->cfg_hash = h;
-	if (why && whylen)
-		snprintf(why, whylen, "%s", e->why);
-	return e->verdict;
-}
-
-void engine_never_block_prime(struct sema *s, pid_t pid)
-{
-	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
-	struct proc_info pi;
-
-	if (pid <= 0 || nb_valid(s, e, pid))
-		return;
-	if (proc_info_get(pid, &pi) == 0)
-		nb_fill(s, &pi, NULL, 0);
-}
-
-int engine_never_block(struct sema *s, pid_t pid, char *why, size_t whylen)
-{
-	struct nb_entry *e = &nbcache[(unsigned)pid % NBCACHE];
-	struct proc_info pi;
-
-	if (nb_valid(s, e, pid)) {
-		snprintf(why, whylen, "%s", e->why);
-		return e->verdict;
-	}
-	if (proc_info_get(pid, &pi))
-		return 0;
-	return nb_fill(s, &pi, why, whylen);
-}
-
-/* ---- kernel view ---------------------------------------------------------- */
-
-static int kqp_cb(const struct ias_kqp *k, void *arg)
-{
-	struct sema *s = arg;
-	struct qpt_entry *q;
-
-	if (!k->has_pid)
-		return 0;	/* kernel-owned QP (GSI/SMI of the MAD layer) */
-	q = qpt_upsert(&s->qps, k->dev_name, k->lqpn);
-	if (!q)
-		return -ENOMEM;
-	if ((q->sources & QPT_SRC_LIBIAS) && q->pid && q->pid != (pid_t)k->pid) {
-		s->stats.kernel_conflicts++;
-		log_warn("QP %s/0x%x: registered by PID %d but the kernel says PID %u; "
-			 "keeping the kernel's", k->dev_name, k->lqpn, (int)q->pid, k->pid);
-	}
-	q->pid = (pid_t)k->pid;
-	q->type = k->type;
-	q->state = k->state;
-	q->port = k->port;
-	if (k->has_rqpn && !q->has_remote) {
-		q->remote_qpn = k->rqpn;
-		q->has_remote = 1;
-	}
-	if (!(q->sources & QPT_SRC_KERNEL) && !q->kernel_seen)
-		engine_qp_appeared(s, q);
-	q->sources |= QPT_SRC_KERNEL;
-	q->kernel_seen = 1;
-	return 0;
-}
-
-int engine_kernel_scan(struct sema *s)
-{
-	int r;
-
-	qpt_kernel_begin(&s->qps);
-	r = ias_rdmanl_dump_qps(kqp_cb, s);
-	if (r < 0) {
-		if (s->kernel_rdma)
-			log_info("rdma netlink no longer answers: %s", strerror(-r));
-		s->kernel_rdma = 0;
-		/* Keep what we knew: a failed read is not the kernel saying
-		 * the QPs are gone. */
-		return r;
-	}
-	if (!s->kernel_rdma)
-		log_info("reading QP ownership from the kernel (rdma netlink)");
-	s->kernel_rdma = 1;
-	qpt_kernel_sweep(&s->qps);
-	return 0;
-}
-
-/* Kept-open rdma netlink handle for one-QP look-ups (registrations). */
-static struct ias_rdmanl *knl;
-
-int engine_kernel_lookup(struct sema *s, const char *device, uint32_t qpn)
-{
-	struct ias_kqp k;
-	struct qpt_entry *q;
-	int r;
-
-	if (!knl && (r = ias_rdmanl_open(&knl)) < 0)
-		return engine_kernel_scan(s) < 0 ? r : 0;
-	r = ias_rdmanl_find_qp(knl, device, qpn, &k);
-	if (r < 0 && r != -ENODEV) {
-		/* Anything but a clear answer: the full scan decides, as
-		 * before (and records that the kernel no longer answers). */
-		log_debug("QP %s/0x%x: look-up failed (%s); full scan", device, qpn, strerror(-r));
-		return engine_kernel_scan(s);
-	}
-	if (!s->kernel_rdma)
-		log_info("reading QP ownership from the kernel (rdma netlink)");
-	s->kernel_rdma = 1;
-	if (r == 1 && k.has_pid) {
-		r = kqp_cb(&k, s);
-		return r < 0 ? r : 0;
-	}
-	/* The kernel reports no such QP of a process: forget an older view. */
-	q = qpt_find(&s->qps, device, qpn);
-	if (q && (q->sources & QPT_SRC_KERNEL)) {
-		q->sources &= ~QPT_SRC_KERNEL;
-		q->kernel_seen = 0;
-		if (!q->sources)
-			qpt_remove(&s->qps, device, qpn);
-	}
-	return 0;
-}
-
-/* ---- enforcement ---------------------------------------------------------- */
-
-/* What a block does to a process, decided before it is recorded. */
-struct plan {
-	int64_t block_id;	/* names the block cgroup */
-	unsigned mode;
-	uint32_t orders;	/* QPs told to pause/cut through libias */
-	int process_level;	/* 1: SIGSTOP, 2: SIGKILL */
-	uint32_t fallback;	/* QPs without libias that forced process level */
-	char incident[32];	/* for the "enforced" event */
-	bool simulated;		/* dry-run: remembered as blocked, nothing enforced */
-};
-
-static void plan_block(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
-{
-	size_t i;
-
-	memset(p, 0, sizeof(*p));
-	p->mode = s->policy.block_mode;
-	rec->nqps = 0;
-	for (i = 0; i < s->qps.n; i++) {
-		struct qpt_entry *q = &s->qps.e[i];
-
-		if (q->pid != pid)
-			continue;
-		if (rec->nqps < IAS_MAX_QPS_PER_BLOCK)
-			rec->qpns[rec->nqps++] = q->qpn;
-		if (p->mode == IAS_MODE_PAUSE || p->mode == IAS_MODE_CUT) {
-			if (q->client_id)
-				p->orders++;
-			else
-				p->fallback++;
-		}
-	}
-	if (p->mode == IAS_MODE_FREEZE || p->fallback)
-		p->process_level = 1;
-	if (p->mode == IAS_MODE_KILL)
-		p->process_level = 2;
-	/* The mechanism string is read back at release: keep its grammar. */
-	rec->mechanism[0] = '\0';
-	if (p->orders)
-		snprintf(rec->mechanism, sizeof(rec->mechanism), "%s(%u)",
-			 mode_names[p->mode], p->orders);
-	if (p->process_level)
-		snprintf(rec->mechanism + strlen(rec->mechanism),
-			 sizeof(rec->mechanism) - strlen(rec->mechanism), "%s%s",
-			 rec->mechanism[0] ? "," : "", p->process_level == 2 ? "kill" : "freeze");
-	if (!rec->mechanism[0])
-		snprintf(rec->mechanism, sizeof(rec->mechanism), "none");
-}
-
-/* Blocks recorded inside a caller's transaction are enforced only once that
- * transaction is durable (engine_apply_deferred); the agent runs one
- * reactor, so a small fixed list is enough. */
-#define DEFER_MAX 64
-static struct {
-	pid_t pid;
-	struct plan plan;
-} deferred[DEFER_MAX];
-static unsigned ndeferred;
-
-static void apply_block(struct sema *s, pid_t pid, const struct plan *p);
-
-static void apply_or_defer(struct sema *s, pid_t pid, const struct plan *p)
-{
-	if (!ias_store_in_transaction(s->store) || ndeferred == DEFER_MAX) {
-		apply_block(s, pid, p);
-		return;
-	}
-	deferred[ndeferred].pid = pid;
-	deferred[ndeferred].plan = *p;
-	ndeferred++;
-}
-
-void engine_apply_deferred(struct sema *s, bool committed)
-{
-	unsigned i;
-
-	for (i = 0; committed && i < ndeferred; i++)
-		apply_block(s, deferred[i].pid, &deferred[i].plan);
-	ndeferred = 0;
-}
-
-static void eproc_cfg_of(const struct sema *s, struct eproc_cfg *c)
-{
-	c->cgroup_root = s->cfg.cgroup_root[0] ? s->cfg.cgroup_root : NULL;
-	c->block_parent = s->cfg.block_cgroup_parent[0] ? s->cfg.block_cgroup_parent : NULL;
-}
-
-static void eproc_key(int64_t block_id, char *key, size_t len)
-{
-	snprintf(key, len, "eproc:%lld", (long long)block_id);
-}
-
-/* Freeze (cgroup v2 freezer plus the rdma cap, SIGSTOP where the freezer
- * cannot be used) or kill, from outside the process. What was done is kept
- * in the store under the block id so that release can undo it, also after
- * the agent restarted. */
-static void process_block(struct sema *s, pid_t pid, const struct plan *p)
-{
-	struct eproc_block b;
-	struct eproc_cfg c;
-	char id[32], note[512], key[48], text[1200];
-	int r;
-
-	eproc_cfg_of(s, &c);
-	snprintf(id, sizeof(id), "%lld", (long long)p->block_id);
-	memset(&b, 0, sizeof(b));
-	if (p->process_level == 2)
-		r = eproc_kill(pid, &b, note, sizeof(note));
-	else
-		r = eproc_freeze(&c, pid, id, s->cfg.rdma_cap, &b, note, sizeof(note));
-	if (r < 0)
-		log_warn("block %lld, PID %d: %s", (long long)p->block_id, (int)pid, note);
-	else
-		log_info("block %lld, PID %d: %s", (long long)p->block_id, (int)pid, note);
-	eproc_key(p->block_id, key, sizeof(key));
-	if (b.did && eproc_format(&b, text, sizeof(text)) == 0 &&
-	    ias_store_kv_set(s->store, key, text) < 0)
-		log_err("block %lld: what was done is not recorded: %s", (long long)p->block_id,
-			ias_store_errmsg(s->store));
-}
-
-static void apply_block(struct sema *s, pid_t pid, const struct plan *p)
-{
-	size_t i;
-
-	bset_add(pid);
-	if (p->simulated)
-		return;
-	for (i = 0; i < s->qps.n; i++) {
-		struct qpt_entry *q = &s->qps.e[i];
-
-		if (q->pid != pid)
-			continue;
-		q->blocked = 1;
-		if (q->client_id && (p->mode == IAS_MODE_PAUSE || p->mode == IAS_MODE_CUT))
-			ctl_send_order(s->ctl, q->client_id, q->qpn, q->device,
-				       mode_names[p->mode]);
-	}
-	if (p->process_level)
-		process_block(s, pid, p);
-	if (p->incident[0]) {
-		struct ias_incident_event ev;
-
-		/* When the block took effect (after its commit), in µs: the
-		 * fabric benchmark reads it. */
-		memset(&ev, 0, sizeof(ev));
-		copy(ev.incident, sizeof(ev.incident), p->incident);
-		ev.ts_us = engine_now_us();
-		ev.ts_ms = ev.ts_us / 1000;
-		copy(ev.node, sizeof(ev.node), s->cfg.node_name);
-		ev.pid = pid;
-		copy(ev.kind, sizeof(ev.kind), "enforced");
-		snprintf(ev.text, sizeof(ev.text), "block %lld of %d in force",
-			 (long long)p->block_id, (int)pid);
-		if (ias_store_incident_event_add(s->store, &ev) < 0)
-			log_err("incident %s: event not recorded: %s", p->incident,
-				ias_store_errmsg(s->store));
-	}
-}
-
-static int mech_has(const char *mech, const char *word)
-{
-	size_t n = strlen(word);
-	const char *p = mech;
-
-	while ((p = strstr(p, word))) {
-		if ((p == mech || p[-1] == ',') && (p[n] == '\0' || p[n] == ',' || p[n] == '('))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
-/* Undo what is reversible; say exactly what was done into note. */
-static void undo_block(struct sema *s, const struct ias_block_rec *rec, bool dry_run,
-		       char *buf, size_t buflen)
-{
-	struct ias_note note = { buf, buflen, 0 };
-	int alive = proc_same(rec->pid, 0);
-	uint32_t resumed = 0;
-	size_t i;
-
-	buf[0] = '\0';
-	if (rec->simulated) {
-		ias_note_add(&note, "dry-run block: nothing was enforced, nothing to undo");
-		return;
-	}
-	for (i = 0; i < s->qps.n; i++) {
-		struct qpt_entry *q = &s->qps.e[i];
-
-		if (q->pid != rec->pid)
-			continue;
-		if (!dry_run)
-			q->blocked = 0;
-		if (q->client_id && mech_has(rec->mechanism, "pause")) {
-			if (!dry_run)
-				ctl_send_order(s->ctl, q->client_id, q->qpn, q->device, "resume");
-			resumed++;
-		}
-	}
-	if (mech_has(rec->mechanism, "pause"))
-		ias_note_add(&note, "%s %u QP(s) through libias", dry_run ? "would resume" : "resumed",
-			 resumed);
-	if (mech_has(rec->mechanism, "cut"))
-		ias_note_add(&note, "cut QPs are in the error state and cannot resume: "
-			 "the application must reconnect");
-	if (mech_has(rec->mechanism, "freeze") || mech_has(rec->mechanism, "kill")) {
-		struct eproc_block b;
-		struct eproc_cfg c;
-		char key[48], text[1200], enote[512];
-
-		eproc_key(rec->id, key, sizeof(key));
-		eproc_cfg_of(s, &c);
-		if (ias_store_kv_get(s->store, key, text, sizeof(text)) == 0 &&
-		    eproc_parse(text, &b) == 0) {
-			if (dry_run) {
-				ias_note_add(&note, "would undo: %s", text);
-			} else {
-				eproc_release(&c, &b, enote, sizeof(enote));
-				ias_note_add(&note, "%s", enote);
-				if (eproc_format(&b, text, sizeof(text)) == 0)
-					ias_store_kv_set(s->store, key, text);
-			}
-		} else if (mech_has(rec->mechanism, "kill")) {
-			ias_note_add(&note, "process was killed: nothing to undo");
-		} else if (!alive) {
-			ias_note_add(&note, "process %d is gone: nothing to thaw", (int)rec->pid);
-		} else if (dry_run) {
-			ias_note_add(&note, "would send SIGCONT to %d", (int)rec->pid);
-		} else if (kill(rec->pid, SIGCONT) == 0) {
-			ias_note_add(&note, "SIGCONT sent to %d", (int)rec->pid);
-		} else {
-			ias_note_add(&note, "SIGCONT to %d failed: %s", (int)rec->pid, strerror(errno));
-		}
-	}
-	if (mech_has(rec->mechanism, "none"))
-		ias_note_add(&note, "nothing was enforced (no QPs were known)");
+	memset(ev, 0, sizeof(*ev));
+	copy(ev->incident, sizeof(ev->incident), incident);
+	ev->ts_us = sema_now_us();
+	ev->ts_ms = ev->ts_us / 1000;
+	copy(ev->node, sizeof(ev->node), s->cfg.node_name);
+	ev->pid = pid;
+	copy(ev->kind, sizeof(ev->kind), kind);
 }
 
 /* ---- report --------------------------------------------------------------- */
 
 struct find_active {
 	struct ias_block_rec *out;
+	uint64_t start;		/* the running process's start time */
 	int found;
+	int64_t stale[8];	/* active blocks of earlier processes with this PID */
+	unsigned nstale;
 };
 
 static int find_active_cb(const struct ias_block_rec *rec, void *arg)
 {
 	struct find_active *f = arg;
 
+	if (rec->pid_start && f->start && rec->pid_start != f->start) {
+		if (f->nstale < sizeof(f->stale) / sizeof(f->stale[0]))
+			f->stale[f->nstale++] = rec->id;
+		return 0;
+	}
 	*f->out = *rec;
 	f->found = 1;
 	return 1;
@@ -649,25 +105,152 @@ static uint64_t escalate(struct sema *s, uint32_t offence)
 	return max && d > max ? max : d;
 }
 
-int engine_report(struct sema *s, const struct report_req *rq,
+/* The process is blocked already: a duplicate (1), or it joins another
+ * incident (2). */
+static int already_blocked(struct sema *s, const struct report_req *rq,
+			   const struct ias_block_rec *rec, uint64_t start, char *msg, size_t msglen)
+{
+	struct ias_incident_event ev;
+
+	if (!rq->incident || !*rq->incident || strcmp(rec->incident, rq->incident) == 0 ||
+	    blocked_in_incident(s, rec->pid, start, rq->incident))
+		return 1;
+	event_of(s, &ev, rq->incident, rec->pid, "joined");
+	snprintf(ev.text, sizeof(ev.text), "%d (%s) already blocked by block %lld (incident %s): "
+		 "part of this incident too", (int)rec->pid, rec->comm, (long long)rec->id,
+		 rec->incident);
+	if (ias_store_incident_event_add(s->store, &ev) < 0) {
+		snprintf(msg, msglen, "store: %s", ias_store_errmsg(s->store));
+		return -EIO;
+	}
+	blocked_add(s, rec->pid, start, rq->incident);
+	return 2;
+}
+
+/* Release blocks of processes that are gone, whose PID another process now
+ * has (inside the unit). */
+static int release_stale(struct sema *s, const struct find_active *fa, pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < fa->nstale; i++) {
+		if (ias_store_block_release(s->store, fa->stale[i], sema_now_ms(),
+					    "the process is gone: its PID names another process") < 0)
+			return -EIO;
+		log_info("block %lld: PID %d names another process now; released",
+			 (long long)fa->stale[i], (int)pid);
+	}
+	return 0;
+}
+
+/* The incident the block belongs to: the one named (recorded here if it was
+ * opened elsewhere) or a new one. */
+static int open_incident(struct sema *s, const struct report_req *rq, struct ias_block_rec *out,
+			 int64_t now)
+{
+	struct ias_incident_rec inc;
+
+	if (rq->incident && *rq->incident) {
+		copy(out->incident, sizeof(out->incident), rq->incident);
+		if (ias_store_incident_get(s->store, out->incident, &inc) == 0)
+			return 0;
+	} else if (new_incident_id(s, out->incident, sizeof(out->incident)) < 0) {
+		return -EIO;
+	}
+	memset(&inc, 0, sizeof(inc));
+	copy(inc.id, sizeof(inc.id), out->incident);
+	copy(inc.origin, sizeof(inc.origin), rq->origin);
+	copy(inc.node, sizeof(inc.node), s->cfg.node_name);
+	inc.opened_ms = now;
+	inc.root_pid = rq->pid;
+	copy(inc.reason, sizeof(inc.reason), out->reason);
+	copy(inc.state, sizeof(inc.state), "open");
+	return ias_store_incident_add(s->store, &inc) < 0 ? -EIO : 0;
+}
+
+/* The rows of a new block, in the open transaction. */
+static int write_block(struct sema *s, const struct report_req *rq, struct ias_block_rec *out,
+		       struct ias_alert_rec *al, int64_t now, int64_t now_us)
+{
+	struct ias_incident_event ev;
+	char detail[512], mech[32];
+
+	ias_mech_str(out->mech, out->qp_orders, mech, sizeof(mech));
+	if (open_incident(s, rq, out, now) < 0 || ias_store_block_add(s->store, out) < 0)
+		return -EIO;
+	event_of(s, &ev, out->incident, rq->pid, out->simulated ? "would-block" : "block");
+	ev.ts_us = now_us;
+	ev.ts_ms = now;
+	snprintf(ev.text, sizeof(ev.text), "%s %d (%s): %u QP(s), %s; %s",
+		 out->simulated ? "would block" : "blocked", (int)rq->pid, out->comm,
+		 out->nqps, mech, out->reason);
+	if (ias_store_incident_event_add(s->store, &ev) < 0)
+		return -EIO;
+	snprintf(detail, sizeof(detail), "block %lld pid %d (%s) qps %u mechanism %s "
+		 "offence %u until %lld incident %s%s",
+		 (long long)out->id, (int)rq->pid, out->comm, out->nqps, mech,
+		 out->offence, (long long)out->until_ms, out->incident,
+		 out->simulated ? " (dry-run)" : "");
+	if (ias_store_audit(s->store, now, rq->actor, "block", detail) < 0)
+		return -EIO;
+	memset(al, 0, sizeof(*al));
+	al->pid = rq->pid;
+	copy(al->incident, sizeof(al->incident), out->incident);
+	copy(al->reason, sizeof(al->reason), out->reason);
+	al->created_ms = now;
+	if (ias_store_alert_push(s->store, al) < 0)
+		return -EIO;
+	if (outbox_add(s, IAS_REPORT_BLOCK, out->incident, out->id, rq->pid, out->nqps,
+		       out->comm, 0, 0) < 0)
+		return -EIO;
+	return 0;
+}
+
+/* Decide: the record of the block, not yet written. */
+static void decide(struct sema *s, const struct report_req *rq, const struct proc_info *pi,
+		   struct ias_block_rec *out, struct plan *plan, int64_t now)
+{
+	uint32_t earlier = 0;
+	uint64_t dur_ms;
+
+	engine_kernel_scan(s);
+	copy(out->origin, sizeof(out->origin), rq->origin);
+	copy(out->node, sizeof(out->node), s->cfg.node_name);
+	out->pid = rq->pid;
+	out->pid_start = pi->starttime;
+	out->uid = pi->uid;
+	copy(out->comm, sizeof(out->comm), pi->comm);
+	copy(out->exe, sizeof(out->exe), pi->exe);
+	copy(out->reason, sizeof(out->reason), rq->reason && *rq->reason ? rq->reason : "reported");
+	out->created_ms = now;
+	out->simulated = s->policy.dry_run || rq->dry_run;
+	block_plan(s, rq->pid, out, plan);
+	plan->pid_start = pi->starttime;
+	if (ias_store_offence_count(s->store, pi->exe, pi->uid,
+				    now - (int64_t)s->cfg.offence_window, &earlier) < 0)
+		earlier = 0;
+	out->offence = earlier + 1;
+	dur_ms = rq->duration_s ? (uint64_t)rq->duration_s * 1000 : escalate(s, out->offence);
+	if (s->policy.max_duration_ms && dur_ms > s->policy.max_duration_ms)
+		dur_ms = s->policy.max_duration_ms;
+	out->until_ms = dur_ms ? now + (int64_t)dur_ms : 0;
+}
+
+int engine_report(struct sema *s, struct sema_uow *u, const struct report_req *rq,
 		  struct ias_block_rec *out, char *msg, size_t msglen)
 {
 	struct ias_block_filter f = { .pid = rq->pid };
 	struct find_active fa = { .out = out };
-	struct ias_incident_rec inc;
-	struct ias_incident_event ev;
 	struct ias_alert_rec al;
 	struct proc_info pi;
+	struct enforced enf;
 	struct plan plan;
-	uint32_t earlier = 0;
-	uint64_t dur_ms;
-	int64_t now_us = engine_now_us(), now = now_us / 1000;
-	int r;
+	char mech[32];
+	int64_t now_us = sema_now_us(), now = now_us / 1000;
 
 	msg[0] = '\0';
 	memset(out, 0, sizeof(*out));
-	r = proc_info_get(rq->pid, &pi);
-	if (r) {
+	if (proc_info_get(rq->pid, &pi)) {
 		snprintf(msg, msglen, "no process with PID %d", (int)rq->pid);
 		return -ESRCH;
 	}
@@ -678,123 +261,45 @@ int engine_report(struct sema *s, const struct report_req *rq,
 			   (int)rq->pid, msg, rq->actor);
 		msg[0] = '\0';
 	}
-	if (ias_store_blocks_foreach(s->store, &f, find_active_cb, &fa) < 0) {
-		snprintf(msg, msglen, "store: %s", ias_store_errmsg(s->store));
-		return -EIO;
-	}
-	if (fa.found)
-		return 1;
-
-	engine_kernel_scan(s);
-	copy(out->origin, sizeof(out->origin), rq->origin);
-	copy(out->node, sizeof(out->node), s->cfg.node_name);
-	out->pid = rq->pid;
-	out->uid = pi.uid;
-	copy(out->comm, sizeof(out->comm), pi.comm);
-	copy(out->exe, sizeof(out->exe), pi.exe);
-	copy(out->reason, sizeof(out->reason), rq->reason && *rq->reason ? rq->reason : "reported");
-	out->created_ms = now;
-	out->simulated = s->policy.dry_run;
-	plan_block(s, rq->pid, out, &plan);
-	if (out->simulated) {
-		char m[64];
-
-		snprintf(m, sizeof(m), "dry-run:%s", out->mechanism);
-		copy(out->mechanism, sizeof(out->mechanism), m);
-	}
-	if (ias_store_offence_count(s->store, pi.exe, pi.uid,
-				    now - (int64_t)s->cfg.offence_window, &earlier) < 0)
-		earlier = 0;
-	out->offence = earlier + 1;
-	dur_ms = rq->duration_s ? (uint64_t)rq->duration_s * 1000 : escalate(s, out->offence);
-	if (s->policy.max_duration_ms && dur_ms > s->policy.max_duration_ms)
-		dur_ms = s->policy.max_duration_ms;
-	out->until_ms = dur_ms ? now + (int64_t)dur_ms : 0;
-
-	if (ias_store_begin(s->store) < 0)
+	fa.start = pi.starttime;
+	if (ias_store_blocks_foreach(s->store, &f, find_active_cb, &fa) < 0)
 		goto store_fail;
-	if (rq->incident && *rq->incident) {
-		copy(out->incident, sizeof(out->incident), rq->incident);
-		if (ias_store_incident_get(s->store, out->incident, &inc) == -ENOENT)
-			goto new_incident;
-	} else {
-		uint64_t seq = ias_store_next_seq(s->store, "incident");
+	if (fa.found)
+		return already_blocked(s, rq, out, pi.starttime, msg, msglen);
+	if (release_stale(s, &fa, rq->pid) < 0)
+		goto store_fail;
 
-		if (!seq)
-			goto rollback;
-		engine_incident_id(s, seq, out->incident, sizeof(out->incident));
-new_incident:
-		memset(&inc, 0, sizeof(inc));
-		copy(inc.id, sizeof(inc.id), out->incident);
-		copy(inc.origin, sizeof(inc.origin), rq->origin);
-		copy(inc.node, sizeof(inc.node), s->cfg.node_name);
-		inc.opened_ms = now;
-		inc.root_pid = rq->pid;
-		copy(inc.reason, sizeof(inc.reason), out->reason);
-		copy(inc.state, sizeof(inc.state), "open");
-		if (ias_store_incident_add(s->store, &inc) < 0)
-			goto rollback;
-	}
-	/* Decided, and the incident id is known: the traces need nothing
-	 * more (they are recorded after they left, in this transaction). */
-	if (rq->trace_on)
-		trace_out(s, out->incident, rq->pid, 1, 0, NULL, 0);
-	if (ias_store_block_add(s->store, out) < 0)
-		goto rollback;
-	memset(&ev, 0, sizeof(ev));
-	copy(ev.incident, sizeof(ev.incident), out->incident);
-	ev.ts_ms = now;
-	ev.ts_us = now_us;
-	copy(ev.node, sizeof(ev.node), s->cfg.node_name);
-	ev.pid = rq->pid;
-	copy(ev.kind, sizeof(ev.kind), out->simulated ? "would-block" : "block");
-	snprintf(ev.text, sizeof(ev.text), "%s %d (%s): %u QP(s), %s; %s",
-		 out->simulated ? "would block" : "blocked", (int)rq->pid, pi.comm,
-		 out->nqps, out->mechanism, out->reason);
-	if (ias_store_incident_event_add(s->store, &ev) < 0)
-		goto rollback;
-	{
-		char detail[512];
+	decide(s, rq, &pi, out, &plan, now);
+	sema_crash_point("decide");
+	if (write_block(s, rq, out, &al, now, now_us) < 0)
+		goto store_fail;
+	sema_crash_point("rows");
 
-		snprintf(detail, sizeof(detail), "block %lld pid %d (%s) qps %u mechanism %s "
-			 "offence %u until %lld incident %s%s",
-			 (long long)out->id, (int)rq->pid, pi.comm, out->nqps, out->mechanism,
-			 out->offence, (long long)out->until_ms, out->incident,
-			 out->simulated ? " (dry-run)" : "");
-		if (ias_store_audit(s->store, now, rq->actor, "block", detail) < 0)
-			goto rollback;
-	}
-	memset(&al, 0, sizeof(al));
-	al.pid = rq->pid;
-	copy(al.incident, sizeof(al.incident), out->incident);
-	copy(al.reason, sizeof(al.reason), out->reason);
-	al.created_ms = now;
-	if (ias_store_alert_push(s->store, &al) < 0)
-		goto rollback;
-	if (report_add(s, IAS_REPORT_BLOCK, out->incident, out->id, rq->pid, out->nqps,
-		       pi.comm, 0, 0) < 0)
-		goto rollback;
-	if (ias_store_commit(s->store) < 0)
-		goto rollback;
-	report_kick(s);
-
-	/* Recorded: now act. */
-	s->stats.blocks_total++;
+	/* Written (not yet durable): act now, acknowledge after the commit. */
 	plan.block_id = out->id;
 	copy(plan.incident, sizeof(plan.incident), out->incident);
 	plan.simulated = out->simulated;
-	apply_or_defer(s, rq->pid, &plan);
-	ctl_broadcast_alert(s->ctl, &al, s->cfg.node_name, rq->origin);
-	log_notice("%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
-		   out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
-		   pi.comm, out->nqps, out->mechanism, out->incident, out->offence);
+	blocked_add(s, rq->pid, pi.starttime, out->incident);
+	block_enforce(s, &plan, &enf);
+	if (uow_enforced(u, &enf) < 0) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	if (rq->trace_on && s->fx && s->fx->send_traces)
+		s->fx->send_traces(s->fx->ctx, out->incident, rq->pid, 1, 0,
+				   out->simulated ? SEMA_TRACE_DRY_RUN : 0);
+	sema_crash_point("enforce");
+	s->stats.blocks_total++;
+	uow_ack_alert(u, &al, rq->origin);
+	uow_ack_log(u, LOG_NOTICE, "%s PID %d (%s): %u QP(s), %s, incident %s, offence %u",
+		    out->simulated ? "dry-run: would block" : "blocked", (int)rq->pid,
+		    pi.comm, out->nqps, ias_mech_str(out->mech, out->qp_orders, mech, sizeof(mech)),
+		    out->incident, out->offence);
+	uow_kick(u);
 	return 0;
 
-rollback:
-	ias_store_rollback(s->store);
 store_fail:
 	snprintf(msg, msglen, "store: %s", ias_store_errmsg(s->store));
-	log_err("PID %d not blocked: %s", (int)rq->pid, msg);
 	return -EIO;
 }
 
@@ -825,51 +330,58 @@ static int collect_cb(const struct ias_block_rec *rec, void *arg)
 	return 0;
 }
 
-static int release_one(struct sema *s, struct ias_block_rec *rec, bool dry_run,
-		       const char *actor, const char *why)
+static int release_rows(struct sema *s, struct ias_block_rec *rec, const char *actor, int64_t now)
 {
 	struct ias_incident_event ev;
-	int64_t now = sema_now_ms();
-	char note[256], detail[512];
+	char detail[512];
 
-	undo_block(s, rec, dry_run, note, sizeof(note));
-	snprintf(rec->release_note, sizeof(rec->release_note), "%s: %s", why, note);
-	if (dry_run)
-		return 0;
-	if (ias_store_begin(s->store) < 0)
-		return -EIO;
 	if (ias_store_block_release(s->store, rec->id, now, rec->release_note) < 0)
-		goto rollback;
+		return -EIO;
 	rec->released_ms = now;
 	snprintf(detail, sizeof(detail), "block %lld pid %d: %s", (long long)rec->id,
 		 (int)rec->pid, rec->release_note);
 	if (ias_store_audit(s->store, now, actor, "release", detail) < 0)
-		goto rollback;
+		return -EIO;
 	if (rec->incident[0]) {
-		memset(&ev, 0, sizeof(ev));
-		copy(ev.incident, sizeof(ev.incident), rec->incident);
-		ev.ts_ms = now;
-		copy(ev.node, sizeof(ev.node), s->cfg.node_name);
-		ev.pid = rec->pid;
-		copy(ev.kind, sizeof(ev.kind), "release");
+		event_of(s, &ev, rec->incident, rec->pid, "release");
 		snprintf(ev.text, sizeof(ev.text), "released %d: %s", (int)rec->pid,
 			 rec->release_note);
 		if (ias_store_incident_event_add(s->store, &ev) < 0)
-			goto rollback;
+			return -EIO;
 	}
-	if (report_add(s, IAS_REPORT_RELEASE, rec->incident, rec->id, rec->pid, rec->nqps,
-		       rec->comm, 0, 0) < 0)
-		goto rollback;
-	if (ias_store_commit(s->store) < 0)
-		goto rollback;
-	bset_del(rec->pid);
-	report_kick(s);
-	log_notice("released block %lld (PID %d): %s", (long long)rec->id, (int)rec->pid,
-		   rec->release_note);
+	return outbox_add(s, IAS_REPORT_RELEASE, rec->incident, rec->id, rec->pid, rec->nqps,
+			  rec->comm, 0, 0) < 0 ? -EIO : 0;
+}
+
+static int release_one(struct sema *s, struct ias_block_rec *rec, bool dry_run,
+		       const char *actor, const char *why)
+{
+	struct sema_uow u;
+	int64_t now = sema_now_ms();
+	char note[256];
+
+	if (dry_run) {
+		block_undo(s, rec, true, note, sizeof(note));
+		snprintf(rec->release_note, sizeof(rec->release_note), "%s: %s", why, note);
+		return 0;
+	}
+	if (uow_begin(s, &u, NULL, 0) < 0)
+		return -EIO;
+	/* The undo is not deferred: a release that fails to commit leaves the
+	 * block active and the process free, which the restore re-applies. */
+	block_undo(s, rec, false, note, sizeof(note));
+	snprintf(rec->release_note, sizeof(rec->release_note), "%s: %s", why, note);
+	if (release_rows(s, rec, actor, now) < 0) {
+		uow_abort(&u);
+		return -EIO;
+	}
+	uow_kick(&u);
+	uow_ack_log(&u, LOG_NOTICE, "released block %lld (PID %d): %s", (long long)rec->id,
+		    (int)rec->pid, rec->release_note);
+	if (uow_commit(&u, NULL, 0) < 0)
+		return -EIO;
+	blocked_del(s, rec->pid, rec->pid_start);
 	return 0;
-rollback:
-	ias_store_rollback(s->store);
-	return -EIO;
 }
 
 int engine_release(struct sema *s, const struct release_sel *sel, bool dry_run,
@@ -928,12 +440,21 @@ void engine_expire_due(struct sema *s)
 	free(c.v);
 }
 
+/* ---- restore and QPs that appear -------------------------------------------- */
+
 static int restore_cb(const struct ias_block_rec *rec, void *arg)
 {
 	struct sema *s = arg;
+	int same = block_same_process(rec);
+	char mech[32];
 	size_t i;
 
-	bset_add(rec->pid);
+	if (!same) {
+		log_info("block %lld: PID %d (%s) is gone%s; nothing re-applied", (long long)rec->id,
+			 (int)rec->pid, rec->comm, proc_same(rec->pid, 0) ? " (its PID names another process)" : "");
+		return 0;
+	}
+	blocked_add(s, rec->pid, rec->pid_start, rec->incident);
 	if (rec->simulated)
 		return 0;
 	for (i = 0; i < s->qps.n; i++)
@@ -941,17 +462,15 @@ static int restore_cb(const struct ias_block_rec *rec, void *arg)
 			s->qps.e[i].blocked = 1;
 	/* A cgroup freeze outlives the agent; a SIGSTOP fallback may have been
 	 * undone by a SIGCONT from anyone of the same user meanwhile. */
-	if (mech_has(rec->mechanism, "freeze") && proc_same(rec->pid, 0)) {
-		struct eproc_block b;
-		char key[48], text[1200];
+	if (rec->mech & IAS_MECH_FREEZE) {
+		struct ias_proc_undo u;
 
-		eproc_key(rec->id, key, sizeof(key));
-		if (ias_store_kv_get(s->store, key, text, sizeof(text)) != 0 ||
-		    eproc_parse(text, &b) != 0 || (b.did & EPROC_SIGSTOP))
+		if (ias_store_proc_undo_get(s->store, rec->id, &u) != 0 || (u.did & EPROC_SIGSTOP))
 			kill(rec->pid, SIGSTOP);
 	}
 	log_info("restored block %lld: PID %d (%s), %s, incident %s", (long long)rec->id,
-		 (int)rec->pid, rec->comm, rec->mechanism, rec->incident);
+		 (int)rec->pid, rec->comm, ias_mech_str(rec->mech, rec->qp_orders, mech, sizeof(mech)),
+		 rec->incident);
 	return 0;
 }
 
@@ -959,8 +478,14 @@ int engine_restore(struct sema *s)
 {
 	struct ias_block_filter f = { 0 };
 
-	bset.n = 0;
+	blocked_reset(s);
 	return ias_store_blocks_foreach(s->store, &f, restore_cb, s);
+}
+
+void engine_free(struct sema *s)
+{
+	freeze_watch_stop_all(s);
+	blocked_reset(s);
 }
 
 struct appeared {
@@ -973,13 +498,14 @@ static int appeared_cb(const struct ias_block_rec *rec, void *arg)
 	struct appeared *a = arg;
 	struct qpt_entry *q = a->q;
 
+	if (!block_same_process(rec))
+		return 0;
 	if (rec->simulated)
 		return 1;
 	q->blocked = 1;
-	if (q->client_id && (mech_has(rec->mechanism, "pause") || mech_has(rec->mechanism, "cut") ||
-			     mech_has(rec->mechanism, "none")))
-		ctl_send_order(a->s->ctl, q->client_id, q->qpn, q->device,
-			       mech_has(rec->mechanism, "cut") ? "cut" : "pause");
+	if (q->client_id && ((rec->mech & (IAS_MECH_PAUSE | IAS_MECH_CUT)) || rec->mech == 0))
+		fx_order(a->s, q->client_id, q->qpn, q->device,
+			 (rec->mech & IAS_MECH_CUT) ? "cut" : "pause");
 	log_info("QP %s/0x%x of blocked PID %d blocked on sight (block %lld)", q->device,
 		 q->qpn, (int)q->pid, (long long)rec->id);
 	return 1;
@@ -992,14 +518,8 @@ void engine_qp_appeared(struct sema *s, struct qpt_entry *q)
 
 	if (q->pid <= 0)
 		return;
-	if (bset_has(q->pid))
+	if (blocked_has(s, q->pid, 0))
 		ias_store_blocks_foreach(s->store, &f, appeared_cb, &a);
 	else
 		engine_never_block_prime(s, q->pid);	/* ready for a trace */
-}
-
-int engine_blocked(struct sema *s, pid_t pid)
-{
-	(void)s;
-	return bset_has(pid);
 }

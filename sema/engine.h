@@ -1,6 +1,9 @@
-/* The agent's decisions: report → block, release, expiry, escalation,
- * the never-block list and dry-run. Every decision is committed to the store
- * before it is acted on or acknowledged. */
+/* The agent's decisions: report -> block, release, expiry, escalation,
+ * restore, the never-block list and dry-run. The engine calls only the
+ * modules below it (store, qptable, procinfo, enforce_proc, rdmanl) and the
+ * effects interface (sema/effects.h); every entry runs inside one unit of
+ * work (sema/uow.h): rows written, then enforced, then committed, then
+ * acknowledged. */
 #ifndef IAS_SEMA_ENGINE_H
 #define IAS_SEMA_ENGINE_H
 
@@ -11,24 +14,29 @@
 #include "sema/sema.h"
 #include "sema/store.h"
 
+struct sema_uow;
+
 struct report_req {
 	pid_t pid;
 	const char *reason;	/* NULL: "reported" */
 	const char *origin;	/* "analyzer", "trace", "manual", "manager" */
 	const char *actor;	/* for the audit log */
 	bool override;		/* block even if on the never-block list */
+	bool dry_run;		/* simulate only (a dry-run trace), whatever the policy */
 	uint32_t duration_s;	/* 0: policy with escalation */
 	const char *incident;	/* join this incident; NULL opens a new one */
-	bool trace_on;		/* send the first traces (hop 1) as soon as the
-				 * block is decided and its incident known,
-				 * before the block's rows are written */
+	bool trace_on;		/* send the first traces (hop 1) once enforced,
+				 * before the commit */
 };
 
-/* Returns 0 with a new block in *out, 1 when an active block of that process
- * already existed (returned in *out), or a negative errno: -ESRCH no such
- * process, -EACCES on the never-block list (why in msg), -EIO store failure
- * (nothing recorded; traces sent under trace_on may have left). */
-int engine_report(struct sema *s, const struct report_req *rq,
+/* Inside the open unit of work u. Returns 0 with a new block in *out; 1 when
+ * the process (PID and start time) already has an active block that is part
+ * of this incident, or no incident was named (a duplicate: the block in
+ * *out); 2 when the process is blocked for another incident and now joins
+ * rq->incident too (an event says so; the block in *out); or a negative
+ * errno: -ESRCH no such process, -EACCES on the never-block list (why in
+ * msg), -EIO store failure (msg says why; the caller aborts the unit). */
+int engine_report(struct sema *s, struct sema_uow *u, const struct report_req *rq,
 		  struct ias_block_rec *out, char *msg, size_t msglen);
 
 struct release_sel {
@@ -38,26 +46,33 @@ struct release_sel {
 };
 typedef void (*release_cb)(const struct ias_block_rec *rec, void *arg);
 
-/* Releases every active block matching sel (exactly one selector is set).
- * Calls cb for each with the record as released (release_note says what
- * each mechanism did). With dry_run nothing changes and the note says what
- * would be done. Returns the count, or -ENOENT (nothing matched, or the block
- * id names a released block), -EIO. */
+/* Releases every active block matching sel (exactly one selector is set),
+ * each in a unit of work of its own. Calls cb for each with the record as
+ * released (release_note says what each mechanism did). With dry_run
+ * nothing changes and the note says what would be done. Returns the count,
+ * or -ENOENT (nothing matched), -EALREADY (the block id names a released
+ * block), -EIO. A process that merely reuses a blocked PID is never
+ * touched. */
 int engine_release(struct sema *s, const struct release_sel *sel, bool dry_run,
 		   const char *actor, release_cb cb, void *arg);
 
-/* Enforce the blocks recorded inside the caller's transaction, once it is
- * committed (committed = 1), or forget them (0: it was rolled back). */
-void engine_apply_deferred(struct sema *s, bool committed);
-/* 1 if the process has an active block (dry-run ones too). From memory, no
- * store access: a mirror of the store's active blocks kept by
- * engine_restore (call it once at start), engine_report and release. */
+/* 1 if the process now running under pid has an active block (dry-run ones
+ * too); engine_blocked_in: and is part of incident. From memory. */
 int engine_blocked(struct sema *s, pid_t pid);
+int engine_blocked_in(struct sema *s, pid_t pid, const char *incident);
 
 /* Releases blocks whose end has passed. */
 void engine_expire_due(struct sema *s);
 /* At start: re-apply the active blocks found in the store. */
 int engine_restore(struct sema *s);
+/* At start, after engine_restore: block cgroups no active block explains.
+ * Orphans of this database instance are undone (or adopted as recovered
+ * blocks when s->adopt_orphans); cgroups of another instance refuse the
+ * start (-EEXIST, err names them) unless release_foreign, which thaws and
+ * removes them. 0 or -EEXIST. */
+int engine_recover(struct sema *s, bool release_foreign, char *err, size_t errlen);
+/* Frees the engine's memory (at exit). */
+void engine_free(struct sema *s);
 /* A QP was registered or found: if its owner is blocked, block it too. */
 void engine_qp_appeared(struct sema *s, struct qpt_entry *q);
 /* 1 if the process is on the never-block list (why filled), else 0. The
@@ -74,11 +89,7 @@ int engine_kernel_scan(struct sema *s);
  * cannot answer. Sets s->kernel_rdma like the scan. 0 or -errno. */
 int engine_kernel_lookup(struct sema *s, const char *device, uint32_t qpn);
 
-/* CLOCK_REALTIME in microseconds (all simulated nodes share it, so event
- * times from different agents on one host compare). */
+/* CLOCK_REALTIME in microseconds (see sema_now_us). */
 int64_t engine_now_us(void);
-
-/* Incident ids: "I-<node tag>-<sequence>". */
-void engine_incident_id(struct sema *s, uint64_t seq, char *out, size_t outlen);
 
 #endif

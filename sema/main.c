@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,13 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "sema/ctl_ops.h"
+#include "sema/effects.h"
 #include "sema/engine.h"
+#include "sema/mad_port.h"
 #include "sema/policy.h"
 #include "sema/report.h"
 #include "sema/store.h"
-#include "sema/mad_port.h"
+#include "sema/trace.h"
 
 #define T struct sema_config
 static const struct ias_cfg_opt sema_opts[] = {
@@ -53,6 +56,9 @@ static const struct ias_cfg_opt sema_opts[] = {
 		    "where frozen processes' cgroups are made, relative to cgroup_root "
 		    "(default: under the process's own cgroup)"),
 	IAS_CFG_B(T, rdma_cap, "yes", "a frozen process may also create no new RDMA objects"),
+	IAS_CFG_B(T, adopt_orphans, "no",
+		  "at start, adopt block cgroups left by a crash as recovered blocks "
+		  "(default: undo them)"),
 	IAS_CFG_MS(T, kernel_scan_interval, 0, 3600000, "10s",
 		   "how often to re-read QP ownership from the kernel (0: only on demand)"),
 	IAS_CFG_MS(T, expiry_check_interval, 100, 60000, "1s", "how often to expire blocks"),
@@ -85,14 +91,57 @@ static const struct ias_cfg_opt sema_opts[] = {
 #undef T
 
 static struct sema g;
+static bool release_orphans;	/* --release-orphans */
 
-int64_t sema_now_ms(void)
+/* ---- the effects interface (sema/effects.h), wired to the modules above
+ * the engine ------------------------------------------------------------- */
+
+static int fx_send_order(void *ctx, uint64_t client_id, uint32_t qpn, const char *device,
+			 const char *action)
 {
-	struct timespec ts;
+	struct sema *s = ctx;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ctl_send_order(s->ctl, client_id, qpn, device, action);
 }
+
+static void fx_broadcast_alert(void *ctx, const struct ias_alert_rec *a, const char *node,
+			       const char *origin)
+{
+	struct sema *s = ctx;
+
+	ctl_broadcast_alert(s->ctl, a, node, origin);
+}
+
+static unsigned fx_send_traces(void *ctx, const char *incident, pid_t pid, uint8_t hop,
+			       uint32_t except_qpn, unsigned flags)
+{
+	return trace_out(ctx, incident, pid, hop, except_qpn, flags);
+}
+
+static void fx_kick_outbox(void *ctx)
+{
+	report_kick(ctx);
+}
+
+static void fx_readiness(void *ctx, bool ready, const char *why)
+{
+	struct sema *s = ctx;
+
+	if (ready)
+		sd_notifyf(0, "READY=1\nSTATUS=node %s, control socket %s", s->cfg.node_name,
+			   s->cfg.control_socket);
+	else
+		sd_notifyf(0, "STATUS=not ready: the store cannot commit (%s)", why ? why : "?");
+}
+
+static const struct sema_effects effects = {
+	.ctx = &g,
+	.send_order = fx_send_order,
+	.broadcast_alert = fx_broadcast_alert,
+	.send_traces = fx_send_traces,
+	.kick_outbox = fx_kick_outbox,
+	.readiness = fx_readiness,
+};
 
 static void usage(FILE *f)
 {
@@ -105,7 +154,10 @@ static void usage(FILE *f)
 		"  -f, --foreground      log to stderr in the foreground (sema never forks)\n"
 		"  -p, --print-config    print the effective configuration and exit\n"
 		"  -h, --help            this help\n"
-		"  -V, --version         print the version\n", IAS_SYSCONFDIR);
+		"  -V, --version         print the version\n"
+		"      --release-orphans thaw and remove block cgroups of another database\n"
+		"                        instance (after the state directory was reset)\n",
+		IAS_SYSCONFDIR);
 }
 
 static int rearm(sd_event_source *src, uint64_t ms)
@@ -160,6 +212,7 @@ static int start(void)
 		log_err("refusing to start: store: %s", err);
 		return -1;
 	}
+	g.instance = ias_store_instance(g.store);
 	policy_from_config(&g.cfg, &g.policy);
 	r = policy_load(&g, &g.policy);
 	if (r == -ENOENT)
@@ -197,6 +250,11 @@ static int start(void)
 		log_err("restoring blocks: %s", ias_store_errmsg(g.store));
 		return -1;
 	}
+	g.adopt_orphans = g.cfg.adopt_orphans;
+	if (engine_recover(&g, release_orphans, err, sizeof(err)) < 0) {
+		log_err("refusing to start: %s", err);
+		return -1;
+	}
 	if (sd_event_add_time_relative(g.ev, &g.expiry_timer, CLOCK_MONOTONIC,
 				       g.cfg.expiry_check_interval * 1000, 0, on_expiry, &g) < 0)
 		return -1;
@@ -222,6 +280,7 @@ static void stop(void)
 	sd_event_source_disable_unref(g.scan_timer);
 	sd_event_source_disable_unref(g.expiry_timer);
 	ctl_server_stop(g.ctl);
+	engine_free(&g);
 	sd_event_unref(g.ev);
 	ias_store_close(g.store);
 	qpt_free(&g.qps);
@@ -241,13 +300,25 @@ int main(int argc, char **argv)
 		.log_level = g.cfg.log_level,
 		.check = check_config,
 	};
-	int rc = ias_daemon_setup(&d, argc, argv);
+	int rc, i, j;
+
+	/* --release-orphans is the agent's own; the rest is common/daemon.c's. */
+	for (i = j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--release-orphans") == 0)
+			release_orphans = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	argc = j;
+	rc = ias_daemon_setup(&d, argc, argv);
 
 	if (rc >= 0)
 		return rc;
 	rc = 1;
 	ias_log_init("sema", ias_log_level_parse(g.cfg.log_level));
 	g.started_ms = sema_now_ms();
+	g.fx = &effects;
 	qpt_init(&g.qps);
 	if (start() == 0) {
 		ias_daemon_ready("node %s, control socket %s", g.cfg.node_name,

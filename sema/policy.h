@@ -20,7 +20,7 @@ static inline int policy_lookup(const char *const *names, const char *name)
 	return names == ias_level_names ? ias_level_parse(name) : ias_mode_parse(name);
 }
 
-/* Persist / load through the store's key-value table ("policy"). */
+/* Persist / load through the store's policy table. */
 int policy_save(struct sema *s, const struct ias_policy *p);
 /* 0 loaded, -ENOENT none stored (p untouched), other negative errno. */
 int policy_load(struct sema *s, struct ias_policy *p);

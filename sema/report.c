@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "mad_defs/incident.h"
 #include "sema/mad_port.h"
 #include "sema/report.h"
 #include "sema/store.h"
-#include "sema/trace.h"
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *arg);
 
@@ -17,7 +17,7 @@ static void fill_attr(struct sema *s, const struct ias_report_rec *r, struct ias
 	memset(a, 0, sizeof(*a));
 	a->seq = (uint64_t)r->seq;
 	if (r->incident[0])
-		incident_to_u64(r->incident, &a->incident_id);
+		ias_incident_parse(r->incident, &a->incident_id);
 	a->node_guid = mad_port_node_guid(s->mad);
 	a->event_time_ms = (uint64_t)r->event_ms;
 	a->block_id = (uint64_t)r->block_id;
@@ -29,25 +29,6 @@ static void fill_attr(struct sema *s, const struct ias_report_rec *r, struct ias
 	/* The MAD carries printable ASCII only. */
 	for (size_t i = 0; i < sizeof(a->comm) - 1 && r->comm[i]; i++)
 		a->comm[i] = r->comm[i] >= 0x20 && r->comm[i] < 0x7f ? r->comm[i] : '?';
-}
-
-int report_add(struct sema *s, uint8_t kind, const char *incident, int64_t block_id,
-	       pid_t pid, uint32_t qp_count, const char *comm, uint16_t peer_lid,
-	       uint32_t peer_qpn)
-{
-	struct ias_report_rec r;
-
-	memset(&r, 0, sizeof(r));
-	r.kind = kind;
-	snprintf(r.incident, sizeof(r.incident), "%s", incident ? incident : "");
-	r.block_id = block_id;
-	r.pid = pid;
-	r.qp_count = qp_count;
-	snprintf(r.comm, sizeof(r.comm), "%s", comm ? comm : "");
-	r.peer_lid = peer_lid;
-	r.peer_qpn = peer_qpn;
-	r.event_ms = sema_now_ms();
-	return ias_store_report_add(s->store, &r);
 }
 
 static void report_done(struct sema *s, void *ctx, const struct mad_dest *to,

@@ -15,10 +15,7 @@
 #include "mad_defs/secmgt.h"
 #include "sema/sema.h"
 
-/* Append to the outbox (inside the caller's transaction, if any). */
-int report_add(struct sema *s, uint8_t kind, const char *incident, int64_t block_id,
-	       pid_t pid, uint32_t qp_count, const char *comm, uint16_t peer_lid,
-	       uint32_t peer_qpn);
+/* Reports are appended by sema/outbox.h inside the unit of work. */
 /* Start sending what is waiting (after a commit, or when the manager
  * becomes known). */
 void report_kick(struct sema *s);

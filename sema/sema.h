@@ -16,6 +16,9 @@
 struct ias_store;
 struct ctl_server;
 struct mad_port;
+struct sema_effects;
+struct sema_blocked;
+struct freeze_watch;
 
 struct sema_config {
 	char control_socket[108];
@@ -35,6 +38,7 @@ struct sema_config {
 	char cgroup_root[256];		/* the cgroup v2 mount */
 	char block_cgroup_parent[256];	/* "": next to the process's own cgroup */
 	bool rdma_cap;
+	bool adopt_orphans;		/* orphan block cgroups: adopt, not undo */
 	uint64_t report_retry;		/* ms */
 	uint64_t kernel_scan_interval;	/* ms, 0: only on demand */
 	uint64_t expiry_check_interval;	/* ms */
@@ -84,8 +88,29 @@ struct sema {
 	uint16_t manager_lid;	/* 0: not known yet */
 	int report_in_flight;
 	int report_warned;
+	/* The effects interface (sema/effects.h), wired by main.c. */
+	const struct sema_effects *fx;
+	/* Processes with an active block (PID + start time, the incidents
+	 * they are part of): the engine's in-memory mirror of the store. */
+	struct sema_blocked *blocked;
+	/* 0 while the store commits; else the last commit failed and the
+	 * agent is not ready (status and sd_notify say so). */
+	int store_failed;
+	/* The highest incident sequence number handed out in this run: a
+	 * number used by a unit of work that was rolled back is never issued
+	 * again. */
+	uint64_t incident_seq_used;
+	/* Freezes requested and not yet confirmed (sema/freeze.c). */
+	struct freeze_watch *freezes;
+	/* The store's instance id (block cgroup names carry it); 0: none. */
+	uint64_t instance;
+	/* Adopt orphaned block cgroups found at start instead of undoing them. */
+	bool adopt_orphans;
 };
 
+/* CLOCK_REALTIME in milliseconds / microseconds (all simulated nodes share
+ * it, so event times from different agents on one host compare). */
 int64_t sema_now_ms(void);
+int64_t sema_now_us(void);
 
 #endif

@@ -10,7 +10,8 @@
  *   (nothing is written), -ENOENT no such record, -EEXIST duplicate,
  *   -EALREADY already released, -ERANGE output buffer too small,
  *   -EBUSY the database stayed locked past the busy timeout, -ENOMEM,
- *   -ENOSPC disk full, -EIO any other SQLite failure.
+ *   -ENOSPC disk full, -EUCLEAN the file is damaged or not a database,
+ *   -EIO any other SQLite failure.
  *   After a failure ias_store_errmsg() says what went wrong.
  * - Text fields of the records below are NUL-terminated. Input longer than
  *   the field (or a field with no NUL inside it) is refused with
@@ -37,7 +38,7 @@
 
 /* Schema version this code writes; a database with a higher
  * PRAGMA user_version is refused by ias_store_open (-EPROTO). */
-#define IAS_STORE_SCHEMA_VERSION 3
+#define IAS_STORE_SCHEMA_VERSION 4
 #define IAS_STORE_DB_NAME "sema.db"
 
 /* Bounds of text passed as plain strings (bytes, NUL excluded). */
@@ -54,7 +55,11 @@ struct ias_store;
  * mode 0750 if missing (its parent must exist), the database file with mode
  * 0640. Applies pending schema migrations. On failure *out is NULL and err
  * (if not NULL) holds a message. -EPROTO: the database is newer than this
- * code or is not an IAS store. */
+ * code or is not an IAS store. -EBADMSG: a migration met old text it cannot
+ * parse (the message names the row; the file is left at its version).
+ * -EUCLEAN: an existing file is damaged (empty, truncated, not SQLite, or
+ * failing PRAGMA quick_check); it is left untouched, see "Recovering a
+ * damaged store" in docs/store-schema.md. A missing file is created. */
 int  ias_store_open(const char *state_dir, struct ias_store **out, char *err, size_t errlen);
 /* Rolls back an open explicit transaction, then closes. NULL is fine. */
 void ias_store_close(struct ias_store *st);
@@ -72,8 +77,6 @@ struct ias_block_rec {
 	char     exe[256];         /* for escalation: same exe = same offender */
 	char     reason[256];
 	char     incident[32];     /* e.g. "I-00000001a3f40012"; "" if none */
-	char     mechanism[64];    /* e.g. "pause(2),freeze": display text; replaced by
-	                              mech + qp_orders in schema 4 (see below) */
 	uint32_t mech;             /* IAS_MECH_* bits; 0: nothing enforced */
 	uint32_t qp_orders;        /* QPs told to pause or cut through libias */
 	uint64_t pid_start;        /* the process's start time (clock ticks after boot,
@@ -87,17 +90,21 @@ struct ias_block_rec {
 	char     release_note[256];
 };
 /* What a block does, typed (schema 4; schema 3 kept it as text such as
- * "pause(2),freeze", which the migration parses). */
+ * "pause(2),freeze", which the migration parses). A dry-run block keeps the
+ * bits of what it would have done; its simulated flag says nothing was. */
 enum ias_mech {
 	IAS_MECH_PAUSE  = 1u << 0,	/* per-QP pause orders through libias */
 	IAS_MECH_CUT    = 1u << 1,	/* per-QP cut orders through libias */
 	IAS_MECH_FREEZE = 1u << 2,	/* the process frozen from outside */
 	IAS_MECH_KILL   = 1u << 3,	/* the process killed */
 };
-/* "pause(2),freeze", "kill", "none" (mech 0): for logs and listings. */
+#define IAS_MECH_ALL (IAS_MECH_PAUSE | IAS_MECH_CUT | IAS_MECH_FREEZE | IAS_MECH_KILL)
+/* "pause(2),freeze", "kill", "none" (mech 0): for logs and listings. Always
+ * NUL-terminates buf (len > 0) and returns it; 32 bytes are always enough. */
 const char *ias_mech_str(uint32_t mech, uint32_t qp_orders, char *buf, size_t len);
 
-/* Sets rec->id; committed on return. nqps > IAS_MAX_QPS_PER_BLOCK: -EINVAL.
+/* Sets rec->id; committed on return. nqps > IAS_MAX_QPS_PER_BLOCK or mech
+ * bits outside IAS_MECH_ALL: -EINVAL.
  * released_ms/release_note are stored as given (normally 0/""). */
 int ias_store_block_add(struct ias_store *st, struct ias_block_rec *rec);
 int ias_store_block_get(struct ias_store *st, int64_t id, struct ias_block_rec *out); /* -ENOENT */
@@ -188,12 +195,15 @@ struct ias_proc_undo {
 	char     cgroup[512];      /* block cgroup, relative to the cgroup root; "" none */
 	char     origin[512];      /* the process's cgroup before, relative to the root */
 };
-/* Insert or replace the row of u->block_id (the block must exist: -ENOENT). */
+/* Insert or replace the row of u->block_id (the block must exist: -ENOENT).
+ * cgroup/origin longer than their fields: -ENAMETOOLONG. */
 int ias_store_proc_undo_set(struct ias_store *st, const struct ias_proc_undo *u);
 int ias_store_proc_undo_get(struct ias_store *st, int64_t block_id, struct ias_proc_undo *out); /* -ENOENT */
 
 /* The agent's policy, typed (schema 4; schema 3 kept it as key-value text
- * under "policy"). -ENOENT when none is stored. */
+ * under "policy"). get: -ENOENT when none is stored. set replaces the one
+ * stored policy; level/block_mode outside their enums or a value above
+ * INT64_MAX: -EINVAL (the policy's own ranges are policy_check's business). */
 struct ias_policy;
 int ias_store_policy_get(struct ias_store *st, struct ias_policy *out);
 int ias_store_policy_set(struct ias_store *st, const struct ias_policy *p);
@@ -211,8 +221,12 @@ int ias_store_kv_get(struct ias_store *st, const char *key, char *out, size_t ou
 
 /* Explicit transactions, e.g. a block + incident + audit committed together.
  * Nest freely; only the outermost commit makes the work durable. commit or
- * rollback without a begin: -EINVAL. If SQLite itself aborted the
- * transaction (e.g. disk full), commit returns -EIO and the work is gone. */
+ * rollback without a begin: -EINVAL.
+ * Fail closed: when commit fails (-ENOSPC disk full, -EIO, ...), the whole
+ * transaction, every level, is rolled back inside commit; the return value
+ * and ias_store_errmsg() say why, and a later rollback returns -EINVAL
+ * without side effects (the message is kept). The same holds when SQLite
+ * aborted the transaction earlier: every later level fails with that error. */
 int ias_store_begin(struct ias_store *st);
 int ias_store_commit(struct ias_store *st);
 int ias_store_rollback(struct ias_store *st);

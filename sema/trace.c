@@ -7,10 +7,13 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "mad_defs/incident.h"
+#include "sema/effects.h"
 #include "sema/engine.h"
 #include "sema/mad_port.h"
-#include "sema/report.h"
+#include "sema/outbox.h"
 #include "sema/trace.h"
+#include "sema/uow.h"
 
 struct trace_ctx {
 	char incident[32];
@@ -18,26 +21,6 @@ struct trace_ctx {
 	uint32_t remote_qpn;
 	uint8_t hop;
 };
-
-int incident_to_u64(const char *id, uint64_t *out)
-{
-	unsigned long long seq;
-	unsigned int tag;
-	int n = 0;
-
-	*out = 0;
-	if (sscanf(id, "I-%6x-%llu%n", &tag, &seq, &n) != 2 || id[n] != '\0' ||
-	    seq == 0 || seq >= (1ull << 40) || tag > 0xffffff)
-		return -EINVAL;
-	*out = (uint64_t)tag << 40 | seq;
-	return 0;
-}
-
-void incident_from_u64(uint64_t v, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "I-%06x-%llu", (unsigned)(v >> 40),
-		 (unsigned long long)(v & ((1ull << 40) - 1)));
-}
 
 /* An incident event at time ts_us (0: now). */
 static void event_at(struct sema *s, int64_t ts_us, const char *incident, const char *kind,
@@ -53,7 +36,7 @@ static void event_at(struct sema *s, int64_t ts_us, const char *incident, const 
 
 	memset(&ev, 0, sizeof(ev));
 	snprintf(ev.incident, sizeof(ev.incident), "%s", incident);
-	ev.ts_us = ts_us ? ts_us : engine_now_us();
+	ev.ts_us = ts_us ? ts_us : sema_now_us();
 	ev.ts_ms = ev.ts_us / 1000;
 	snprintf(ev.node, sizeof(ev.node), "%s", s->cfg.node_name);
 	ev.pid = pid;
@@ -93,9 +76,9 @@ static void trace_done(struct sema *s, void *arg, const struct mad_dest *to,
 		      "%s (qp 0x%x) did not answer the trace: %u tries",
 		      mad_dest_str(to, dst, sizeof(dst)), c->remote_qpn,
 		      (unsigned)s->cfg.mad_retries + 1);
-		if (report_add(s, IAS_REPORT_UNREACHABLE, c->incident, 0, 0, 0, NULL, to->lid,
-			       c->remote_qpn) == 0)
-			report_kick(s);
+		if (outbox_add(s, IAS_REPORT_UNREACHABLE, c->incident, 0, 0, 0, NULL, to->lid,
+			       c->remote_qpn) == 0 && s->fx && s->fx->kick_outbox)
+			s->fx->kick_outbox(s->fx->ctx);
 		log_warn("incident %s: %s unreachable", c->incident, dst);
 	} else if (resp->status) {
 		event(s, c->incident, "trace-result", 0, c->local_qpn,
@@ -131,7 +114,7 @@ struct onward {
 };
 
 static int send_one(struct sema *s, uint64_t inc64, const char *incident, struct onward *o,
-		    uint8_t hop)
+		    uint8_t hop, unsigned flags)
 {
 	struct ias_secmgt_msg m;
 	struct trace_ctx *c;
@@ -148,7 +131,7 @@ static int send_one(struct sema *s, uint64_t inc64, const char *incident, struct
 	m.u.trace.hop_limit = (uint8_t)(s->policy.hop_limit > 255 ? 255 : s->policy.hop_limit);
 	m.u.trace.fanout_limit = (uint8_t)(s->policy.fanout_limit > 255 ? 255 : s->policy.fanout_limit);
 	m.u.trace.search_level = (uint8_t)s->policy.level;
-	m.u.trace.flags = s->policy.dry_run ? IAS_TRACE_F_DRY_RUN : 0;
+	m.u.trace.flags = s->policy.dry_run || (flags & SEMA_TRACE_DRY_RUN) ? IAS_TRACE_F_DRY_RUN : 0;
 	m.u.trace.reason = hop == 1 ? IAS_TREASON_ATTACK_REPORTED : IAS_TREASON_TRACE_HOP;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -159,14 +142,15 @@ static int send_one(struct sema *s, uint64_t inc64, const char *incident, struct
 	c->hop = hop;
 	/* Taken before the send: once the MAD is out, this process may be
 	 * preempted by its receiver (all nodes share the host's cores). */
-	o->sent_us = engine_now_us();
+	o->sent_us = sema_now_us();
 	o->r = mad_port_request(s->mad, &o->to, &m, trace_done, c);
 	if (o->r)
 		free(c);
 	return o->r;
 }
 
-/* The incident events and manager reports of traces already sent. */
+/* The incident events and manager reports of traces already sent (inside
+ * the caller's unit of work, which kicks the outbox after its commit). */
 static void record_sent(struct sema *s, const char *incident, const struct onward *o,
 			unsigned n, uint8_t hop)
 {
@@ -183,9 +167,10 @@ static void record_sent(struct sema *s, const char *incident, const struct onwar
 		}
 		event_at(s, o->sent_us, incident, "trace-out", o->pid, o->local_qpn,
 			 "trace to %s qp 0x%x (hop %u)", dst, o->remote_qpn, hop);
-		if (report_add(s, IAS_REPORT_HOP, incident, 0, o->pid, 0, NULL, o->to.lid,
-			       o->remote_qpn) == 0)
-			report_kick(s);
+		if (outbox_add(s, IAS_REPORT_HOP, incident, 0, o->pid, 0, NULL, o->to.lid,
+			       o->remote_qpn) < 0)
+			log_err("incident %s: hop report not queued: %s", incident,
+				ias_store_errmsg(s->store));
 	}
 }
 
@@ -211,13 +196,13 @@ static void dest_of(struct mad_dest *to, uint32_t lid, const uint8_t *gid)
 /* Sends the traces for pid (see trace_out) without writing anything;
  * returns how many were attempted (o[] filled, at most max). */
 static unsigned send_all(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
-			 uint32_t except_qpn, struct onward *o, unsigned max)
+			 uint32_t except_qpn, unsigned flags, struct onward *o, unsigned max)
 {
 	unsigned tried = 0, sent = 0;
 	uint64_t inc64;
 	size_t i;
 
-	if (incident_to_u64(incident, &inc64) || hop > s->policy.hop_limit)
+	if (ias_incident_parse(incident, &inc64) || hop > s->policy.hop_limit)
 		return 0;
 	for (i = 0; i < s->qps.n && tried < max; i++) {
 		const struct qpt_entry *q = &s->qps.e[i];
@@ -230,7 +215,7 @@ static unsigned send_all(struct sema *s, const char *incident, pid_t pid, uint8_
 			o[tried].pid = pid;
 			o[tried].local_qpn = q->qpn;
 			o[tried].remote_qpn = q->remote_qpn;
-			if (send_one(s, inc64, incident, &o[tried], hop) == 0)
+			if (send_one(s, inc64, incident, &o[tried], hop, flags) == 0)
 				sent++;
 			tried++;
 		}
@@ -242,7 +227,7 @@ static unsigned send_all(struct sema *s, const char *incident, pid_t pid, uint8_
 			o[tried].pid = pid;
 			o[tried].local_qpn = q->qpn;
 			o[tried].remote_qpn = q->dest[d].qpn;
-			if (send_one(s, inc64, incident, &o[tried], hop) == 0)
+			if (send_one(s, inc64, incident, &o[tried], hop, flags) == 0)
 				sent++;
 			tried++;
 		}
@@ -272,7 +257,7 @@ static unsigned hops_of(const struct onward *o, unsigned n, struct ias_hop *hops
 }
 
 unsigned trace_out(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
-		   uint32_t except_qpn, struct ias_hop *hops, unsigned maxhops)
+		   uint32_t except_qpn, unsigned flags)
 {
 	unsigned limit = (unsigned)s->policy.fanout_limit, n, sent;
 	struct onward *o;
@@ -284,9 +269,9 @@ unsigned trace_out(struct sema *s, const char *incident, pid_t pid, uint8_t hop,
 		log_err("incident %s: out of memory, no traces sent", incident);
 		return 0;
 	}
-	n = send_all(s, incident, pid, hop, except_qpn, o, limit);
+	n = send_all(s, incident, pid, hop, except_qpn, flags, o, limit);
 	record_sent(s, incident, o, n, hop);
-	sent = hops_of(o, n, hops, maxhops);
+	sent = hops_of(o, n, NULL, 0);
 	free(o);
 	return sent;
 }
@@ -301,25 +286,94 @@ static struct qpt_entry *find_dest(struct sema *s, uint32_t qpn)
 	return q ? q : qpt_find_qpn(&s->qps, qpn);
 }
 
+/* This node's part of a hop, in one unit of work: block the owner (or join
+ * it to the incident), record the traces that left; fills res. */
+static void hop_here(struct sema *s, const struct ias_attr_trace *t, const char *incident,
+		     const char *src, pid_t pid, int64_t arrived_us, const struct onward *onward,
+		     unsigned n_onward, struct ias_attr_trace_result *res)
+{
+	struct report_req rq = { 0 };
+	struct ias_block_rec rec;
+	struct sema_uow u;
+	char reason[128], actor[80], msg[256];
+	unsigned i;
+	int r;
+
+	if (uow_begin(s, &u, msg, sizeof(msg)) < 0) {
+		log_err("incident %s: hop not recorded: %s", incident, msg);
+		res->result = IAS_TRESULT_ERROR;
+		return;
+	}
+	snprintf(reason, sizeof(reason), "trace from %s/qp 0x%x (hop %u)", src, t->sender_qpn,
+		 t->hop_count);
+	snprintf(actor, sizeof(actor), "mad:%s", src);
+	rq.pid = pid;
+	rq.reason = reason;
+	rq.origin = "trace";
+	rq.actor = actor;
+	rq.incident = incident;
+	rq.dry_run = (t->flags & IAS_TRACE_F_DRY_RUN) != 0;
+	event_at(s, arrived_us, incident, "trace-in", pid, t->dest_qpn,
+		 "trace from %s qp 0x%x (hop %u)%s", src, t->sender_qpn, t->hop_count,
+		 rq.dry_run ? ", dry-run" : "");
+	record_sent(s, incident, onward, n_onward, (uint8_t)(t->hop_count + 1));
+	if (n_onward)
+		uow_kick(&u);
+	r = engine_report(s, &u, &rq, &rec, msg, sizeof(msg));
+	switch (r) {
+	case 0:
+	case 2:		/* already blocked, and now part of this incident too */
+		res->result = rec.simulated ? IAS_TRESULT_DRY_RUN : IAS_TRESULT_BLOCKED;
+		res->qps_blocked = rec.nqps;
+		for (i = 0; i < rec.nqps && i < IAS_TRACE_MAX_QPNS; i++)
+			res->qpns[i] = rec.qpns[i];
+		res->n_qpns = (uint8_t)i;
+		if (rec.nqps > IAS_TRACE_MAX_QPNS)
+			res->flags |= IAS_TRESULT_F_TRUNCATED;
+		break;
+	case 1:
+		res->result = IAS_TRESULT_DUPLICATE;
+		res->qps_blocked = rec.nqps;
+		break;
+	case -EACCES:
+		res->result = IAS_TRESULT_ALLOWLISTED;
+		event(s, incident, "refused", pid, t->dest_qpn, "%s", msg);
+		break;
+	case -ESRCH:
+		res->result = IAS_TRESULT_NO_OWNER;
+		break;
+	default:
+		log_err("incident %s: PID %d not blocked: %s", incident, (int)pid, msg);
+		uow_abort(&u);
+		res->result = IAS_TRESULT_ERROR;
+		return;
+	}
+	if (uow_commit(&u, msg, sizeof(msg)) < 0) {
+		log_err("incident %s: hop not recorded: %s", incident, msg);
+		res->result = IAS_TRESULT_ERROR;
+	}
+}
+
 uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, const struct mad_dest *from,
 		      struct ias_attr_trace_result *res)
 {
 	const struct ias_attr_trace *t = &req->u.trace;
-	struct report_req rq = { 0 };
-	struct ias_block_rec rec;
 	struct qpt_entry *q;
 	struct onward *onward = NULL;
-	char incident[32], reason[128], actor[80], msg[256], src[64];
-	unsigned n_onward = 0, nhops, i, limit = (unsigned)s->policy.fanout_limit;
-	int64_t arrived_us = engine_now_us();
+	char incident[IAS_INCIDENT_STR_LEN], msg[256], src[64];
+	unsigned n_onward = 0, nhops, limit = (unsigned)s->policy.fanout_limit;
+	unsigned flags = (t->flags & IAS_TRACE_F_DRY_RUN) ? SEMA_TRACE_DRY_RUN : 0;
+	int64_t arrived_us = sema_now_us();
 	pid_t pid;
-	int r;
 
 	mad_dest_str(from, src, sizeof(src));
 	memset(res, 0, sizeof(*res));
 	res->incident_id = t->incident_id;
 	res->responder_guid = mad_port_node_guid(s->mad);
-	incident_from_u64(t->incident_id, incident, sizeof(incident));
+	if (ias_incident_format(t->incident_id, incident, sizeof(incident)) < 0) {
+		res->result = IAS_TRESULT_ERROR;
+		return IAS_STATUS_OK;
+	}
 	if (t->hop_count == 0 || t->hop_count > t->hop_limit) {
 		res->result = IAS_TRESULT_HOP_LIMIT;
 		return IAS_STATUS_OK;
@@ -342,83 +396,24 @@ uint16_t trace_handle(struct sema *s, const struct ias_secmgt_msg *req, const st
 	res->owner_pid = (uint32_t)pid;
 	/* The fast path: the onward traces leave before anything is read from
 	 * /proc or the store or written. Whether to forward is decided from
-	 * memory: a process already blocked (a duplicate, or a cycle back to
-	 * it) forwards nothing and is answered from its block record below;
+	 * memory: a process already part of this incident (a repeat, or a
+	 * cycle back to it) forwards nothing and is answered from its block
+	 * record; one blocked for another incident traces on for this one;
 	 * the never-block verdict is cached per process. */
-	if ((unsigned)t->hop_count + 1 <= t->hop_limit && limit && !engine_blocked(s, pid) &&
-	    !engine_never_block(s, pid, msg, sizeof(msg))) {
+	if ((unsigned)t->hop_count + 1 <= t->hop_limit && limit &&
+	    !engine_blocked_in(s, pid, incident) && !engine_never_block(s, pid, msg, sizeof(msg))) {
 		onward = calloc(limit, sizeof(*onward));
 		if (onward)
 			n_onward = send_all(s, incident, pid, (uint8_t)(t->hop_count + 1),
-					    t->dest_qpn, onward, limit);
+					    t->dest_qpn, flags, onward, limit);
 		else
 			log_err("incident %s: out of memory, trace not forwarded", incident);
 	}
-
-	/* Then this node's part: one transaction for the whole hop (one
-	 * durable commit); enforcement waits for the commit. */
-	if (ias_store_begin(s->store) < 0) {
-		res->result = IAS_TRESULT_ERROR;
-		goto record_only;
-	}
-	snprintf(reason, sizeof(reason), "trace from %s/qp 0x%x (hop %u)", src, t->sender_qpn,
-		 t->hop_count);
-	snprintf(actor, sizeof(actor), "mad:%s", src);
-	rq.pid = pid;
-	rq.reason = reason;
-	rq.origin = "trace";
-	rq.actor = actor;
-	rq.incident = incident;
-	event_at(s, arrived_us, incident, "trace-in", pid, t->dest_qpn,
-		 "trace from %s qp 0x%x (hop %u)", src, t->sender_qpn, t->hop_count);
-	record_sent(s, incident, onward, n_onward, (uint8_t)(t->hop_count + 1));
-	r = engine_report(s, &rq, &rec, msg, sizeof(msg));
-	switch (r) {
-	case 0:
-		res->result = rec.simulated ? IAS_TRESULT_DRY_RUN : IAS_TRESULT_BLOCKED;
-		res->qps_blocked = rec.nqps;
-		for (i = 0; i < rec.nqps && i < IAS_TRACE_MAX_QPNS; i++)
-			res->qpns[i] = rec.qpns[i];
-		res->n_qpns = (uint8_t)i;
-		if (rec.nqps > IAS_TRACE_MAX_QPNS)
-			res->flags |= IAS_TRESULT_F_TRUNCATED;
-		break;
-	case 1:
-		res->result = IAS_TRESULT_DUPLICATE;
-		res->qps_blocked = rec.nqps;
-		break;
-	case -EACCES:
-		res->result = IAS_TRESULT_ALLOWLISTED;
-		event(s, incident, "refused", pid, t->dest_qpn, "%s", msg);
-		break;
-	case -ESRCH:
-		res->result = IAS_TRESULT_NO_OWNER;
-		break;
-	default:
-		res->result = IAS_TRESULT_ERROR;
-		break;
-	}
+	hop_here(s, t, incident, src, pid, arrived_us, onward, n_onward, res);
 	nhops = hops_of(onward, n_onward, res->hops, IAS_TRACE_MAX_HOPS);
 	res->n_hops = (uint8_t)(nhops < IAS_TRACE_MAX_HOPS ? nhops : IAS_TRACE_MAX_HOPS);
 	if (nhops > IAS_TRACE_MAX_HOPS)
 		res->flags |= IAS_TRESULT_F_TRUNCATED;
-	if (ias_store_commit(s->store) < 0) {
-		log_err("incident %s: hop not recorded: %s", incident, ias_store_errmsg(s->store));
-		ias_store_rollback(s->store);
-		engine_apply_deferred(s, false);
-		res->result = IAS_TRESULT_ERROR;
-		goto out;
-	}
-	engine_apply_deferred(s, true);
-	report_kick(s);
-	goto out;
-
-record_only:
-	/* No transaction: the traces that left are still recorded. */
-	record_sent(s, incident, onward, n_onward, (uint8_t)(t->hop_count + 1));
-	nhops = hops_of(onward, n_onward, res->hops, IAS_TRACE_MAX_HOPS);
-	res->n_hops = (uint8_t)(nhops < IAS_TRACE_MAX_HOPS ? nhops : IAS_TRACE_MAX_HOPS);
-out:
 	free(onward);
 	return IAS_STATUS_OK;
 }

@@ -1,5 +1,6 @@
 /* Unit tests for sema/store, each in a fresh temporary directory. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "mad_defs/policy.h"
 #include "sema/store.h"
 #include "tests/unit/tap.h"
 
@@ -82,6 +84,14 @@ static int64_t raw_int(const char *dir, const char *sql)
 	return v;
 }
 
+/* Takes a current (version 4) database back to schema 3: text mechanism,
+ * no typed tables. */
+#define TO_V3 \
+	"DROP TABLE meta; DROP TRIGGER proc_undo_no_delete; DROP TABLE proc_undo;" \
+	"DROP TABLE policy; ALTER TABLE blocks ADD COLUMN mechanism TEXT NOT NULL DEFAULT '';" \
+	"ALTER TABLE blocks DROP COLUMN mech; ALTER TABLE blocks DROP COLUMN qp_orders;" \
+	"ALTER TABLE blocks DROP COLUMN pid_start; PRAGMA user_version = 3;"
+
 static void fill_block(struct ias_block_rec *b, const char *origin, int32_t pid,
 		       const char *incident, int64_t created, int64_t until)
 {
@@ -94,7 +104,9 @@ static void fill_block(struct ias_block_rec *b, const char *origin, int32_t pid,
 	snprintf(b->exe, sizeof(b->exe), "/usr/bin/mpi_app");
 	snprintf(b->reason, sizeof(b->reason), "reported");
 	snprintf(b->incident, sizeof(b->incident), "%s", incident);
-	snprintf(b->mechanism, sizeof(b->mechanism), "qp-pause");
+	b->mech = IAS_MECH_PAUSE | IAS_MECH_FREEZE;
+	b->qp_orders = 2;
+	b->pid_start = 123456789;
 	b->created_ms = created;
 	b->until_ms = until;
 	b->offence = 1;
@@ -327,7 +339,7 @@ static void test_migrations(void)
 		}
 	}
 	r = ias_store_open(dir, &st, err, sizeof(err));
-	is_int(r, -EIO, "garbage file refused with -EIO");
+	is_int(r, -EUCLEAN, "garbage file refused with -EUCLEAN");
 	ok(err[0] != '\0', "message: %s", err);
 }
 
@@ -359,7 +371,9 @@ static void test_blocks(struct ias_store *st)
 	is_str(g.exe, "/usr/bin/mpi_app", "exe");
 	is_str(g.reason, "reported", "reason");
 	is_str(g.incident, "I-17", "incident");
-	is_str(g.mechanism, "qp-pause", "mechanism");
+	is_int(g.mech, IAS_MECH_PAUSE | IAS_MECH_FREEZE, "mechanism bits");
+	is_int(g.qp_orders, 2, "QP orders");
+	is_int(g.pid_start, 123456789, "process start time");
 	is_int(g.created_ms, 1000, "created_ms");
 	is_int(g.until_ms, 0, "until_ms");
 	is_int(g.released_ms, 0, "active");
@@ -1050,6 +1064,7 @@ static void test_upgrade_v2(void)
 		return;
 	ias_store_close(st);
 	/* Make it a version-2 database with one event: no ts_us yet. */
+	is_int(raw_exec(dir, TO_V3), SQLITE_OK, "down to version 3");
 	is_int(raw_exec(dir, "ALTER TABLE incident_events DROP COLUMN ts_us;"
 			"INSERT INTO incident_events (incident, ts_ms, node, pid, qpn, kind, text)"
 			" VALUES ('I-old', 1234, 'n1', 1, 2, 'block', 'old');"
@@ -1075,6 +1090,7 @@ static void test_upgrade_v1(void)
 		return;
 	ias_store_close(st);
 	/* Make it a version-1 database: no outbox yet. */
+	is_int(raw_exec(dir, TO_V3), SQLITE_OK, "down to version 3");
 	is_int(raw_exec(dir, "DROP TRIGGER reports_no_delete; DROP TABLE reports;"
 			"ALTER TABLE incident_events DROP COLUMN ts_us;"
 			"PRAGMA user_version = 1"), SQLITE_OK, "craft a version-1 db");
@@ -1089,6 +1105,503 @@ static void test_upgrade_v1(void)
 	is_int(ias_store_report_add(st, &r), 0, "the migrated db has an outbox");
 	is_int(r.seq, 1, "starting at seq 1");
 	ias_store_close(st);
+}
+
+/* A fresh store taken back to schema 3 (see TO_V3) plus the given rows. */
+static const char *make_v3(const char *name, const char *rows)
+{
+	const char *dir = newdir(name);
+	struct ias_store *st = open_ok(dir, name);
+
+	ias_store_close(st);
+	ok(raw_exec(dir, TO_V3) == SQLITE_OK, "%s: down to version 3", name);
+	if (rows)
+		ok(raw_exec(dir, rows) == SQLITE_OK, "%s: schema-3 rows", name);
+	return dir;
+}
+
+#define V3_BLOCK(id, mech) \
+	"INSERT INTO blocks (id, origin, node, pid, uid, comm, exe, reason, created_ms," \
+	" mechanism) VALUES (" #id ", 'analyzer', 'n1', 100" #id ", 0, 'c', '/e', 'r', 1, '" \
+	mech "');"
+
+static void test_upgrade_v3(void)
+{
+	const char *dir = make_v3("v3",
+		V3_BLOCK(1, "pause(2),freeze") V3_BLOCK(2, "dry-run:cut(1)") V3_BLOCK(3, "kill")
+		V3_BLOCK(4, "none") V3_BLOCK(5, "") V3_BLOCK(6, "freeze")
+		"INSERT INTO kv VALUES ('eproc:6', 'pid=1006 did=3 cg=/ias/ias-block-6"
+		" from=/user.slice/x.scope', 1);"
+		"INSERT INTO kv VALUES ('eproc:3', 'pid=1003 did=16 cg=- from=-', 1);"
+		"INSERT INTO kv VALUES ('policy', 'version=7 level=2 mode=2 dry_run=1 base_ms=60000"
+		" max_ms=3600000 escalation=4 hops=8 fanout=64', 1);"
+		"INSERT INTO kv VALUES ('manager_lid', '12', 1);");
+	static const struct { uint32_t mech, orders; const char *text; } want[] = {
+		{ IAS_MECH_PAUSE | IAS_MECH_FREEZE, 2, "pause(2),freeze" },
+		{ IAS_MECH_CUT, 1, "cut(1)" }, { IAS_MECH_KILL, 0, "kill" },
+		{ 0, 0, "none" }, { 0, 0, "none" }, { IAS_MECH_FREEZE, 0, "freeze" },
+	};
+	struct ias_store *st = open_ok(dir, "a schema-3 db with text rows");
+	struct ias_block_rec b;
+	struct ias_proc_undo u;
+	struct ias_policy p;
+	char buf[32], v[16];
+
+	if (!st)
+		return;
+	is_int(raw_int(dir, "PRAGMA user_version"), 4, "migrated to version 4");
+	for (int i = 0; i < 6; i++) {
+		ok(ias_store_block_get(st, i + 1, &b) == 0, "block %d readable", i + 1);
+		ok(b.mech == want[i].mech && b.qp_orders == want[i].orders,
+		   "block %d: mech %#x orders %u", i + 1, b.mech, b.qp_orders);
+		ok(strcmp(ias_mech_str(b.mech, b.qp_orders, buf, sizeof(buf)), want[i].text) == 0,
+		   "block %d shown as before: %s", i + 1, buf);
+		ok(b.pid_start == 0, "block %d: start time unknown", i + 1);
+	}
+	is_int(raw_int(dir, "SELECT count(*) FROM pragma_table_info('blocks')"
+		       " WHERE name = 'mechanism'"), 0, "the text column is gone");
+	is_int(ias_store_proc_undo_get(st, 6, &u), 0, "eproc:6 became an undo row");
+	ok(u.block_id == 6 && u.pid == 1006 && u.did == 3 && u.pid_start == 0,
+	   "pid, did, block id");
+	is_str(u.cgroup, "/ias/ias-block-6", "block cgroup");
+	is_str(u.origin, "/user.slice/x.scope", "origin cgroup");
+	is_int(ias_store_proc_undo_get(st, 3, &u), 0, "eproc:3 became an undo row");
+	ok(u.did == 16 && !u.cgroup[0] && !u.origin[0], "\"-\" paths are empty");
+	is_int(ias_store_proc_undo_get(st, 1, &u), -ENOENT, "no undo row where none was");
+	is_int(raw_int(dir, "SELECT count(*) FROM kv WHERE key GLOB 'eproc:*' OR key = 'policy'"),
+	       0, "the replaced key-value rows are deleted");
+	is_int(ias_store_kv_get(st, "manager_lid", v, sizeof(v)), 0, "other keys are kept");
+	is_int(ias_store_policy_get(st, &p), 0, "the policy is typed");
+	ok(p.version == 7 && p.level == 2 && p.block_mode == 2 && p.dry_run == 1 &&
+	   p.base_duration_ms == 60000 && p.max_duration_ms == 3600000 && p.escalation == 4 &&
+	   p.hop_limit == 8 && p.fanout_limit == 64, "every policy field");
+	ok(ias_store_instance(st) != 0, "an upgraded store gets an instance id");
+	is_int(ias_store_created(st), 0, "an upgraded store was not created");
+	ias_store_close(st);
+}
+
+static void upgrade_refused(const char *name, const char *rows, const char *needle)
+{
+	const char *dir = make_v3(name, rows);
+	struct ias_store *st = (struct ias_store *)1;
+	char err[256] = "";
+	int r = ias_store_open(dir, &st, err, sizeof(err));
+
+	ok(r == -EBADMSG, "%s: refused (%d)", name, r);
+	ok(st == NULL, "%s: no handle", name);
+	ok(strstr(err, needle) != NULL, "%s: the message names the row: %s", name, err);
+	ok(raw_int(dir, "PRAGMA user_version") == 3, "%s: left at version 3", name);
+}
+
+static void test_upgrade_v3_refused(void)
+{
+	upgrade_refused("v3-mech", V3_BLOCK(1, "freeze") V3_BLOCK(2, "pause(x)"), "block 2");
+	upgrade_refused("v3-mech2", V3_BLOCK(1, "freeze,freeze"), "block 1");
+	upgrade_refused("v3-mech3", V3_BLOCK(1, "pause(2),teleport"), "block 1");
+	upgrade_refused("v3-eproc", V3_BLOCK(5, "freeze")
+			"INSERT INTO kv VALUES ('eproc:5', 'pid=1 did=3 cg=- from=-', 1);",
+			"eproc:5");
+	upgrade_refused("v3-eproc2", V3_BLOCK(5, "freeze")
+			"INSERT INTO kv VALUES ('eproc:5', 'pid=9 did=3 cg=/a/../b from=-', 1);",
+			"eproc:5");
+	upgrade_refused("v3-eproc3", V3_BLOCK(5, "freeze")
+			"INSERT INTO kv VALUES ('eproc:9', 'pid=9 did=3 cg=- from=-', 1);",
+			"eproc:9");
+	upgrade_refused("v3-eproc4", "INSERT INTO kv VALUES ('eproc:x', 'pid=9 did=3 cg=- from=-', 1);",
+			"eproc:x");
+	upgrade_refused("v3-policy", "INSERT INTO kv VALUES ('policy', 'version=1 level=9 mode=0"
+			" dry_run=0 base_ms=0 max_ms=0 escalation=2 hops=8 fanout=64', 1);",
+			"\"policy\"");
+	upgrade_refused("v3-policy2", "INSERT INTO kv VALUES ('policy', 'version=1 level=1', 1);",
+			"\"policy\"");
+}
+
+static void test_typed(void)
+{
+	const char *dir = newdir("typed");
+	struct ias_store *st = open_ok(dir, "db for typed state");
+	struct ias_store *other;
+	struct ias_block_rec b;
+	struct ias_proc_undo u, g;
+	struct ias_policy p, q;
+	char buf[32], small[5];
+	uint64_t inst;
+
+	if (!st)
+		return;
+	is_int(ias_store_created(st), 1, "a new file is created");
+	inst = ias_store_instance(st);
+	ok(inst != 0, "a non-zero instance id");
+	is_str(ias_mech_str(0, 0, buf, sizeof(buf)), "none", "mech 0 is none");
+	is_str(ias_mech_str(IAS_MECH_ALL, 3, buf, sizeof(buf)), "pause(3),cut(3),freeze,kill",
+	       "every bit");
+	is_str(ias_mech_str(IAS_MECH_PAUSE | IAS_MECH_FREEZE, 12, small, sizeof(small)), "",
+	       "too small a buffer gives what fits whole");
+
+	fill_block(&b, "manual", 4321, "", 1, 0);
+	b.mech = 1u << 7;
+	is_int(ias_store_block_add(st, &b), -EINVAL, "unknown mech bits refused");
+	b.mech = IAS_MECH_FREEZE;
+	is_int(ias_store_block_add(st, &b), 0, "block for undo rows");
+
+	memset(&u, 0, sizeof(u));
+	u.block_id = b.id;
+	u.pid = 4321;
+	u.pid_start = 987654321;
+	u.did = 3;
+	snprintf(u.cgroup, sizeof(u.cgroup), "/ias/ias-block-%lld", (long long)b.id);
+	snprintf(u.origin, sizeof(u.origin), "/user.slice");
+	is_int(ias_store_proc_undo_get(st, b.id, &g), -ENOENT, "no undo row yet");
+	is_int(ias_store_proc_undo_set(st, &u), 0, "set undo row");
+	is_int(ias_store_proc_undo_get(st, b.id, &g), 0, "get undo row");
+	ok(g.block_id == b.id && g.pid == 4321 && g.pid_start == 987654321 && g.did == 3 &&
+	   !strcmp(g.cgroup, u.cgroup) && !strcmp(g.origin, "/user.slice"), "same values");
+	u.did = 0;
+	is_int(ias_store_proc_undo_set(st, &u), 0, "replace undo row");
+	ias_store_proc_undo_get(st, b.id, &g);
+	is_int(g.did, 0, "replaced");
+	u.block_id = b.id + 100;
+	is_int(ias_store_proc_undo_set(st, &u), -ENOENT, "undo row of a missing block refused");
+	ok(strstr(ias_store_errmsg(st), "no block") != NULL, "message: %s", ias_store_errmsg(st));
+	u.block_id = b.id;
+	memset(u.cgroup, 'x', sizeof(u.cgroup));
+	is_int(ias_store_proc_undo_set(st, &u), -ENAMETOOLONG, "unterminated cgroup refused");
+
+	is_int(ias_store_policy_get(st, &p), -ENOENT, "no policy yet");
+	memset(&p, 0, sizeof(p));
+	p.version = 3;
+	p.level = IAS_LEVEL_LCA;
+	p.block_mode = IAS_MODE_CUT;
+	p.dry_run = 1;
+	p.base_duration_ms = 1000;
+	p.max_duration_ms = (uint64_t)INT64_MAX;
+	p.escalation = 2;
+	p.hop_limit = 16;
+	p.fanout_limit = 4096;
+	is_int(ias_store_policy_set(st, &p), 0, "set policy");
+	is_int(ias_store_policy_get(st, &q), 0, "get policy");
+	ok(memcmp(&p, &q, sizeof(p)) == 0, "the same policy back");
+	p.hop_limit = 5;
+	is_int(ias_store_policy_set(st, &p), 0, "replace policy");
+	ias_store_policy_get(st, &q);
+	is_int(q.hop_limit, 5, "replaced");
+	is_int(raw_int(dir, "SELECT count(*) FROM policy"), 1, "one policy row");
+	p.level = 9;
+	is_int(ias_store_policy_set(st, &p), -EINVAL, "unknown level refused");
+	p.level = 0;
+	p.fanout_limit = UINT64_MAX;
+	is_int(ias_store_policy_set(st, &p), -EINVAL, "value above INT64_MAX refused");
+	ias_store_close(st);
+
+	st = open_ok(dir, "re-open");
+	if (st) {
+		is_int(ias_store_created(st), 0, "an existing file is not created");
+		ok(ias_store_instance(st) == inst, "the instance id is kept");
+		ias_store_close(st);
+	}
+	other = open_ok(newdir("typed2"), "another store");
+	if (other) {
+		ok(ias_store_instance(other) != inst, "another store, another instance id");
+		ias_store_close(other);
+	}
+}
+
+/* ---- a VFS that fails writes to the WAL on demand (a full disk) ---- */
+
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs shim_vfs;
+static int wal_full;		/* fail every write to a -wal file */
+static int wal_sync_fails;	/* fail every fsync of a -wal file */
+static int wal_writes_failed;
+
+struct shim_file {
+	sqlite3_file base;
+	sqlite3_file *real;
+	int is_wal;
+};
+
+#define REAL(f) (((struct shim_file *)(f))->real)
+
+static int shim_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+
+static int shim_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
+
+static int shim_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	if (wal_full && ((struct shim_file *)f)->is_wal) {
+		wal_writes_failed++;
+		return SQLITE_FULL;
+	}
+	return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
+}
+
+static int shim_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), n);
+}
+
+static int shim_sync(sqlite3_file *f, int fl)
+{
+	if (wal_sync_fails && ((struct shim_file *)f)->is_wal)
+		return SQLITE_IOERR_FSYNC;
+	return REAL(f)->pMethods->xSync(REAL(f), fl);
+}
+
+static int shim_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), n);
+}
+
+static int shim_lock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+
+static int shim_unlock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+
+static int shim_reserved(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+
+static int shim_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+
+static int shim_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+
+static int shim_devchar(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+
+static int shim_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
+}
+
+static int shim_shm_lock(sqlite3_file *f, int off, int n, int fl)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, fl);
+}
+
+static void shim_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+
+static int shim_shm_unmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+
+static const sqlite3_io_methods shim_io = {
+	2, shim_close, shim_read, shim_write, shim_truncate, shim_sync, shim_size, shim_lock,
+	shim_unlock, shim_reserved, shim_fcntl, shim_sector, shim_devchar, shim_shm_map,
+	shim_shm_lock, shim_shm_barrier, shim_shm_unmap, NULL, NULL,
+};
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	struct shim_file *sf = (struct shim_file *)f;
+	int rc;
+
+	(void)vfs;
+	sf->real = (sqlite3_file *)(sf + 1);
+	sf->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+	rc = real_vfs->xOpen(real_vfs, name, sf->real, flags, out);
+	sf->base.pMethods = rc == SQLITE_OK && sf->real->pMethods ? &shim_io : NULL;
+	return rc;
+}
+
+/* Every connection of this program goes through the shim from here on. */
+static void shim_install(void)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	shim_vfs = *real_vfs;
+	shim_vfs.zName = "ias-test-shim";
+	shim_vfs.szOsFile = (int)sizeof(struct shim_file) + real_vfs->szOsFile;
+	shim_vfs.xOpen = shim_open;
+	shim_vfs.pNext = NULL;
+	sqlite3_vfs_register(&shim_vfs, 1);
+}
+
+/* A commit that fails for real (the WAL cannot be written: disk full)
+ * fails closed: nothing of the transaction survives, the error says why, a
+ * later rollback changes nothing, and the store works again afterwards. */
+static void test_commit_fails(void)
+{
+	const char *dir = newdir("full");
+	struct ias_store *st = open_ok(dir, "db for the failed commit");
+	struct ias_block_rec b, g;
+	char msg[512];
+	int64_t audits, id;
+	int r;
+
+	if (!st)
+		return;
+	audits = raw_int(dir, "SELECT count(*) FROM audit");
+	is_int(ias_store_begin(st), 0, "begin");
+	fill_block(&b, "analyzer", 7777, "I-full", 1, 0);
+	is_int(ias_store_block_add(st, &b), 0, "block inside the transaction");
+	id = b.id;
+	is_int(ias_store_audit(st, 1, "sema", "block", "full"), 0, "audit inside it");
+	is_int(ias_store_begin(st), 0, "inner begin");
+	ias_store_kv_set(st, "inner", "1");
+	wal_full = 1;
+	is_int(ias_store_commit(st), 0, "inner commit (a savepoint: no write yet)");
+	r = ias_store_commit(st);
+	wal_full = 0;
+	ok(wal_writes_failed > 0, "the WAL write failed (%d times)", wal_writes_failed);
+	is_int(r, -ENOSPC, "commit reports the full disk");
+	snprintf(msg, sizeof(msg), "%s", ias_store_errmsg(st));
+	ok(strstr(msg, "commit failed") && strstr(msg, "rolled back") && strstr(msg, "full"),
+	   "the message says why: %s", msg);
+	is_int(ias_store_in_transaction(st), 0, "no transaction is left open");
+	is_int(ias_store_rollback(st), -EINVAL, "a later rollback: -EINVAL");
+	is_str(ias_store_errmsg(st), msg, "... and it changes nothing, not even the message");
+	is_int(ias_store_block_get(st, id, &g), -ENOENT, "the block did not survive");
+	is_int(raw_int(dir, "SELECT count(*) FROM blocks WHERE pid = 7777"), 0,
+	       "no block row on disk");
+	is_int(raw_int(dir, "SELECT count(*) FROM audit"), audits, "no audit row on disk");
+	is_int(raw_int(dir, "SELECT count(*) FROM kv WHERE key = 'inner'"), 0,
+	       "the inner level's row is gone too");
+
+	fill_block(&b, "analyzer", 7778, "", 1, 0);
+	is_int(ias_store_block_add(st, &b), 0, "the store works again");
+	is_int(ias_store_begin(st), 0, "a new transaction");
+	is_int(ias_store_audit(st, 2, "sema", "again", ""), 0, "writes in it");
+	is_int(ias_store_commit(st), 0, "and commits");
+	ias_store_close(st);
+	is_int(raw_int(dir, "SELECT count(*) FROM blocks WHERE pid = 7778"), 1,
+	       "the later block is on disk");
+
+	/* A store that fails outside an explicit transaction. */
+	st = open_ok(dir, "re-open");
+	if (!st)
+		return;
+	wal_full = 1;
+	r = ias_store_kv_set(st, "k", "v");
+	wal_full = 0;
+	is_int(r, -ENOSPC, "an autocommitted write reports the full disk");
+	is_int(ias_store_in_transaction(st), 0, "and leaves no transaction");
+	is_int(ias_store_kv_set(st, "k", "v2"), 0, "then works again");
+
+	/* The WAL written but not synced: an I/O error, the same guarantees. */
+	is_int(ias_store_begin(st), 0, "begin");
+	fill_block(&b, "analyzer", 7779, "", 1, 0);
+	is_int(ias_store_block_add(st, &b), 0, "block inside the transaction");
+	wal_sync_fails = 1;
+	r = ias_store_commit(st);
+	wal_sync_fails = 0;
+	is_int(r, -EIO, "a failed fsync: -EIO");
+	ok(strstr(ias_store_errmsg(st), "commit failed") != NULL, "message: %s",
+	   ias_store_errmsg(st));
+	is_int(ias_store_rollback(st), -EINVAL, "a later rollback: -EINVAL");
+	is_int(ias_store_block_get(st, b.id, &g), -ENOENT, "the block did not survive");
+	ias_store_close(st);
+	is_int(raw_int(dir, "SELECT count(*) FROM blocks WHERE pid = 7779"), 0,
+	       "not on disk after a re-open either");
+}
+
+/* Opening dir must fail with -EUCLEAN and a message naming the damage. */
+static void refused_damaged(const char *dir, const char *what, const char *needle)
+{
+	struct ias_store *st = (struct ias_store *)1;
+	char err[512] = "";
+	int r = ias_store_open(dir, &st, err, sizeof(err));
+
+	ok(r == -EUCLEAN, "%s: refused with -EUCLEAN (%d)", what, r);
+	ok(st == NULL, "%s: no handle", what);
+	ok(strstr(err, needle) && strstr(err, "is damaged") &&
+	   strstr(err, "Recovering a damaged store"), "%s: message: %s", what, err);
+}
+
+/* A store with enough audit rows to fill several pages; returns its path. */
+static const char *damaged_base(const char *name, char *path, size_t len)
+{
+	const char *dir = newdir(name);
+	struct ias_store *st = open_ok(dir, name);
+	char detail[1000];
+
+	memset(detail, 'd', sizeof(detail) - 1);
+	detail[sizeof(detail) - 1] = '\0';
+	for (int i = 0; st && i < 64; i++)
+		ias_store_audit(st, i, "test", "fill", detail);
+	ias_store_close(st);	/* checkpoints the WAL into the file */
+	snprintf(path, len, "%s/%s", dir, IAS_STORE_DB_NAME);
+	return dir;
+}
+
+static void test_damaged(void)
+{
+	char path[600], page[65536];
+	const char *dir;
+	struct stat sb;
+	int64_t root, psize;
+	FILE *f;
+	int fd;
+
+	dir = damaged_base("dmg-empty", path, sizeof(path));
+	ok(truncate(path, 0) == 0, "make the file zero bytes");
+	refused_damaged(dir, "zero-byte file", "empty (0 bytes)");
+	ok(stat(path, &sb) == 0 && sb.st_size == 0, "zero-byte file left as it was");
+
+	dir = damaged_base("dmg-short", path, sizeof(path));
+	ok(truncate(path, 200) == 0, "cut the file to 200 bytes");
+	refused_damaged(dir, "200-byte file", "truncated");
+
+	dir = damaged_base("dmg-half", path, sizeof(path));
+	ok(stat(path, &sb) == 0 && sb.st_size > 8 * 4096, "a file of several pages (%lld bytes)",
+	   (long long)sb.st_size);
+	ok(truncate(path, sb.st_size / 2) == 0, "cut the file in half");
+	refused_damaged(dir, "half a file", "malformed");
+
+	dir = damaged_base("dmg-text", path, sizeof(path));
+	f = fopen(path, "w");
+	if (f) {
+		for (int i = 0; i < 300; i++)
+			fputs("not a database ", f);
+		fclose(f);
+	}
+	refused_damaged(dir, "a text file", "not an SQLite database");
+
+	/* One page of the audit table overwritten: found at open. */
+	dir = damaged_base("dmg-audit", path, sizeof(path));
+	root = raw_int(dir, "SELECT rootpage FROM sqlite_schema WHERE name = 'audit'");
+	psize = raw_int(dir, "PRAGMA page_size");
+	ok(root > 1 && psize >= 512, "audit root page %lld, page size %lld", (long long)root,
+	   (long long)psize);
+	memset(page, 0x5b, sizeof(page));
+	fd = open(path, O_WRONLY);
+	ok(fd >= 0 && psize <= (int64_t)sizeof(page) &&
+	   pwrite(fd, page, (size_t)psize, (root - 1) * psize) == (ssize_t)psize,
+	   "overwrite the audit table's root page");
+	if (fd >= 0)
+		close(fd);
+	refused_damaged(dir, "a corrupt audit page", "quick_check");
+
+	/* A missing file is created, as always. */
+	dir = newdir("dmg-none");
+	{
+		struct ias_store *st = open_ok(dir, "no file at all");
+
+		is_int(ias_store_created(st), 1, "created, and says so");
+		ias_store_close(st);
+	}
 }
 
 int main(void)
@@ -1128,6 +1641,12 @@ int main(void)
 	test_two_handles();
 	test_upgrade_v1();
 	test_upgrade_v2();
+	test_upgrade_v3();
+	test_upgrade_v3_refused();
+	test_typed();
+	test_damaged();
+	shim_install();
+	test_commit_fails();
 
 	cleanup();
 	return tap_done();
