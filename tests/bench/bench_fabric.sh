@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Fabric benchmark (not part of the test suite), on the ibsim + OpenSM bed.
 #
-#   bench_fabric.sh [-n REQUESTS] [-r RUNS]
+#   bench_fabric.sh [-n REQUESTS] [-r RUNS] [-c "CHAIN LENGTHS"] [-F]
+#
+# -c picks the chain lengths (default "2 3 4 5 6 7"), -F leaves out the
+# fan-out part (tests/bench/bench_fabric_ab.sh uses both to run two builds
+# side by side).
 #
 # 1. Transport floor: authenticated SecMgt Get(ClassPortInfo) round trips
 #    from the probe HCA to a minimal echo agent (secmgt_probe --echo), and,
@@ -28,8 +32,10 @@ set -u
 
 N=500
 RUNS=5
-while getopts n:r: o; do
-	case $o in n) N=$OPTARG;; r) RUNS=$OPTARG;; *) exit 2;; esac
+CHAINS="2 3 4 5 6 7"
+FANOUT=1
+while getopts n:r:c:F o; do
+	case $o in n) N=$OPTARG;; r) RUNS=$OPTARG;; c) CHAINS=$OPTARG;; F) FANOUT=0;; *) exit 2;; esac
 done
 
 why=$(bed_why_not) || { echo "bench_fabric: cannot run here: $why"; exit 1; }
@@ -85,7 +91,7 @@ report_row() {	# LABEL FILE
 		printf '  %-44s median %6d us = %5s x floor\n' "$1" "$m" "$(ratio "$m")"
 	fi
 }
-for k in 2 3 4 5 6 7; do
+for k in $CHAINS; do
 	nodes=$(seq -f 'n%g' 1 "$k" | tr '\n' ' ')
 	bed_init $nodes || exit 1
 	bed_start || { bed_dump_logs; exit 1; }
@@ -131,6 +137,7 @@ for k in 2 3 4 5 6 7; do
 done
 
 # --- 3. fan-out ------------------------------------------------------------------
+[ "$FANOUT" = 1 ] || exit 0
 bed_init n1 n2 n3 n4 n5 n6 n7 || exit 1
 bed_start || { bed_dump_logs; exit 1; }
 for f in fan fanblk fansend origin; do : >"$BED/$f"; done
