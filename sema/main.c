@@ -19,10 +19,12 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "mad_defs/secmgt.h"
 #include "sema/ctl_ops.h"
 #include "sema/effects.h"
 #include "sema/engine.h"
 #include "sema/mad_port.h"
+#include "sema/mad_serve.h"
 #include "sema/policy.h"
 #include "sema/report.h"
 #include "sema/store.h"
@@ -133,6 +135,16 @@ static void fx_readiness(void *ctx, bool ready, const char *why)
 	else
 		sd_notifyf(0, "STATUS=not ready: the store cannot commit (%s)", why ? why : "?");
 }
+
+/* ---- what the MAD port serves (sema/mad_serve.h) -------------------------- */
+
+static const struct mad_handler mad_handlers[] = {
+	{ IAS_ATTR_CLASS_PORT_INFO, IAS_METHOD_GET, 0, mad_serve_port_info, &g },
+	{ IAS_ATTR_STATUS, IAS_METHOD_GET, 0, mad_serve_status, &g },
+	{ IAS_ATTR_POLICY, 0, 0, mad_serve_policy, &g },
+	{ IAS_ATTR_TRACE, 0, IAS_ATTR_TRACE_RESULT, mad_serve_trace, &g },
+	{ IAS_ATTR_REPORT, IAS_METHOD_GET, 0, mad_serve_report, &g },
+};
 
 static const struct sema_effects effects = {
 	.ctx = &g,
@@ -264,7 +276,7 @@ static int start(void)
 		return -1;
 	if (report_start(&g) < 0)
 		return -1;
-	r = mad_port_start(&g, &g.mad);
+	r = mad_port_start(&g, mad_handlers, sizeof(mad_handlers) / sizeof(mad_handlers[0]), &g.mad);
 	if (r) {
 		log_err("MAD port: %s", strerror(-r));
 		return -1;
