@@ -371,6 +371,11 @@ unsigned ctl_server_clients(const struct ctl_server *c)
 	return c ? ctlsrv_nclients(c->srv) : 0;
 }
 
+struct ctlsrv_client *ctl_server_client(struct ctl_server *c, uint64_t id)
+{
+	return c ? ctlsrv_find(c->srv, id) : NULL;
+}
+
 void ctl_broadcast_alert(struct ctl_server *c, const struct ias_alert_rec *a,
 			 const char *node, const char *origin)
 {
@@ -400,9 +405,7 @@ int ctl_send_order(struct ctl_server *c, uint64_t client_id, uint32_t qpn,
 	struct ctlsrv_client *cl;
 	uint8_t buf[256];
 
-	if (!c)
-		return -ENOENT;
-	cl = ctlsrv_find(c->srv, client_id);
+	cl = ctl_server_client(c, client_id);
 	if (!cl)
 		return -ENOENT;
 	ias_ctl_msg_init(&m, buf, sizeof(buf), IAS_CTL_EVENT, IAS_CTL_EV_QP_ORDER, 0, 0);
