@@ -67,8 +67,8 @@ void ctl_put_block(struct ias_ctl_msg *m, const struct ias_block_rec *b)
 void ctl_put_policy(struct ias_ctl_msg *m, const struct ias_policy *p)
 {
 	ias_ctl_nest_begin(m, IAS_CTL_A_POLICY);
-	ias_ctl_put_str(m, IAS_CTL_A_LEVEL, policy_level_names[p->level]);
-	ias_ctl_put_str(m, IAS_CTL_A_BLOCK_MODE, policy_mode_names[p->block_mode]);
+	ias_ctl_put_str(m, IAS_CTL_A_LEVEL, ias_level_name(p->level));
+	ias_ctl_put_str(m, IAS_CTL_A_BLOCK_MODE, ias_mode_name(p->block_mode));
 	ias_ctl_put_u8(m, IAS_CTL_A_DRY_RUN, (uint8_t)!!p->dry_run);
 	ias_ctl_put_u32(m, IAS_CTL_A_BASE_DURATION_S, (uint32_t)(p->base_duration_ms / 1000));
 	ias_ctl_put_u32(m, IAS_CTL_A_MAX_DURATION_S, (uint32_t)(p->max_duration_ms / 1000));
