@@ -145,7 +145,7 @@ static const struct mad_handler mad_handlers[] = {
 	{ IAS_ATTR_CLASS_PORT_INFO, IAS_METHOD_GET, 0, mad_serve_port_info, &g },
 	{ IAS_ATTR_STATUS, IAS_METHOD_GET, 0, mad_serve_status, &g },
 	{ IAS_ATTR_POLICY, 0, 0, mad_serve_policy, &g },
-	{ IAS_ATTR_TRACE, 0, IAS_ATTR_TRACE_RESULT, mad_serve_trace, &g },
+	{ IAS_ATTR_TRACE, IAS_METHOD_SET, IAS_ATTR_TRACE_RESULT, mad_serve_trace, &g },
 	{ IAS_ATTR_REPORT, IAS_METHOD_GET, 0, mad_serve_report, &g },
 };
 
