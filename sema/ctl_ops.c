@@ -89,31 +89,14 @@ int ctl_get_str(struct ctlsrv_req *x, const struct ias_ctl_attr *a, char *out, s
 
 /* ---- handlers ---------------------------------------------------------------- */
 
-static int count_cb(const struct ias_block_rec *rec, void *arg)
-{
-	(void)rec;
-	(*(uint32_t *)arg)++;
-	return 0;
-}
-
-static int count_inc_cb(const struct ias_incident_rec *rec, void *arg)
-{
-	(void)rec;
-	(*(uint32_t *)arg)++;
-	return 0;
-}
-
 static int op_status(struct ctlsrv_req *x)
 {
 	struct sema *s = x->ctx;
-	struct ias_block_filter active = { 0 }, all = { .include_released = 1 };
-	uint32_t nactive = 0, ntotal = 0, ninc = 0, nalerts = 0;
+	struct engine_counts n;
+	uint32_t nalerts = 0;
 	char port[128], ver[64];
 
-	if (ias_store_blocks_foreach(s->store, &active, count_cb, &nactive) < 0 ||
-	    ias_store_blocks_foreach(s->store, &all, count_cb, &ntotal) < 0 ||
-	    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0 ||
-	    ias_store_alert_count(s->store, &nalerts) < 0)
+	if (engine_counts(s, &n) < 0 || ias_store_alert_count(s->store, &nalerts) < 0)
 		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	mad_port_describe(s->mad, port, sizeof(port));
 	snprintf(ver, sizeof(ver), "sema %s", PACKAGE_VERSION);
@@ -121,11 +104,11 @@ static int op_status(struct ctlsrv_req *x)
 	ias_ctl_put_str(x->rep, IAS_CTL_A_AGENT_VERSION, ver);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_NODE, s->cfg.node_name);
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_UPTIME_S, (uint64_t)(sema_now_ms() - s->started_ms) / 1000);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_ACTIVE, nactive);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_TOTAL, ntotal);
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_ACTIVE, n.blocks_active);
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_TOTAL, n.blocks_total);
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_QPS_BLOCKED, (uint32_t)qpt_count_blocked(&s->qps));
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_QPS_KNOWN, (uint32_t)s->qps.n);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_INCIDENTS, ninc);
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_INCIDENTS, n.incidents);
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_ALERTS_PENDING, nalerts);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_PORT_STATE, port);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_STATE,

@@ -4,10 +4,10 @@
 #include "common/log.h"
 #include "mad_defs/policy.h"
 #include "mad_defs/secmgt.h"
+#include "sema/engine.h"
 #include "sema/mad_serve.h"
 #include "sema/policy.h"
 #include "sema/report.h"
-#include "sema/store.h"
 #include "sema/trace.h"
 
 uint16_t mad_serve_port_info(void *ctx, const struct ias_secmgt_msg *req,
@@ -26,42 +26,24 @@ uint16_t mad_serve_port_info(void *ctx, const struct ias_secmgt_msg *req,
 	return IAS_STATUS_OK;
 }
 
-static int count_blocks_cb(const struct ias_block_rec *rec, void *arg)
-{
-	(void)rec;
-	(*(uint32_t *)arg)++;
-	return 0;
-}
-
-static int count_inc_cb(const struct ias_incident_rec *rec, void *arg)
-{
-	(void)rec;
-	(*(uint64_t *)arg)++;
-	return 0;
-}
-
 uint16_t mad_serve_status(void *ctx, const struct ias_secmgt_msg *req,
 			  const struct mad_dest *from, struct ias_secmgt_msg *resp)
 {
 	struct sema *s = ctx;
-	struct ias_block_filter active = { 0 }, all = { .include_released = 1 };
-	uint32_t nactive = 0, ntotal = 0;
-	uint64_t ninc = 0;
+	struct engine_counts n;
 
 	(void)req;
 	(void)from;
-	if (ias_store_blocks_foreach(s->store, &active, count_blocks_cb, &nactive) < 0 ||
-	    ias_store_blocks_foreach(s->store, &all, count_blocks_cb, &ntotal) < 0 ||
-	    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0)
+	if (engine_counts(s, &n) < 0)
 		return IAS_STATUS_INTERNAL;
 	resp->u.status.node_guid = mad_port_node_guid(s->mad);
 	resp->u.status.uptime_s = (uint64_t)(sema_now_ms() - s->started_ms) / 1000;
-	resp->u.status.active_blocks = nactive;
-	resp->u.status.total_blocks = ntotal;
+	resp->u.status.active_blocks = n.blocks_active;
+	resp->u.status.total_blocks = n.blocks_total;
 	resp->u.status.policy_version = s->policy.version;
 	resp->u.status.qps_known = (uint32_t)s->qps.n;
 	resp->u.status.qps_blocked = (uint32_t)qpt_count_blocked(&s->qps);
-	resp->u.status.incidents = ninc;
+	resp->u.status.incidents = n.incidents;
 	resp->u.status.mads_rejected = s->stats.mads_rejected;
 	return IAS_STATUS_OK;
 }
