@@ -99,6 +99,14 @@ static void req(struct ias_ctl_msg *m, uint8_t *buf, uint16_t op)
 	ias_ctl_msg_init(m, buf, IAS_CTL_MAX_MSG, IAS_CTL_REQUEST, op, ++next_seq, 0);
 }
 
+static void allow_req(struct ias_ctl_msg *m, uint8_t *buf, uint16_t op, const char *kind,
+		      const char *value)
+{
+	req(m, buf, op);
+	ias_ctl_put_str(m, IAS_CTL_A_KIND, kind);
+	ias_ctl_put_str(m, IAS_CTL_A_VALUE, value);
+}
+
 /* A request with no attributes; the reply's status. */
 static int simple(int fd, uint16_t op, struct reply *r)
 {
@@ -106,6 +114,19 @@ static int simple(int fd, uint16_t op, struct reply *r)
 	struct ias_ctl_msg m;
 
 	req(&m, buf, op);
+	if (call(fd, &m, r))
+		return -1000;
+	return r->h.status;
+}
+
+/* A request naming a PID; the reply's status. */
+static int pid_call(int fd, uint16_t op, uint32_t pid, struct reply *r)
+{
+	static uint8_t buf[IAS_CTL_MAX_MSG];
+	struct ias_ctl_msg m;
+
+	req(&m, buf, op);
+	ias_ctl_put_u32(&m, IAS_CTL_A_PID, pid);
 	if (call(fd, &m, r))
 		return -1000;
 	return r->h.status;
@@ -184,18 +205,10 @@ static void test_privileged_refused(int user)
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		ok(simple(user, ops[i], &r) == IAS_CTL_E_PERM, "%s refused to an unprivileged user",
 		   ias_ctl_op_name(ops[i]));
-	req(&m, buf, IAS_CTL_OP_REPORT_ATTACK);
-	ias_ctl_put_u32(&m, IAS_CTL_A_PID, (uint32_t)getpid());
-	call(user, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_PERM, "REPORT_ATTACK refused to an unprivileged user");
+	is_int(pid_call(user, IAS_CTL_OP_REPORT_ATTACK, (uint32_t)getpid(), &r), IAS_CTL_E_PERM, "REPORT_ATTACK refused to an unprivileged user");
 	ok(strstr(r.message, "control group") != NULL, "the refusal says why");
-	req(&m, buf, IAS_CTL_OP_RELEASE);
-	ias_ctl_put_u32(&m, IAS_CTL_A_PID, 1);
-	call(user, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_PERM, "RELEASE refused to an unprivileged user");
-	req(&m, buf, IAS_CTL_OP_ALLOW_ADD);
-	ias_ctl_put_str(&m, IAS_CTL_A_KIND, "comm");
-	ias_ctl_put_str(&m, IAS_CTL_A_VALUE, "x");
+	is_int(pid_call(user, IAS_CTL_OP_RELEASE, 1, &r), IAS_CTL_E_PERM, "RELEASE refused to an unprivileged user");
+	allow_req(&m, buf, IAS_CTL_OP_ALLOW_ADD, "comm", "x");
 	call(user, &m, &r);
 	is_int(r.h.status, IAS_CTL_E_PERM, "ALLOW_ADD refused to an unprivileged user");
 	req(&m, buf, IAS_CTL_OP_POLICY_SET);
@@ -222,6 +235,21 @@ static void qp_req(struct ias_ctl_msg *m, uint8_t *buf, uint16_t op, uint32_t qp
 		ias_ctl_put_u8(m, IAS_CTL_A_SIMULATED, 1);
 }
 
+/* A simulated QP request (with a new QP state when state >= 0); the reply's
+ * status. */
+static int qp_call(int fd, uint16_t op, uint32_t qpn, int state, struct reply *r)
+{
+	static uint8_t buf[IAS_CTL_MAX_MSG];
+	struct ias_ctl_msg m;
+
+	qp_req(&m, buf, op, qpn, 1);
+	if (state >= 0)
+		ias_ctl_put_u8(&m, IAS_CTL_A_QP_STATE, (uint8_t)state);
+	if (call(fd, &m, r))
+		return -1000;
+	return r->h.status;
+}
+
 static void test_qps(int user, int other, pid_t victim)
 {
 	static uint8_t buf[IAS_CTL_MAX_MSG];
@@ -230,9 +258,7 @@ static void test_qps(int user, int other, pid_t victim)
 	struct qpt_entry *e;
 
 	S.cfg.simulated_fabric = false;
-	qp_req(&m, buf, IAS_CTL_OP_QP_REGISTER, 0x101, 1);
-	call(user, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_PERM, "simulated QP refused without simulated_fabric");
+	is_int(qp_call(user, IAS_CTL_OP_QP_REGISTER, 0x101, -1, &r), IAS_CTL_E_PERM, "simulated QP refused without simulated_fabric");
 	S.cfg.simulated_fabric = true;
 
 	qp_req(&m, buf, IAS_CTL_OP_QP_REGISTER, 0x101, 1);
@@ -244,45 +270,23 @@ static void test_qps(int user, int other, pid_t victim)
 	ok(e && e->pid == victim && e->has_remote && e->remote_lid == 7,
 	   "the QP is the caller's, with its remote end");
 
-	qp_req(&m, buf, IAS_CTL_OP_QP_REGISTER, 0x101, 1);
-	call(other, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_EXIST, "another process may not take the QP over");
-	qp_req(&m, buf, IAS_CTL_OP_QP_UPDATE, 0x101, 1);
-	ias_ctl_put_u8(&m, IAS_CTL_A_QP_STATE, 3);
-	call(other, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_NOENT, "another connection may not update it");
-	qp_req(&m, buf, IAS_CTL_OP_QP_UNREGISTER, 0x101, 1);
-	call(other, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_NOENT, "nor unregister it");
+	is_int(qp_call(other, IAS_CTL_OP_QP_REGISTER, 0x101, -1, &r), IAS_CTL_E_EXIST, "another process may not take the QP over");
+	is_int(qp_call(other, IAS_CTL_OP_QP_UPDATE, 0x101, 3, &r), IAS_CTL_E_NOENT, "another connection may not update it");
+	is_int(qp_call(other, IAS_CTL_OP_QP_UNREGISTER, 0x101, -1, &r), IAS_CTL_E_NOENT, "nor unregister it");
 
-	qp_req(&m, buf, IAS_CTL_OP_QP_UPDATE, 0x101, 1);
-	ias_ctl_put_u8(&m, IAS_CTL_A_QP_STATE, 3);
-	call(user, &m, &r);
-	is_int(r.h.status, 0, "the owner updates it");
+	is_int(qp_call(user, IAS_CTL_OP_QP_UPDATE, 0x101, 3, &r), 0, "the owner updates it");
 	ok(e && e->state == 3, "the new state is kept");
 
-	qp_req(&m, buf, IAS_CTL_OP_QP_UPDATE, 0x101, 1);
-	ias_ctl_put_u8(&m, IAS_CTL_A_QP_STATE, 9);
-	call(user, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_INVAL, "a QP state that is none is refused");
+	is_int(qp_call(user, IAS_CTL_OP_QP_UPDATE, 0x101, 9, &r), IAS_CTL_E_INVAL, "a QP state that is none is refused");
 	ok(r.message[0] != 0, "with a message");
-	qp_req(&m, buf, IAS_CTL_OP_QP_REGISTER, 0x1000000, 1);
-	call(user, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_INVAL, "a QPN over 24 bits is refused");
+	is_int(qp_call(user, IAS_CTL_OP_QP_REGISTER, 0x1000000, -1, &r), IAS_CTL_E_INVAL, "a QPN over 24 bits is refused");
 
-	req(&m, buf, IAS_CTL_OP_QPS_LIST);
-	ias_ctl_put_u32(&m, IAS_CTL_A_PID, (uint32_t)victim);
-	call(user, &m, &r);
-	is_int(r.h.status, 0, "QPS_LIST");
+	is_int(pid_call(user, IAS_CTL_OP_QPS_LIST, (uint32_t)victim, &r), 0, "QPS_LIST");
 	is_int((int)count(&r, IAS_CTL_A_QP, NULL), 1, "QPS_LIST --pid: the one QP");
 
 	/* A second QP for the report and release below. */
-	qp_req(&m, buf, IAS_CTL_OP_QP_REGISTER, 0x102, 1);
-	call(user, &m, &r);
-	is_int(r.h.status, 0, "a second QP");
-	qp_req(&m, buf, IAS_CTL_OP_QP_UNREGISTER, 0x102, 1);
-	call(user, &m, &r);
-	is_int(r.h.status, 0, "the owner unregisters it");
+	is_int(qp_call(user, IAS_CTL_OP_QP_REGISTER, 0x102, -1, &r), 0, "a second QP");
+	is_int(qp_call(user, IAS_CTL_OP_QP_UNREGISTER, 0x102, -1, &r), 0, "the owner unregisters it");
 	ok(!qpt_find(&S.qps, "dev0", 0x102), "it is gone");
 }
 
@@ -295,15 +299,9 @@ static void test_report_release(int root, int group, pid_t victim)
 	char incident[64], inc2[64];
 	unsigned alerts;
 
-	req(&m, buf, IAS_CTL_OP_REPORT_ATTACK);
-	ias_ctl_put_u32(&m, IAS_CTL_A_PID, 0);
-	call(group, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_INVAL, "REPORT_ATTACK of PID 0: INVAL");
+	is_int(pid_call(group, IAS_CTL_OP_REPORT_ATTACK, 0, &r), IAS_CTL_E_INVAL, "REPORT_ATTACK of PID 0: INVAL");
 
-	req(&m, buf, IAS_CTL_OP_REPORT_ATTACK);
-	ias_ctl_put_u32(&m, IAS_CTL_A_PID, 0x7ffffff0);
-	call(group, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_NOENT, "REPORT_ATTACK of no process: NOENT");
+	is_int(pid_call(group, IAS_CTL_OP_REPORT_ATTACK, 0x7ffffff0, &r), IAS_CTL_E_NOENT, "REPORT_ATTACK of no process: NOENT");
 
 	fake_reset();
 	req(&m, buf, IAS_CTL_OP_REPORT_ATTACK);
@@ -358,10 +356,7 @@ static void test_report_release(int root, int group, pid_t victim)
 
 	/* Release. */
 	is_int(simple(group, IAS_CTL_OP_RELEASE, &r), IAS_CTL_E_INVAL, "RELEASE without a selector");
-	req(&m, buf, IAS_CTL_OP_RELEASE);
-	ias_ctl_put_u32(&m, IAS_CTL_A_PID, 0x7ffffff0);
-	call(group, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_NOENT, "RELEASE of a PID with no block: NOENT");
+	is_int(pid_call(group, IAS_CTL_OP_RELEASE, 0x7ffffff0, &r), IAS_CTL_E_NOENT, "RELEASE of a PID with no block: NOENT");
 	fake_reset();
 	req(&m, buf, IAS_CTL_OP_RELEASE);
 	ias_ctl_put_str(&m, IAS_CTL_A_INCIDENT_ID, incident);
@@ -380,38 +375,26 @@ static void test_allow(int root, int group, int user)
 	struct ias_ctl_msg m;
 	struct reply r;
 
-	req(&m, buf, IAS_CTL_OP_ALLOW_ADD);
-	ias_ctl_put_str(&m, IAS_CTL_A_KIND, "comm");
-	ias_ctl_put_str(&m, IAS_CTL_A_VALUE, "backupd");
+	allow_req(&m, buf, IAS_CTL_OP_ALLOW_ADD, "comm", "backupd");
 	ias_ctl_put_str(&m, IAS_CTL_A_NOTE, "nightly");
 	call(group, &m, &r);
 	is_int(r.h.status, 0, "ALLOW_ADD");
-	req(&m, buf, IAS_CTL_OP_ALLOW_ADD);
-	ias_ctl_put_str(&m, IAS_CTL_A_KIND, "comm");
-	ias_ctl_put_str(&m, IAS_CTL_A_VALUE, "backupd");
+	allow_req(&m, buf, IAS_CTL_OP_ALLOW_ADD, "comm", "backupd");
 	call(root, &m, &r);
 	is_int(r.h.status, IAS_CTL_E_EXIST, "ALLOW_ADD twice: EXIST");
-	req(&m, buf, IAS_CTL_OP_ALLOW_ADD);
-	ias_ctl_put_str(&m, IAS_CTL_A_KIND, "colour");
-	ias_ctl_put_str(&m, IAS_CTL_A_VALUE, "blue");
+	allow_req(&m, buf, IAS_CTL_OP_ALLOW_ADD, "colour", "blue");
 	call(root, &m, &r);
 	is_int(r.h.status, IAS_CTL_E_INVAL, "ALLOW_ADD of an unknown kind: INVAL");
 	ok(strstr(r.message, "kind") != NULL, "the message names the kinds");
 	is_int(simple(user, IAS_CTL_OP_ALLOW_LIST, &r), 0, "ALLOW_LIST by anyone");
 	is_int((int)count(&r, IAS_CTL_A_ALLOW, NULL), 1, "one entry");
-	req(&m, buf, IAS_CTL_OP_ALLOW_REMOVE);
-	ias_ctl_put_str(&m, IAS_CTL_A_KIND, "comm");
-	ias_ctl_put_str(&m, IAS_CTL_A_VALUE, "backupd");
+	allow_req(&m, buf, IAS_CTL_OP_ALLOW_REMOVE, "comm", "backupd");
 	call(user, &m, &r);
 	is_int(r.h.status, IAS_CTL_E_PERM, "ALLOW_REMOVE refused to an unprivileged user");
-	req(&m, buf, IAS_CTL_OP_ALLOW_REMOVE);
-	ias_ctl_put_str(&m, IAS_CTL_A_KIND, "comm");
-	ias_ctl_put_str(&m, IAS_CTL_A_VALUE, "backupd");
+	allow_req(&m, buf, IAS_CTL_OP_ALLOW_REMOVE, "comm", "backupd");
 	call(group, &m, &r);
 	is_int(r.h.status, 0, "ALLOW_REMOVE");
-	req(&m, buf, IAS_CTL_OP_ALLOW_REMOVE);
-	ias_ctl_put_str(&m, IAS_CTL_A_KIND, "comm");
-	ias_ctl_put_str(&m, IAS_CTL_A_VALUE, "backupd");
+	allow_req(&m, buf, IAS_CTL_OP_ALLOW_REMOVE, "comm", "backupd");
 	call(group, &m, &r);
 	is_int(r.h.status, IAS_CTL_E_NOENT, "ALLOW_REMOVE again: NOENT");
 }
@@ -476,10 +459,7 @@ static void test_malformed(int user)
 	struct reply r;
 
 	/* An attribute the op does not take: the strict request rules. */
-	req(&m, buf, IAS_CTL_OP_STATUS);
-	ias_ctl_put_u32(&m, IAS_CTL_A_PID, 1);
-	call(user, &m, &r);
-	is_int(r.h.status, IAS_CTL_E_INVAL, "STATUS with a PID attribute: INVAL");
+	is_int(pid_call(user, IAS_CTL_OP_STATUS, 1, &r), IAS_CTL_E_INVAL, "STATUS with a PID attribute: INVAL");
 	is_int((int)r.h.seq, (int)next_seq, "the error reply echoes the seq");
 	req(&m, buf, IAS_CTL_OP_FABRIC_STATUS);
 	call(user, &m, &r);
