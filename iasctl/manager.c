@@ -78,6 +78,9 @@ int cmd_status(const struct cmd_args *a)
 	out_span(ju64(st, "uptime_s") * 1000, up, sizeof(up));
 	status_add(&s, "Agent:", "%s on %s, up %s%s", jstr_or(st, "agent_version", "?"),
 		   jstr_or(st, "node", "?"), up, ju64(st, "dry_run") ? " (dry run)" : "");
+	/* The agent's readiness ("ready", or why not), when the reply has it. */
+	if (jhas(st, "state"))
+		status_add(&s, "State:", "%s", jstr_or(st, "state", "?"));
 	status_add(&s, "Port:", "%s", jstr_or(st, "port_state", "-"));
 	status_pair(&s, st, "Blocked processes:", "blocks_active", "total since start: ",
 		    "blocks_total", "");

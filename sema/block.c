@@ -9,7 +9,6 @@
 #include "common/note.h"
 #include "sema/engine_int.h"
 
-const char *const engine_mode_names[] = { "pause", "cut", "freeze", "kill" };
 
 void block_plan(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
 {
@@ -139,7 +138,7 @@ void block_enforce(struct sema *s, const struct plan *p, struct enforced *e)
 	e->plan = *p;
 	if (p->simulated)
 		return;
-	e->paused = mark_qps(s, p->pid, 1, per_qp ? engine_mode_names[p->mode] : NULL);
+	e->paused = mark_qps(s, p->pid, 1, per_qp ? ias_mode_name(p->mode) : NULL);
 	if (p->process_level)
 		process_block(s, p, &e->b);
 	/* When the block took effect, in µs (the benchmarks read it): now

@@ -67,8 +67,8 @@ void ctl_put_block(struct ias_ctl_msg *m, const struct ias_block_rec *b)
 void ctl_put_policy(struct ias_ctl_msg *m, const struct ias_policy *p)
 {
 	ias_ctl_nest_begin(m, IAS_CTL_A_POLICY);
-	ias_ctl_put_str(m, IAS_CTL_A_LEVEL, policy_level_names[p->level]);
-	ias_ctl_put_str(m, IAS_CTL_A_BLOCK_MODE, policy_mode_names[p->block_mode]);
+	ias_ctl_put_str(m, IAS_CTL_A_LEVEL, ias_level_name(p->level));
+	ias_ctl_put_str(m, IAS_CTL_A_BLOCK_MODE, ias_mode_name(p->block_mode));
 	ias_ctl_put_u8(m, IAS_CTL_A_DRY_RUN, (uint8_t)!!p->dry_run);
 	ias_ctl_put_u32(m, IAS_CTL_A_BASE_DURATION_S, (uint32_t)(p->base_duration_ms / 1000));
 	ias_ctl_put_u32(m, IAS_CTL_A_MAX_DURATION_S, (uint32_t)(p->max_duration_ms / 1000));
@@ -89,31 +89,14 @@ int ctl_get_str(struct ctlsrv_req *x, const struct ias_ctl_attr *a, char *out, s
 
 /* ---- handlers ---------------------------------------------------------------- */
 
-static int count_cb(const struct ias_block_rec *rec, void *arg)
-{
-	(void)rec;
-	(*(uint32_t *)arg)++;
-	return 0;
-}
-
-static int count_inc_cb(const struct ias_incident_rec *rec, void *arg)
-{
-	(void)rec;
-	(*(uint32_t *)arg)++;
-	return 0;
-}
-
 static int op_status(struct ctlsrv_req *x)
 {
 	struct sema *s = x->ctx;
-	struct ias_block_filter active = { 0 }, all = { .include_released = 1 };
-	uint32_t nactive = 0, ntotal = 0, ninc = 0, nalerts = 0;
+	struct engine_counts n;
+	uint32_t nalerts = 0;
 	char port[128], ver[64];
 
-	if (ias_store_blocks_foreach(s->store, &active, count_cb, &nactive) < 0 ||
-	    ias_store_blocks_foreach(s->store, &all, count_cb, &ntotal) < 0 ||
-	    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0 ||
-	    ias_store_alert_count(s->store, &nalerts) < 0)
+	if (engine_counts(s, &n) < 0 || ias_store_alert_count(s->store, &nalerts) < 0)
 		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "store: %s", ias_store_errmsg(s->store));
 	mad_port_describe(s->mad, port, sizeof(port));
 	snprintf(ver, sizeof(ver), "sema %s", PACKAGE_VERSION);
@@ -121,11 +104,11 @@ static int op_status(struct ctlsrv_req *x)
 	ias_ctl_put_str(x->rep, IAS_CTL_A_AGENT_VERSION, ver);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_NODE, s->cfg.node_name);
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_UPTIME_S, (uint64_t)(sema_now_ms() - s->started_ms) / 1000);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_ACTIVE, nactive);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_TOTAL, ntotal);
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_ACTIVE, n.blocks_active);
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_BLOCKS_TOTAL, n.blocks_total);
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_QPS_BLOCKED, (uint32_t)qpt_count_blocked(&s->qps));
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_QPS_KNOWN, (uint32_t)s->qps.n);
-	ias_ctl_put_u32(x->rep, IAS_CTL_A_INCIDENTS, ninc);
+	ias_ctl_put_u32(x->rep, IAS_CTL_A_INCIDENTS, n.incidents);
 	ias_ctl_put_u32(x->rep, IAS_CTL_A_ALERTS_PENDING, nalerts);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_PORT_STATE, port);
 	ias_ctl_put_str(x->rep, IAS_CTL_A_STATE,
@@ -371,6 +354,11 @@ unsigned ctl_server_clients(const struct ctl_server *c)
 	return c ? ctlsrv_nclients(c->srv) : 0;
 }
 
+struct ctlsrv_client *ctl_server_client(struct ctl_server *c, uint64_t id)
+{
+	return c ? ctlsrv_find(c->srv, id) : NULL;
+}
+
 void ctl_broadcast_alert(struct ctl_server *c, const struct ias_alert_rec *a,
 			 const char *node, const char *origin)
 {
@@ -400,9 +388,7 @@ int ctl_send_order(struct ctl_server *c, uint64_t client_id, uint32_t qpn,
 	struct ctlsrv_client *cl;
 	uint8_t buf[256];
 
-	if (!c)
-		return -ENOENT;
-	cl = ctlsrv_find(c->srv, client_id);
+	cl = ctl_server_client(c, client_id);
 	if (!cl)
 		return -ENOENT;
 	ias_ctl_msg_init(&m, buf, sizeof(buf), IAS_CTL_EVENT, IAS_CTL_EV_QP_ORDER, 0, 0);

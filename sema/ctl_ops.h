@@ -9,9 +9,14 @@
 #include "sema/sema.h"
 #include "sema/store.h"
 
+struct ctlsrv_client;
+
 int ctl_server_start(struct sema *s, const char *path, int listen_fd, struct ctl_server **out);
 void ctl_server_stop(struct ctl_server *c);
 unsigned ctl_server_clients(const struct ctl_server *c);
+/* The connection with this id (1, 2, ... in order of connection), or NULL.
+ * The unit tests set a peer credential on it. */
+struct ctlsrv_client *ctl_server_client(struct ctl_server *c, uint64_t id);
 /* Push an ALERT event to every subscriber. A subscriber whose socket is full
  * misses the push; the alert stays queued for GetAttackPID. */
 void ctl_broadcast_alert(struct ctl_server *c, const struct ias_alert_rec *a,

@@ -282,8 +282,8 @@ int op_policy_set(struct ctlsrv_req *x)
 			case IAS_CTL_A_BLOCK_MODE:
 				if (ctl_get_str(x, &in, name, sizeof(name)))
 					return IAS_CTL_E_INVAL;
-				idx = policy_lookup(in.type == IAS_CTL_A_LEVEL ? policy_level_names
-									 : policy_mode_names, name);
+				idx = in.type == IAS_CTL_A_LEVEL ? ias_level_parse(name)
+								 : ias_mode_parse(name);
 				if (idx < 0)
 					return ctlsrv_fail(x, IAS_CTL_E_INVAL, "%s: unknown value %s",
 						    ias_ctl_attr_name(in.type), name);
@@ -321,7 +321,7 @@ int op_policy_set(struct ctlsrv_req *x)
 			}
 		}
 	}
-	if (policy_check(&p, x->msg, sizeof(x->msg)))
+	if (ias_policy_check(&p, x->msg, sizeof(x->msg)))
 		return IAS_CTL_E_INVAL;
 	p.version = s->policy.version + 1;
 	if (policy_save(s, &p) < 0)

@@ -523,3 +523,30 @@ void engine_qp_appeared(struct sema *s, struct qpt_entry *q)
 	else
 		engine_never_block_prime(s, q->pid);	/* ready for a trace */
 }
+
+static int count_block_cb(const struct ias_block_rec *rec, void *arg)
+{
+	(void)rec;
+	(*(uint32_t *)arg)++;
+	return 0;
+}
+
+static int count_incident_cb(const struct ias_incident_rec *rec, void *arg)
+{
+	(void)rec;
+	(*(uint32_t *)arg)++;
+	return 0;
+}
+
+int engine_counts(struct sema *s, struct engine_counts *c)
+{
+	struct ias_block_filter active = { 0 }, all = { .include_released = 1 };
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if ((r = ias_store_blocks_foreach(s->store, &active, count_block_cb, &c->blocks_active)) < 0 ||
+	    (r = ias_store_blocks_foreach(s->store, &all, count_block_cb, &c->blocks_total)) < 0 ||
+	    (r = ias_store_incidents_foreach(s->store, count_incident_cb, &c->incidents)) < 0)
+		return r;
+	return 0;
+}

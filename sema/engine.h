@@ -61,6 +61,15 @@ int engine_release(struct sema *s, const struct release_sel *sel, bool dry_run,
 int engine_blocked(struct sema *s, pid_t pid);
 int engine_blocked_in(struct sema *s, pid_t pid, const char *incident);
 
+/* What status reports (the control socket's and the MAD's): blocks active
+ * and in all, incidents. From the store; 0 or negative errno. */
+struct engine_counts {
+	uint32_t blocks_active;
+	uint32_t blocks_total;
+	uint32_t incidents;
+};
+int engine_counts(struct sema *s, struct engine_counts *c);
+
 /* Releases blocks whose end has passed. */
 void engine_expire_due(struct sema *s);
 /* At start: re-apply the active blocks found in the store. */

@@ -32,7 +32,6 @@ struct enforced {
 	uint32_t paused;	/* pause or cut orders sent */
 };
 
-extern const char *const engine_mode_names[];
 
 /* block.c: planning, enforcement and its undo. */
 void block_plan(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p);

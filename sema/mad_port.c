@@ -1,6 +1,7 @@
 /* See mad_port.h. The port, its retries, the requests in flight and the
  * bounded logging of refused MADs are common/umad.c's, shared with the
- * manager; this file serves the agent's attributes and matches answers to
+ * manager; this file dispatches the agent's attributes through the handler
+ * table main.c gives it (it calls nothing above it) and matches answers to
  * its requests. Every received MAD is decoded and verified by mad_defs
  * before anything else looks at it; a MAD that fails is counted, logged at a
  * bounded rate, and never answered. */
@@ -12,14 +13,9 @@
 
 #include "common/log.h"
 #include "common/umad.h"
-#include "mad_defs/policy.h"
 #include "mad_defs/secmgt.h"
 #include "mad_defs/secmgt_auth.h"
-#include "sema/policy.h"
-#include "sema/store.h"
 #include "sema/mad_port.h"
-#include "sema/trace.h"
-#include "sema/report.h"
 
 #define REQ_KIND 1		/* the agent tracks one kind of request */
 #define MAX_PENDING 1024
@@ -36,85 +32,21 @@ struct mad_port {
 	struct sema *s;
 	struct ias_umad *u;
 	struct ias_secmgt_auth auth;
-	struct mad_dest from;		/* source of the request being served */
+	const struct mad_handler *handlers;	/* main.c's table */
+	size_t nhandlers;
 };
 
-static int count_blocks_cb(const struct ias_block_rec *rec, void *arg)
+/* The handler of an authenticated request, or NULL. */
+static const struct mad_handler *find_handler(const struct mad_port *p,
+					      const struct ias_secmgt_msg *req)
 {
-	(void)rec;
-	(*(uint32_t *)arg)++;
-	return 0;
-}
+	size_t i;
 
-static int count_inc_cb(const struct ias_incident_rec *rec, void *arg)
-{
-	(void)rec;
-	(*(uint64_t *)arg)++;
-	return 0;
-}
-
-/* Fill resp for an authenticated request; returns the MAD status. */
-static uint16_t serve(struct mad_port *p, const struct ias_secmgt_msg *req,
-		      struct ias_secmgt_msg *resp)
-{
-	struct sema *s = p->s;
-
-	switch (req->attr_id) {
-	case IAS_ATTR_CLASS_PORT_INFO:
-		resp->u.cpi.proto_version = IAS_SECMGT_VERSION;
-		resp->u.cpi.role = IAS_ROLE_AGENT;
-		resp->u.cpi.resp_time_value = 18;	/* ~1 s */
-		resp->u.cpi.cap_mask = IAS_CAP_STATUS | IAS_CAP_POLICY;
-		resp->u.cpi.node_guid = mad_port_node_guid(p);
-		snprintf(resp->u.cpi.node_desc, sizeof(resp->u.cpi.node_desc), "%s",
-			 s->cfg.node_name);
-		return IAS_STATUS_OK;
-	case IAS_ATTR_STATUS: {
-		struct ias_block_filter active = { 0 }, all = { .include_released = 1 };
-		uint32_t nactive = 0, ntotal = 0;
-		uint64_t ninc = 0;
-
-		if (ias_store_blocks_foreach(s->store, &active, count_blocks_cb, &nactive) < 0 ||
-		    ias_store_blocks_foreach(s->store, &all, count_blocks_cb, &ntotal) < 0 ||
-		    ias_store_incidents_foreach(s->store, count_inc_cb, &ninc) < 0)
-			return IAS_STATUS_INTERNAL;
-		resp->u.status.node_guid = mad_port_node_guid(p);
-		resp->u.status.uptime_s = (uint64_t)(sema_now_ms() - s->started_ms) / 1000;
-		resp->u.status.active_blocks = nactive;
-		resp->u.status.total_blocks = ntotal;
-		resp->u.status.policy_version = s->policy.version;
-		resp->u.status.qps_known = (uint32_t)s->qps.n;
-		resp->u.status.qps_blocked = (uint32_t)qpt_count_blocked(&s->qps);
-		resp->u.status.incidents = ninc;
-		resp->u.status.mads_rejected = s->stats.mads_rejected;
-		return IAS_STATUS_OK;
-	}
-	case IAS_ATTR_POLICY:
-		if (req->method == IAS_METHOD_SET) {
-			struct ias_policy np;
-			char why[128];
-
-			ias_policy_from_attr(&req->u.policy, &np);
-			if (ias_policy_check(&np, why, sizeof(why))) {
-				log_warn("Set(Policy) refused: %s", why);
-				return IAS_STATUS_INVALID_VALUE;
-			}
-			if (policy_save(s, &np) < 0)
-				return IAS_STATUS_INTERNAL;
-			s->policy = np;
-			log_notice("policy version %u set over the fabric", np.version);
-			report_manager_seen(s, p->from.lid);
-		}
-		if (ias_policy_to_attr(&s->policy, &resp->u.policy))
-			return IAS_STATUS_INTERNAL;	/* "until released": not on the wire */
-		return IAS_STATUS_OK;
-	case IAS_ATTR_TRACE:
-		return trace_handle(s, req, &p->from, &resp->u.tres);
-	case IAS_ATTR_REPORT:
-		return report_serve_get(s, req->attr_mod, &resp->u.report);
-	default:
-		return IAS_STATUS_METHOD_ATTR_UNSUPP;
-	}
+	for (i = 0; i < p->nhandlers; i++)
+		if (p->handlers[i].attr_id == req->attr_id &&
+		    (p->handlers[i].method == 0 || p->handlers[i].method == req->method))
+			return &p->handlers[i];
+	return NULL;
 }
 
 
@@ -138,6 +70,8 @@ static void on_request(void *ctx, struct ias_umad *u, const struct ias_umad_rx *
 {
 	struct mad_port *p = ctx;
 	struct ias_secmgt_msg req, resp;
+	const struct mad_handler *h;
+	struct mad_dest from;
 	enum ias_mad_reason why;
 	uint8_t out[IAS_MAD_SIZE];
 
@@ -146,16 +80,16 @@ static void on_request(void *ctx, struct ias_umad *u, const struct ias_umad_rx *
 		ias_umad_refused(u, ias_mad_reason_str(why), rx->lid);
 		return;
 	}
-	if (ias_secmgt_init_response(&req, req.attr_id == IAS_ATTR_TRACE ?
-				      IAS_ATTR_TRACE_RESULT : req.attr_id, &resp))
+	h = find_handler(p, &req);
+	if (ias_secmgt_init_response(&req, h && h->resp_attr ? h->resp_attr : req.attr_id, &resp))
 		return;
-	memset(&p->from, 0, sizeof(p->from));
-	p->from.lid = rx->lid;
+	memset(&from, 0, sizeof(from));
+	from.lid = rx->lid;
 	if (rx->has_grh) {
-		p->from.has_gid = 1;
-		memcpy(p->from.gid, rx->gid, 16);
+		from.has_gid = 1;
+		memcpy(from.gid, rx->gid, 16);
 	}
-	resp.status = serve(p, &req, &resp);
+	resp.status = h ? h->serve(h->ctx, &req, &from, &resp) : IAS_STATUS_METHOD_ATTR_UNSUPP;
 	if (resp.status)
 		memset(&resp.u, 0, sizeof(resp.u));
 	memset(out, 0, sizeof(out));
@@ -294,7 +228,8 @@ static void on_attach(void *ctx, struct ias_umad *u)
 	p->u = u;
 }
 
-int mad_port_start(struct sema *s, struct mad_port **out)
+int mad_port_start(struct sema *s, const struct mad_handler *table, size_t n,
+		   struct mad_port **out)
 {
 	struct mad_port *p = calloc(1, sizeof(*p));
 	struct ias_umad_ops ops = {
@@ -318,6 +253,8 @@ int mad_port_start(struct sema *s, struct mad_port **out)
 	if (!p)
 		return -ENOMEM;
 	p->s = s;
+	p->handlers = table;
+	p->nhandlers = n;
 	r = ias_secmgt_auth_init(&p->auth, s->keys, s->nkeys, s->cfg.replay_window, &bad);
 	if (r) {
 		if (bad)

@@ -32,7 +32,29 @@ const char *mad_dest_str(const struct mad_dest *d, char *buf, size_t len);
 typedef void (*mad_done_fn)(struct sema *s, void *ctx, const struct mad_dest *to,
 			    const struct ias_secmgt_msg *resp);
 
-int mad_port_start(struct sema *s, struct mad_port **out);
+/* Serve one authenticated request: fill resp->u (header already set up as
+ * the response) and return the MAD status; on a non-zero status resp->u is
+ * cleared before it is sent. */
+typedef uint16_t (*mad_serve_fn)(void *ctx, const struct ias_secmgt_msg *req,
+				 const struct mad_dest *from, struct ias_secmgt_msg *resp);
+
+/* One entry of the table of requests the port serves: the attribute, the
+ * method (0: any the port serves), the attribute of the response (0: the
+ * request's), the function and its context. The port knows nothing of what
+ * the handlers do: main.c fills the table in. */
+struct mad_handler {
+	uint16_t attr_id;
+	uint8_t method;
+	uint16_t resp_attr;
+	mad_serve_fn serve;
+	void *ctx;
+};
+
+/* Start serving the n handlers of table (kept by reference: it must outlive
+ * the port). Requests for an attribute/method not in the table are answered
+ * METHOD_ATTR_UNSUPP. */
+int mad_port_start(struct sema *s, const struct mad_handler *table, size_t n,
+		   struct mad_port **out);
 /* Send an authenticated request (method, attribute and data taken from
  * req); retried every mad_timeout up to mad_retries more times. 0, or
  * -ENODEV when no port is attached, -errno otherwise (done is not called

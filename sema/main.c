@@ -19,10 +19,13 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "mad_defs/policy.h"
+#include "mad_defs/secmgt.h"
 #include "sema/ctl_ops.h"
 #include "sema/effects.h"
 #include "sema/engine.h"
 #include "sema/mad_port.h"
+#include "sema/mad_serve.h"
 #include "sema/policy.h"
 #include "sema/report.h"
 #include "sema/store.h"
@@ -75,18 +78,20 @@ static const struct ias_cfg_opt sema_opts[] = {
 		  "sshd.service,opensm.service,sema.service,sem.service,ias-analyzer.service,systemd-journald.service",
 		  "systemd units never blocked"),
 	IAS_CFG_L(T, never_block_comm, NULL, "command names (comm) never blocked"),
-	IAS_CFG_E(T, level, policy_level_names, "basic",
+	IAS_CFG_E(T, level, ias_level_names, "basic",
 		  "initial search level: basic, sibling, lca, selinux or zone"),
-	IAS_CFG_E(T, block_mode, policy_mode_names, "pause",
+	IAS_CFG_E(T, block_mode, ias_mode_names, "pause",
 		  "initial block mode: pause, cut, freeze or kill"),
 	IAS_CFG_B(T, dry_run, "no", "initial dry-run: record what would be blocked, enforce nothing"),
-	IAS_CFG_MS(T, block_duration, 0, 31536000000ull, "1h",
+	IAS_CFG_MS(T, block_duration, 0, IAS_POLICY_DURATION_MAX_MS, "1h",
 		   "initial duration of a first block (0: until released)"),
-	IAS_CFG_MS(T, block_duration_max, 0, 31536000000ull, "7d",
+	IAS_CFG_MS(T, block_duration_max, 0, IAS_POLICY_DURATION_MAX_MS, "7d",
 		   "initial cap on escalated durations"),
-	IAS_CFG_U(T, escalation, 1, 100, "2", "duration factor for each repeat offence"),
-	IAS_CFG_U(T, hop_limit, 1, 64, "16", "trace hops at most"),
-	IAS_CFG_U(T, fanout_limit, 1, 4096, "64", "trace MADs one hop sends at most"),
+	IAS_CFG_U(T, escalation, IAS_POLICY_ESCALATION_MIN, IAS_POLICY_ESCALATION_MAX, "2",
+		  "duration factor for each repeat offence"),
+	IAS_CFG_U(T, hop_limit, IAS_POLICY_HOP_MIN, IAS_POLICY_HOP_MAX, "16", "trace hops at most"),
+	IAS_CFG_U(T, fanout_limit, IAS_POLICY_FANOUT_MIN, IAS_POLICY_FANOUT_MAX, "64",
+		  "trace MADs one hop sends at most"),
 };
 #undef T
 
@@ -133,6 +138,16 @@ static void fx_readiness(void *ctx, bool ready, const char *why)
 	else
 		sd_notifyf(0, "STATUS=not ready: the store cannot commit (%s)", why ? why : "?");
 }
+
+/* ---- what the MAD port serves (sema/mad_serve.h) -------------------------- */
+
+static const struct mad_handler mad_handlers[] = {
+	{ IAS_ATTR_CLASS_PORT_INFO, IAS_METHOD_GET, 0, mad_serve_port_info, &g },
+	{ IAS_ATTR_STATUS, IAS_METHOD_GET, 0, mad_serve_status, &g },
+	{ IAS_ATTR_POLICY, 0, 0, mad_serve_policy, &g },
+	{ IAS_ATTR_TRACE, IAS_METHOD_SET, IAS_ATTR_TRACE_RESULT, mad_serve_trace, &g },
+	{ IAS_ATTR_REPORT, IAS_METHOD_GET, 0, mad_serve_report, &g },
+};
 
 static const struct sema_effects effects = {
 	.ctx = &g,
@@ -264,7 +279,7 @@ static int start(void)
 		return -1;
 	if (report_start(&g) < 0)
 		return -1;
-	r = mad_port_start(&g, &g.mad);
+	r = mad_port_start(&g, mad_handlers, sizeof(mad_handlers) / sizeof(mad_handlers[0]), &g.mad);
 	if (r) {
 		log_err("MAD port: %s", strerror(-r));
 		return -1;

@@ -21,7 +21,7 @@ int policy_load(struct sema *s, struct ias_policy *p)
 
 	if (r < 0)
 		return r;
-	if (policy_check(&q, msg, sizeof(msg)))
+	if (ias_policy_check(&q, msg, sizeof(msg)))
 		return -EBADMSG;
 	*p = q;
 	return 0;

@@ -10,16 +10,6 @@
 #include "mad_defs/policy.h"
 #include "sema/sema.h"
 
-/* Transitional names for callers not yet switched to mad_defs/policy.h
- * (sema/main.c, sema/ctl_ops.c); to be removed once they are. */
-#define policy_level_names ias_level_names
-#define policy_mode_names ias_mode_names
-#define policy_check ias_policy_check
-static inline int policy_lookup(const char *const *names, const char *name)
-{
-	return names == ias_level_names ? ias_level_parse(name) : ias_mode_parse(name);
-}
-
 /* Persist / load through the store's policy table. */
 int policy_save(struct sema *s, const struct ias_policy *p);
 /* 0 loaded, -ENOENT none stored (p untouched), other negative errno. */

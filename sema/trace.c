@@ -128,8 +128,8 @@ static int send_one(struct sema *s, uint64_t inc64, const char *incident, struct
 	m.u.trace.dest_qpn = o->remote_qpn;
 	m.u.trace.sender_qpn = o->local_qpn;
 	m.u.trace.hop_count = hop;
-	m.u.trace.hop_limit = (uint8_t)(s->policy.hop_limit > 255 ? 255 : s->policy.hop_limit);
-	m.u.trace.fanout_limit = (uint8_t)(s->policy.fanout_limit > 255 ? 255 : s->policy.fanout_limit);
+	m.u.trace.hop_limit = (uint8_t)s->policy.hop_limit;
+	m.u.trace.fanout_limit = (uint8_t)s->policy.fanout_limit;
 	m.u.trace.search_level = (uint8_t)s->policy.level;
 	m.u.trace.flags = s->policy.dry_run || (flags & SEMA_TRACE_DRY_RUN) ? IAS_TRACE_F_DRY_RUN : 0;
 	m.u.trace.reason = hop == 1 ? IAS_TREASON_ATTACK_REPORTED : IAS_TREASON_TRACE_HOP;

@@ -84,6 +84,8 @@ static int handler(const struct ias_ctl_hdr *h, struct ias_rd *attrs, struct ias
 			ias_ctl_put_u32(m, IAS_CTL_A_QPS_KNOWN, 40);
 		}
 		ias_ctl_put_str(m, IAS_CTL_A_PORT_STATE, "mlx5_0/1 lid 3");
+		if (!as_manager)
+			ias_ctl_put_str(m, IAS_CTL_A_STATE, "not ready: the store cannot commit");
 		if (as_manager) {
 			ias_ctl_put_u32(m, IAS_CTL_A_PEERS_REACHABLE, 6);
 			ias_ctl_put_u32(m, IAS_CTL_A_PEERS_KNOWN, 7);
@@ -259,6 +261,8 @@ int main(void)
 
 	is_int(RUN("status"), 0, "status: exit 0");
 	has(out, "Status\n", "status: title");
+	has(out, "|- State:             not ready: the store cannot commit\n|- Port:",
+	    "status: the agent's readiness, before the port");
 	has(out, "|- Blocked processes: 3   (total since start: 17)\n", "status: blocked line");
 	has(out, "|- QPs blocked:       15  (of 40 known)\n", "status: QPs line");
 	has(out, "|- Policy level:      lca\n", "status: policy line");
@@ -270,11 +274,13 @@ int main(void)
 	is_int(RUN("-o", "json", "status"), 0, "status json: exit 0");
 	has(out, "\"blocks_active\": 3", "status json: snake_case counter");
 	has(out, "\"policy\": {", "status json: nested policy");
+	has(out, "\"state\": \"not ready: the store cannot commit\"", "status json: state");
 
 	as_manager = 1;
 	is_int(RUN("--manager", "--socket", sock, "status"), 0, "manager status: exit 0");
 	has(out, "|- Agent:             sem 0.1.0 on n07, up 2h\n", "manager status: version");
 	has(out, "`- Agents:            6 reachable / 7 known\n", "manager status: agents, last");
+	ok(strstr(out, "State:") == NULL, "manager status: no State line when the reply has none");
 	ok(strstr(out, "Blocked") == NULL && strstr(out, "QPs") == NULL,
 	   "manager status: no counters it does not send");
 	as_manager = 0;
