@@ -146,7 +146,7 @@ enum ias_ctl_attr_type {
 	IAS_CTL_A_INCIDENT = 41,        /* nested */
 	IAS_CTL_A_OPENED_MS = 42,       /* u64 */
 	IAS_CTL_A_ROOT_PID = 43,        /* u32 */
-	IAS_CTL_A_STATE = 44,           /* str (incident state) */
+	IAS_CTL_A_STATE = 44,           /* str (incident state; in a status: the agent's readiness) */
 	IAS_CTL_A_CLOSED_MS = 45,       /* u64, 0 = open */
 	IAS_CTL_A_EVENT = 46,           /* nested: TS_MS, NODE, PID, QPN, KIND, TEXT */
 	IAS_CTL_A_KIND = 47,            /* str */
