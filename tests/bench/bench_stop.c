@@ -11,7 +11,9 @@
  *          "frozen 1";
  *  report: from the ReportAttack call until the cgroup the victim is in
  *          (read from /proc/PID/cgroup, so the agent's own block cgroup)
- *          says "frozen 1". The call's own return time is printed too.
+ *          says "frozen 1", seen by a watcher thread running beside the
+ *          call (the agent may freeze before it answers). The call's own
+ *          return time is printed too.
  * Waiting for "frozen 1" uses inotify on cgroup.events (the kernel signals
  * every change of that file), so no polling interval is added.
  * Prints one line per sample: "<mode> <us to frozen> <us until the call
@@ -20,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -121,33 +124,57 @@ static int wait_frozen(const char *events)
 	return r;
 }
 
-/* The victim's cgroup.events path, once its cgroup is an agent block cgroup
- * (its path contains "ias-block"); waits up to 10 s. */
-static int block_events(const char *root, pid_t pid, char *out, size_t len)
+/* The victim's own cgroup directory (from /proc/PID/cgroup): with no
+ * block_cgroup_parent configured the agent makes its block cgroup as a child
+ * of it, so that is where the watcher looks for the new ias-block-*
+ * directory. */
+static int victim_cgdir(const char *root, pid_t pid, char *out, size_t len)
 {
 	char path[64], buf[PATH_MAX];
-	int64_t end = now_us() + 10000000;
+	FILE *f;
+	int r = -ENOENT;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	while (now_us() < end) {
-		FILE *f = fopen(path, "re");
-		char *cg = NULL;
-
-		if (!f)
-			return -errno;
-		while (fgets(buf, sizeof(buf), f))
-			if (strncmp(buf, "0::", 3) == 0) {
-				buf[strcspn(buf, "\n")] = '\0';
-				cg = buf + 3;
-				break;
-			}
-		fclose(f);
-		if (cg && strstr(cg, "ias-block")) {
-			if ((size_t)snprintf(out, len, "%s%s/cgroup.events", root, cg) >= len)
-				return -ENAMETOOLONG;
-			return 0;
+	if (!(f = fopen(path, "re")))
+		return -errno;
+	while (fgets(buf, sizeof(buf), f))
+		if (strncmp(buf, "0::", 3) == 0) {
+			buf[strcspn(buf, "\n")] = '\0';
+			r = (size_t)snprintf(out, len, "%s%s", root, buf + 3) >= len ? -ENAMETOOLONG : 0;
+			break;
 		}
-		usleep(100);
+	fclose(f);
+	return r;
+}
+
+/* Waits on inotify descriptor in (watching dir for IN_CREATE) until an
+ * ias-block-* directory appears there; its cgroup.events path into out.
+ * Up to 10 s; no polling. */
+static int block_events(int in, const char *dir, char *out, size_t len)
+{
+	int64_t end = now_us() + 10000000;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (now_us() < end) {
+		struct pollfd pfd = { .fd = in, .events = POLLIN };
+		ssize_t n;
+		char *p;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if ((n = read(in, buf, sizeof(buf))) <= 0)
+			continue;
+		for (p = buf; p < buf + n;) {
+			struct inotify_event ev;
+
+			memcpy(&ev, p, sizeof(ev));
+			if (ev.len && strncmp(p + sizeof(ev), "ias-block", 9) == 0) {
+				if ((size_t)snprintf(out, len, "%s/%s/cgroup.events", dir, p + sizeof(ev)) >= len)
+					return -ENAMETOOLONG;
+				return 0;
+			}
+			p += sizeof(ev) + ev.len;
+		}
 	}
 	return -ETIMEDOUT;
 }
@@ -193,35 +220,65 @@ static int floor_sample(const char *root, size_t mb)
 	return 0;
 }
 
+/* The watcher: from the moment the victim is in an agent block cgroup until
+ * that cgroup says frozen; runs beside the report call, which may return
+ * before or after the freeze. */
+struct watch {
+	int in;			/* inotify on the victim's cgroup directory */
+	const char *dir;
+	int r;
+	int64_t t1;
+};
+
+static void *watch_run(void *arg)
+{
+	struct watch *w = arg;
+	char events[PATH_MAX];
+
+	w->r = block_events(w->in, w->dir, events, sizeof(events));
+	if (w->r == 0)
+		w->r = wait_frozen(events);
+	w->t1 = now_us();
+	return NULL;
+}
+
 static int report_sample(const char *root, size_t mb)
 {
-	char events[PATH_MAX];
-	pid_t p = victim(mb);
-	int64_t t0, tr, t1;
+	char dir[PATH_MAX];
+	struct watch w = { .dir = dir };
+	pthread_t th;
+	int64_t t0, tr;
+	pid_t pid;
 	int r;
 
-	if (p < 0)
+	pid = victim(mb);
+	if (pid < 0)
 		return -errno;
 	usleep(20000);
+	if ((r = victim_cgdir(root, pid, dir, sizeof(dir))) < 0 ||
+	    (w.in = inotify_init1(IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(w.in, dir, IN_CREATE | IN_ONLYDIR) < 0 ||
+	    (r = -pthread_create(&th, NULL, watch_run, &w)) < 0) {
+		r = r < 0 ? r : -errno;
+		reap(pid);
+		return r;
+	}
 	t0 = now_us();
-	r = ias_report_attack_reason(p, "benchmark");
+	r = ias_report_attack_reason(pid, "benchmark");
 	tr = now_us();
-	if (r < 0) {
-		fprintf(stderr, "bench_stop: report %d: %s\n", (int)p, ias_strerror(r));
-		reap(p);
+	if (r < 0)
+		fprintf(stderr, "bench_stop: report %d: %s\n", (int)pid, ias_strerror(r));
+	pthread_join(th, NULL);
+	close(w.in);
+	ias_release_block(pid);
+	reap(pid);
+	if (r < 0)
 		return r;
+	if (w.r < 0) {
+		fprintf(stderr, "bench_stop: victim %d never frozen: %s\n", (int)pid, strerror(-w.r));
+		return w.r;
 	}
-	r = block_events(root, p, events, sizeof(events));
-	if (r == 0)
-		r = wait_frozen(events);
-	t1 = now_us();
-	ias_release_block(p);
-	reap(p);
-	if (r < 0) {
-		fprintf(stderr, "bench_stop: victim %d never frozen: %s\n", (int)p, strerror(-r));
-		return r;
-	}
-	printf("report %lld %lld\n", (long long)(t1 - t0), (long long)(tr - t0));
+	printf("report %lld %lld\n", (long long)(w.t1 - t0), (long long)(tr - t0));
 	return 0;
 }
 
