@@ -154,7 +154,7 @@ static int open_incident(struct sema *s, const struct report_req *rq, struct ias
 		copy(out->incident, sizeof(out->incident), rq->incident);
 		if (ias_store_incident_get(s->store, out->incident, &inc) == 0)
 			return 0;
-	} else if (new_incident_id(s, out->incident, sizeof(out->incident)) < 0) {
+	} else if (!out->incident[0] && new_incident_id(s, out->incident, sizeof(out->incident)) < 0) {
 		return -EIO;
 	}
 	memset(&inc, 0, sizeof(inc));
@@ -271,6 +271,17 @@ int engine_report(struct sema *s, struct sema_uow *u, const struct report_req *r
 
 	decide(s, rq, &pi, out, &plan, now);
 	sema_crash_point("decide");
+	/* The first traces leave as soon as the block is decided: the
+	 * incident id is all they need (a new one is drawn here), and the
+	 * other nodes' blocks do not wait for this node's rows or its
+	 * enforcement. The traces' own events join the unit of work. */
+	if (rq->incident && *rq->incident)
+		copy(out->incident, sizeof(out->incident), rq->incident);
+	else if (new_incident_id(s, out->incident, sizeof(out->incident)) < 0)
+		goto store_fail;
+	if (rq->trace_on && s->fx && s->fx->send_traces)
+		s->fx->send_traces(s->fx->ctx, out->incident, rq->pid, 1, 0,
+				   out->simulated ? SEMA_TRACE_DRY_RUN : 0);
 	if (write_block(s, rq, out, &al, now, now_us) < 0)
 		goto store_fail;
 	sema_crash_point("rows");
@@ -285,9 +296,6 @@ int engine_report(struct sema *s, struct sema_uow *u, const struct report_req *r
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
 	}
-	if (rq->trace_on && s->fx && s->fx->send_traces)
-		s->fx->send_traces(s->fx->ctx, out->incident, rq->pid, 1, 0,
-				   out->simulated ? SEMA_TRACE_DRY_RUN : 0);
 	sema_crash_point("enforce");
 	s->stats.blocks_total++;
 	uow_ack_alert(u, &al, rq->origin);
