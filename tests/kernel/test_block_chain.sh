@@ -113,7 +113,19 @@ if [ "${1:-}" = --guest ]; then
 	gp0=$(pgrep -f "^$RCC -d rxe0")
 	check "node0's process is not stopped (only its QP is paused)" \
 		bash -c "! grep -q '^State:.*T' /proc/$gp0/status"
-	still_again() { local a; a=$(psns); sleep 2; [ "$a" = "$(psns)" ]; }
+	# On a failure, both samples and rc_chain's completion counters go to
+	# the log, to tell new work from retransmissions of work posted before
+	# the block (a frozen peer's receiver NAKs, and rxe resends).
+	still_again() {
+		local a b c1 c2
+		a=$(psns) c1=$(chain_counters)
+		sleep 2
+		b=$(psns) c2=$(chain_counters)
+		[ "$a" = "$b" ] && return 0
+		diff <(echo "$a") <(echo "$b") | sed 's/^/# psn /'
+		diff <(echo "$c1") <(echo "$c2") | sed 's/^/# completions /'
+		return 1
+	}
 	check "traffic stays stopped" still_again
 
 	rel=0
