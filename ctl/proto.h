@@ -192,7 +192,8 @@ enum ias_ctl_attr_type {
 	IAS_CTL_A_POLICY_STATE = 86,    /* str: current|pending|refused|unknown */
 	IAS_CTL_A_REPORTS = 87,         /* u64: reports held */
 	IAS_CTL_A_PEER_NODE = 88,       /* str: the node an EVENT's trace went to */
-	IAS_CTL_A_MAX = 88,
+	IAS_CTL_A_REMOTE_SOURCE = 89,   /* str: where a QP's remote end was learned (qpt_remote_src_str) */
+	IAS_CTL_A_MAX = 89,
 };
 
 /* The wire form of an attribute type. */

@@ -102,14 +102,23 @@ static void qp_apply_args(struct qpt_entry *e, const struct qp_args *q)
 		e->state = q->state;
 	if (q->has_port)
 		e->port = q->port;
-	if (q->has_remote) {
-		e->has_remote = 1;
-		e->remote_lid = q->remote_lid;
-		e->remote_qpn = q->remote_qpn;
-		memcpy(e->remote_gid, q->gid, 16);
+	if (q->has_remote && !(e->remote_src & ~QPT_RSRC_LIBIAS & ~QPT_RSRC_NLQPN)) {
+		/* A claim: a hint only, and never over what the kernel or a
+		 * peer said. A remote QPN the kernel contradicts is ignored. */
+		if (!(e->remote_src & QPT_RSRC_NLQPN) || e->remote_qpn == q->remote_qpn) {
+			e->has_remote = 1;
+			e->remote_lid = q->remote_lid;
+			e->remote_qpn = q->remote_qpn;
+			memcpy(e->remote_gid, q->gid, 16);
+			e->remote_src |= QPT_RSRC_LIBIAS;
+		}
 	}
-	for (i = 0; i < q->ndest; i++)
-		qpt_add_dest(e, &q->dest[i]);
+	for (i = 0; i < q->ndest; i++) {
+		struct qpt_dest d = q->dest[i];
+
+		d.src = QPT_RSRC_LIBIAS;
+		qpt_add_dest(e, &d);
+	}
 	if (q->peer[0])
 		memcpy(e->peer, q->peer, sizeof(e->peer) < sizeof(q->peer) ? sizeof(e->peer) : sizeof(q->peer));
 }
@@ -232,6 +241,7 @@ int op_qps_list(struct ctlsrv_req *x)
 	for (i = 0; i < s->qps.n; i++) {
 		const struct qpt_entry *e = &s->qps.e[i];
 		struct proc_info pi;
+		char rsrc[96];
 		unsigned d;
 
 		if (pid && (uint32_t)e->pid != pid)
@@ -249,6 +259,8 @@ int op_qps_list(struct ctlsrv_req *x)
 			ias_ctl_put_u32(x->rep, IAS_CTL_A_REMOTE_LID, e->remote_lid);
 			ias_ctl_put_bytes(x->rep, IAS_CTL_A_REMOTE_GID, e->remote_gid, 16);
 			ias_ctl_put_u32(x->rep, IAS_CTL_A_REMOTE_QPN, e->remote_qpn);
+			ias_ctl_put_str(x->rep, IAS_CTL_A_REMOTE_SOURCE,
+					qpt_remote_src_str(e->remote_src, rsrc, sizeof(rsrc)));
 		}
 		ias_ctl_put_str(x->rep, IAS_CTL_A_SOURCE, qpt_source_str(e->sources));
 		if (e->peer[0])

@@ -26,9 +26,21 @@ static int kqp_cb(const struct ias_kqp *k, void *arg)
 	q->type = k->type;
 	q->state = k->state;
 	q->port = k->port;
-	if (k->has_rqpn && !q->has_remote) {
+	if (k->has_rqpn) {
+		if (q->has_remote && q->remote_qpn != k->rqpn) {
+			/* The kernel's remote QPN wins; an address claimed with
+			 * the other QPN is dropped with it. */
+			if (q->remote_src & QPT_RSRC_LIBIAS)
+				log_warn("QP %s/0x%x: registered remote QP 0x%x but the kernel says "
+					 "0x%x; keeping the kernel's", k->dev_name, k->lqpn,
+					 q->remote_qpn, k->rqpn);
+			q->remote_lid = 0;
+			memset(q->remote_gid, 0, sizeof(q->remote_gid));
+			q->remote_src = 0;
+		}
 		q->remote_qpn = k->rqpn;
 		q->has_remote = 1;
+		q->remote_src |= QPT_RSRC_NLQPN;
 	}
 	if (!(q->sources & QPT_SRC_KERNEL) && !q->kernel_seen)
 		engine_qp_appeared(s, q);

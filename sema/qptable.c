@@ -1,6 +1,7 @@
 /* See qptable.h. A flat array: nodes hold hundreds to a few thousand QPs and
  * every lookup is rare next to the data path, which never comes here. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,4 +196,47 @@ const char *qpt_source_str(unsigned sources)
 	if (sources & QPT_SRC_KERNEL)
 		return "kernel";
 	return "libias";
+}
+
+const char *qpt_remote_src_str(unsigned src, char *buf, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ QPT_RSRC_KOBS, "kernel-bpf" },
+		{ QPT_RSRC_CM, "kernel-cm" },
+		{ QPT_RSRC_NLQPN, "kernel-qpn" },
+		{ QPT_RSRC_PEER, "peer" },
+		{ QPT_RSRC_MIRROR, "mirror" },
+		{ QPT_RSRC_LIBIAS, "libias" },
+	};
+	size_t i, used = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int n;
+
+		if (!(src & names[i].bit))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? "+" : "", names[i].name);
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[used] = 0;	/* whole names only */
+			break;
+		}
+		used += (size_t)n;
+	}
+	if (src && !(src & QPT_RSRC_TRUSTED) && (src & QPT_RSRC_LIBIAS) && used + 14 < len)
+		snprintf(buf + used, len - used, " (unconfirmed)");
+	return buf;
+}
+
+int qpt_remote_trusted(const struct qpt_entry *q)
+{
+	static const uint8_t zero[16];
+
+	return q->has_remote && (q->remote_src & QPT_RSRC_TRUSTED) &&
+	       (q->remote_lid != 0 || memcmp(q->remote_gid, zero, 16) != 0);
 }

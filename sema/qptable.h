@@ -19,11 +19,23 @@
 
 #define QPT_UD_HISTORY 8
 
+/* Where a QP's remote end (or a UD destination) was learned: qpt_entry
+ * remote_src, qpt_dest src. Kernel sources and a peer agent's confirmation
+ * make a remote end a trace target; a registration alone is a hint. */
+#define QPT_RSRC_KOBS   0x01u	/* the kernel: eBPF observation of modify / AH create */
+#define QPT_RSRC_CM     0x02u	/* the kernel: rdma_cm cm_id tracking */
+#define QPT_RSRC_NLQPN  0x04u	/* the kernel: rdma netlink (remote QPN only, no address) */
+#define QPT_RSRC_PEER   0x08u	/* the agent at the claimed remote end confirmed the mirror QP */
+#define QPT_RSRC_MIRROR 0x10u	/* found by a mirror-pair look-up across agents */
+#define QPT_RSRC_LIBIAS 0x20u	/* claimed by the owner's own registration: a hint only */
+#define QPT_RSRC_TRUSTED (QPT_RSRC_KOBS | QPT_RSRC_CM | QPT_RSRC_PEER | QPT_RSRC_MIRROR)
+
 struct qpt_dest {
 	uint32_t lid;
 	uint8_t gid[16];
 	uint32_t qpn;
 	int64_t seen_ms;
+	unsigned src;		/* QPT_RSRC_* */
 };
 
 struct qpt_entry {
@@ -38,6 +50,7 @@ struct qpt_entry {
 	uint32_t remote_lid;
 	uint8_t remote_gid[16];
 	uint32_t remote_qpn;
+	unsigned remote_src;	/* QPT_RSRC_*: who said so */
 	int blocked;		/* an active block covers this QP */
 	uint64_t client_id;	/* libias connection that registered it, 0 none */
 	char peer[256];		/* authenticated peer identity, "" unknown */
@@ -75,5 +88,11 @@ const char *qpt_type_str(uint8_t type);
 const char *qpt_state_str(uint8_t state);
 /* "kernel", "libias", "kernel+libias", "simulated". */
 const char *qpt_source_str(unsigned sources);
+/* "kernel-bpf", "kernel-cm", "kernel-qpn", "peer", "mirror", "libias
+ * (unconfirmed)", joined with '+'; "" for 0. Into buf; returns buf. */
+const char *qpt_remote_src_str(unsigned src, char *buf, size_t len);
+/* 1 when q's remote end has an address (LID or GID) and a QPN, and a source
+ * in QPT_RSRC_TRUSTED said so. */
+int qpt_remote_trusted(const struct qpt_entry *q);
 
 #endif
