@@ -31,6 +31,8 @@
 #include "sema/store.h"
 #include "sema/trace.h"
 
+static const char *const kobs_mode_names[] = { "auto", "off", NULL };
+
 #define T struct sema_config
 static const struct ias_cfg_opt sema_opts[] = {
 	IAS_CFG_PATHNAME(T, control_socket, "/run/ias/sema.sock",
@@ -70,6 +72,17 @@ static const struct ias_cfg_opt sema_opts[] = {
 	IAS_CFG_MS(T, offence_window, 0, 31536000000ull, "30d",
 		   "earlier blocks of the same program and user within this window escalate"),
 	IAS_CFG_U(T, max_clients, 1, 4096, "256", "control socket connections at most"),
+	IAS_CFG_E(T, kernel_observation, kobs_mode_names, "auto",
+		  "auto: learn QPs' remote ends from the kernel with eBPF where it loads; "
+		  "off: never load it"),
+	IAS_CFG_PATHNAME(T, kobs_pin_dir, "/sys/fs/bpf/ias",
+			 "where the eBPF programs and their records are pinned (bpf filesystem)"),
+	IAS_CFG_L(T, peers, NULL,
+		  "other agents to ask for a QP's mirror (lid:N or gid:ADDR), besides the "
+		  "manager's agent list"),
+	IAS_CFG_MS(T, mirror_timeout, 10, 60000, "1s",
+		   "how long a mirror-QP look-up across agents may take"),
+	IAS_CFG_U(T, mirror_fanout, 1, 1024, "64", "agents one mirror-QP look-up asks at most"),
 	IAS_CFG_L(T, never_block_exe,
 		  "/usr/sbin/sshd,/usr/sbin/opensm,/usr/sbin/sema,/usr/sbin/sem,/usr/sbin/ias-analyzer",
 		  "executables never blocked"),

@@ -20,6 +20,9 @@ struct sema_effects;
 struct sema_blocked;
 struct freeze_watch;
 
+/* sema_config.kernel_observation */
+enum { SEMA_KOBS_AUTO = 0, SEMA_KOBS_OFF = 1 };
+
 struct sema_config {
 	char control_socket[108];
 	char state_dir[256];
@@ -45,6 +48,12 @@ struct sema_config {
 	uint64_t replay_window;		/* ms */
 	uint64_t offence_window;	/* ms */
 	unsigned max_clients;
+	/* where QPs' remote ends are learned (issue 11) */
+	unsigned kernel_observation;	/* SEMA_KOBS_AUTO / SEMA_KOBS_OFF */
+	char kobs_pin_dir[256];		/* the pinned eBPF maps and links */
+	struct ias_cfg_list peers;	/* agents to ask for mirror QPs besides the manager's list */
+	uint64_t mirror_timeout;	/* ms: a mirror look-up's whole budget */
+	unsigned mirror_fanout;		/* agents one mirror look-up asks at most */
 	struct ias_cfg_list never_block_exe;
 	struct ias_cfg_list never_block_user;
 	struct ias_cfg_list never_block_unit;
