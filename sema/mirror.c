@@ -44,6 +44,7 @@ struct look {
 	unsigned nbest;
 	struct mirror_where where;
 	sd_event_source *timer;
+	int64_t start_us;
 	struct waiter *waiters;
 	struct look *next;		/* in sema_mirror.active, while unfinished */
 };
@@ -147,10 +148,12 @@ static void look_finish(struct look *l)
 		log_notice("mirror of QP %s/0x%x (remote QP 0x%x): %u agents hold it; refused",
 			   l->device, l->lqpn, l->rqpn, l->nbest);
 	else
-		log_debug("mirror %s of QP %s/0x%x (remote QP 0x%x): %s%s%s",
-			  l->kind == LOOK_CONFIRM ? "confirmation" : "look-up", l->device, l->lqpn,
-			  l->rqpn, mirror_result_str(r), r == MIRROR_FOUND ? " at " : "",
-			  r == MIRROR_FOUND ? mad_dest_str(&l->where.agent, at, sizeof(at)) : "");
+		log_debug("mirror %s of QP %s/0x%x (remote QP 0x%x), %u agent(s) asked: %s%s%s "
+			  "in %lld us", l->kind == LOOK_CONFIRM ? "confirmation" : "look-up",
+			  l->device, l->lqpn, l->rqpn, l->nasks, mirror_result_str(r),
+			  r == MIRROR_FOUND ? " at " : "",
+			  r == MIRROR_FOUND ? mad_dest_str(&l->where.agent, at, sizeof(at)) : "",
+			  (long long)(sema_now_us() - l->start_us));
 	while ((w = l->waiters)) {
 		l->waiters = w->next;
 		w->cb(s, w->arg, r, r == MIRROR_FOUND ? &l->where : NULL);
@@ -261,6 +264,7 @@ static int look_start(struct sema *s, enum look_kind kind, const char *device, u
 		return -ENOMEM;
 	}
 	l->s = s;
+	l->start_us = sema_now_us();
 	l->kind = kind;
 	snprintf(l->device, sizeof(l->device), "%s", device ? device : "");
 	l->lqpn = lqpn;
@@ -399,6 +403,13 @@ static int from_is(const struct qpt_entry *e, const struct mad_dest *from)
 	return from->lid && e->remote_lid == from->lid;
 }
 
+static int address_known(const struct qpt_entry *e)
+{
+	static const uint8_t zero[16];
+
+	return e->remote_lid != 0 || memcmp(e->remote_gid, zero, 16) != 0;
+}
+
 static struct qpt_entry *holder(struct sema *s, uint32_t qpn, uint32_t rqpn)
 {
 	const char *ca = mad_port_ca(s->mad);
@@ -429,7 +440,9 @@ uint16_t mirror_serve(struct sema *s, const struct ias_attr_mirror_q *q,
 			engine_kernel_scan(s);
 		e = holder(s, q->remote_qpn, q->asker_qpn);
 	}
-	if (!e)
+	/* A QP whose remote address is known and is not the asker's is
+	 * another node's mirror: no. */
+	if (!e || (!from_is(e, from) && address_known(e)))
 		return IAS_STATUS_OK;
 	a->qpn = e->qpn;
 	a->match = from_is(e, from) ? IAS_MIRROR_EXACT : IAS_MIRROR_QPN;

@@ -56,8 +56,10 @@ int mirror_find(struct sema *s, const char *device, uint32_t lqpn, uint32_t rqpn
  * confirm. The outcome is logged at debug. */
 void mirror_claimed(struct sema *s, const struct qpt_entry *e);
 /* Get(Mirror) from another agent (from: its address): does this node hold
- * QP q->remote_qpn with remote QPN q->asker_qpn? Unknown QPNs are looked up
- * in the kernel once. An exact match on a registration marks it
+ * QP q->remote_qpn with remote QPN q->asker_qpn? Exact when that QP's
+ * remote address is from; QPN-only when its remote address is unknown; not
+ * found when it is another address. Unknown QPNs are looked up in the
+ * kernel once. An exact match on a registration marks it
  * QPT_RSRC_PEER. Fills a; returns the MAD status. */
 uint16_t mirror_serve(struct sema *s, const struct ias_attr_mirror_q *q,
 		      const struct mad_dest *from, struct ias_attr_mirror_a *a);

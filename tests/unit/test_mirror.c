@@ -344,10 +344,18 @@ static void test_serve(void)
 	e->remote_src = QPT_RSRC_LIBIAS;
 	from.lid = 6;
 	is_int(mirror_serve(&S, &q, &from, &a), IAS_STATUS_OK, "serve: answered");
-	ok(a.match == IAS_MIRROR_QPN && a.qpn == 0x130 && a.asker_qpn == 0x330 && a.asker_guid == 7 &&
-	   a.responder_guid == 0x1122334455667788ull, "serve: QPN-only match from another address");
+	ok(a.match == IAS_MIRROR_NOT_FOUND && a.qpn == 0 && a.asker_qpn == 0x330 && a.asker_guid == 7 &&
+	   a.responder_guid == 0x1122334455667788ull,
+	   "serve: the QPNs match but the QP's remote end is another address: not found");
 	e = qpt_find(&S.qps, "dev0", 0x130);
 	ok(!(e->remote_src & QPT_RSRC_PEER), "serve: ... confirms nothing");
+	e = nlqpn_qp(0x131, 0x331);
+	q.asker_qpn = 0x331;
+	q.remote_qpn = 0x131;
+	mirror_serve(&S, &q, &from, &a);
+	ok(a.match == IAS_MIRROR_QPN && a.qpn == 0x131, "serve: remote address unknown: QPN-only match");
+	q.asker_qpn = 0x330;
+	q.remote_qpn = 0x130;
 	from.lid = 5;
 	mirror_serve(&S, &q, &from, &a);
 	is_int(a.match, IAS_MIRROR_EXACT, "serve: exact match from the claimed remote end");
