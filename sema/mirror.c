@@ -46,11 +46,13 @@ struct look {
 	sd_event_source *timer;
 	int64_t start_us;
 	struct waiter *waiters;
-	struct look *next;		/* in sema_mirror.active, while unfinished */
+	struct look *next;		/* in sema_mirror.looks until freed */
 };
 
+/* Every look-up until its last request came back; the unfinished ones can
+ * be joined. */
 struct sema_mirror {
-	struct look *active;
+	struct look *looks;
 };
 
 static struct sema_mirror *state(struct sema *s)
@@ -72,10 +74,24 @@ const char *mirror_result_str(enum mirror_result r)
 	return "?";
 }
 
+static void unlink_look(struct look *l)
+{
+	struct sema_mirror *m = l->s ? l->s->mirror : NULL;
+	struct look **p;
+
+	for (p = m ? &m->looks : NULL; p && *p; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			break;
+		}
+	l->next = NULL;
+}
+
 static void look_free(struct look *l)
 {
 	struct waiter *w;
 
+	unlink_look(l);
 	while ((w = l->waiters)) {
 		l->waiters = w->next;
 		free(w);
@@ -83,19 +99,6 @@ static void look_free(struct look *l)
 	sd_event_source_disable_unref(l->timer);
 	free(l->asks);
 	free(l);
-}
-
-static void unlink_look(struct look *l)
-{
-	struct sema_mirror *m = l->s->mirror;
-	struct look **p;
-
-	for (p = m ? &m->active : NULL; p && *p; p = &(*p)->next)
-		if (*p == l) {
-			*p = l->next;
-			break;
-		}
-	l->next = NULL;
 }
 
 static struct qpt_entry *entry_of(struct sema *s, const char *device, uint32_t qpn)
@@ -115,7 +118,6 @@ static void look_finish(struct look *l)
 	if (l->finished)
 		return;
 	l->finished = 1;
-	unlink_look(l);
 	sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
 	if (l->nbest == 1)
 		r = MIRROR_FOUND;
@@ -212,8 +214,8 @@ static struct look *find_joinable(struct sema *s, enum look_kind kind, const cha
 {
 	struct look *l;
 
-	for (l = state(s) ? s->mirror->active : NULL; l; l = l->next)
-		if (l->kind == kind && l->lqpn == lqpn && l->rqpn == rqpn &&
+	for (l = state(s) ? s->mirror->looks : NULL; l; l = l->next)
+		if (!l->finished && l->kind == kind && l->lqpn == lqpn && l->rqpn == rqpn &&
 		    strcmp(l->device, device) == 0 &&
 		    (kind == LOOK_FIND || memcmp(&l->target, target, sizeof(*target)) == 0))
 			return l;
@@ -296,8 +298,8 @@ static int look_start(struct sema *s, enum look_kind kind, const char *device, u
 	}
 	if (!l->inflight)	/* nothing left: answer from the reactor */
 		sd_event_source_set_time_relative(l->timer, 0);
-	l->next = s->mirror->active;
-	s->mirror->active = l;
+	l->next = s->mirror->looks;
+	s->mirror->looks = l;
 	return 0;
 }
 
@@ -342,20 +344,10 @@ int mirror_find(struct sema *s, const char *device, uint32_t lqpn, uint32_t rqpn
 
 void mirror_stop(struct sema *s)
 {
-	struct look *l;
-
 	if (!s->mirror)
 		return;
-	/* Finished look-ups still waiting for their requests are freed by the
-	 * MAD port's stop (it answers every request with NULL) or leak at exit. */
-	while ((l = s->mirror->active)) {
-		s->mirror->active = l->next;
-		l->finished = 1;
-		l->next = NULL;
-		sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
-		if (!l->inflight)
-			look_free(l);
-	}
+	while (s->mirror->looks)
+		look_free(s->mirror->looks);
 	free(s->mirror);
 	s->mirror = NULL;
 }

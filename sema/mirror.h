@@ -63,7 +63,8 @@ void mirror_claimed(struct sema *s, const struct qpt_entry *e);
  * QPT_RSRC_PEER. Fills a; returns the MAD status. */
 uint16_t mirror_serve(struct sema *s, const struct ias_attr_mirror_q *q,
 		      const struct mad_dest *from, struct ias_attr_mirror_a *a);
-/* Forget every look-up (callers are not called); at exit. */
+/* Forget every look-up (callers are not called); at exit, after the MAD
+ * port stopped (its requests never come back then). */
 void mirror_stop(struct sema *s);
 /* A short name for r ("found", "none", "ambiguous", "no answer", "no agents"). */
 const char *mirror_result_str(enum mirror_result r);
