@@ -102,7 +102,6 @@ static int send_segment(struct sem_mad *m, struct sem_agentlist *al, const struc
 			uint16_t first)
 {
 	struct ias_secmgt_msg msg;
-	uint8_t mad[IAS_MAD_SIZE];
 	struct ias_pend_ent *e;
 	size_t i;
 	int r;
@@ -115,18 +114,9 @@ static int send_segment(struct sem_mad *m, struct sem_agentlist *al, const struc
 	msg.u.alist.first = first;
 	for (i = first; i < al->n && msg.u.alist.count < IAS_AGENT_LIST_PER_MAD; i++)
 		msg.u.alist.e[msg.u.alist.count++] = al->list[i];
-	e = ias_umad_track(m->u, SEM_PEND_LIST, to->rec.guid, m->s->cfg.mad_timeout);
-	if (!e)
-		return -EBUSY;
-	msg.tid = e->tid;
-	r = ias_secmgt_encode(&msg, &m->auth.kr, (uint64_t)sem_now_ms(), mad);
-	if (!r)
-		r = ias_umad_send(m->u, 0, to->rec.lid, NULL, mad, (unsigned)m->s->cfg.mad_timeout);
-	if (r) {
-		ias_umad_untrack(m->u, e);
+	r = sem_send_tracked(m, SEM_PEND_LIST, to->rec.guid, to->rec.lid, &msg, &e);
+	if (r)
 		return r;
-	}
-	e->nonce = msg.nonce;
 	e->data = (void *)(uintptr_t)al->generation;
 	return 0;
 }

@@ -38,6 +38,10 @@ struct sem_mad {
 
 /* probe.c */
 void sem_probe_drive(struct sem_mad *m);
+/* Track (kind, key) and send msg, authenticated, to lid: 0 with *out the
+ * tracked entry (its nonce set), or -errno (nothing tracked). */
+int sem_send_tracked(struct sem_mad *m, uint32_t kind, uint64_t key, uint16_t lid,
+		     struct ias_secmgt_msg *msg, struct ias_pend_ent **out);
 void sem_probe_response(struct sem_mad *m, const struct ias_umad_rx *rx);
 /* The node's identity for a GUID an agent named (see probe.c). */
 uint64_t sem_node_identity(const struct sem_node *n, uint64_t named);

@@ -31,27 +31,37 @@ static int build(struct sem_mad *m, enum sem_action act, uint32_t mod, struct ia
 	return 0;
 }
 
-static int send_request(struct sem_mad *m, struct sem_node *n, enum sem_action act, uint32_t mod)
+int sem_send_tracked(struct sem_mad *m, uint32_t kind, uint64_t key, uint16_t lid,
+		     struct ias_secmgt_msg *msg, struct ias_pend_ent **out)
 {
-	struct ias_secmgt_msg msg;
 	uint8_t mad[IAS_MAD_SIZE];
 	struct ias_pend_ent *e;
-	int r = build(m, act, mod, &msg);
+	int r;
 
-	if (r)
-		return r;
-	e = ias_umad_track(m->u, SEM_PEND_AGENT, n->rec.guid, m->s->cfg.mad_timeout);
+	e = ias_umad_track(m->u, kind, key, m->s->cfg.mad_timeout);
 	if (!e)
 		return -EBUSY;
-	msg.tid = e->tid;
-	r = ias_secmgt_encode(&msg, &m->auth.kr, (uint64_t)sem_now_ms(), mad);
+	msg->tid = e->tid;
+	r = ias_secmgt_encode(msg, &m->auth.kr, (uint64_t)sem_now_ms(), mad);
 	if (!r)
-		r = ias_umad_send(m->u, 0, n->rec.lid, NULL, mad, (unsigned)m->s->cfg.mad_timeout);
+		r = ias_umad_send(m->u, 0, lid, NULL, mad, (unsigned)m->s->cfg.mad_timeout);
 	if (r) {
 		ias_umad_untrack(m->u, e);
 		return r;
 	}
-	e->nonce = msg.nonce;
+	e->nonce = msg->nonce;
+	*out = e;
+	return 0;
+}
+
+static int send_request(struct sem_mad *m, struct sem_node *n, enum sem_action act, uint32_t mod)
+{
+	struct ias_secmgt_msg msg;
+	struct ias_pend_ent *e;
+	int r = build(m, act, mod, &msg);
+
+	if (r || (r = sem_send_tracked(m, SEM_PEND_AGENT, n->rec.guid, n->rec.lid, &msg, &e)))
+		return r;
 	e->data = (void *)(uintptr_t)msg.attr_id;
 	if (act == SEM_ACT_PUSH)
 		log_info("pushing policy version %u to %s (LID %u)", msg.u.policy.policy_version,

@@ -13,6 +13,7 @@
 
 #include "common/cursor.h"
 #include "mad_defs/secmgt.h"
+#include "tests/unit/corpus_file.h"
 #include "tests/unit/tap.h"
 
 #define NOW 1700000000000ull
@@ -198,20 +199,6 @@ static void test_malformed(void)
 
 /* ---- Corpus writer ------------------------------------------------------ */
 
-static int write_file(const char *dir, const char *name, uint8_t mode, const uint8_t *p, size_t n)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f)
-		return -1;
-	fputc(mode, f);
-	fwrite(p, 1, n, f);
-	return fclose(f);
-}
-
 static int write_one(const char *dir, const char *name, struct ias_secmgt_msg *m)
 {
 	uint8_t mad[IAS_MAD_SIZE], t[IAS_MAD_SIZE];
@@ -221,13 +208,13 @@ static int write_one(const char *dir, const char *name, struct ias_secmgt_msg *m
 	if (ias_secmgt_encode(m, &kr, NOW, mad))
 		return -1;
 	snprintf(fn, sizeof(fn), "mad-%s", name);
-	r = write_file(dir, fn, 0, mad, sizeof(mad));
+	r = corpus_write(dir, fn, 0, mad, sizeof(mad));
 	t[0] = mad[IAS_OFF_METHOD];
 	memcpy(t + 1, mad + IAS_OFF_STATUS, 2);
 	memcpy(t + 3, mad + IAS_OFF_ATTR_ID, 2);
 	memcpy(t + 5, mad + IAS_OFF_DATA, m->data_len);
 	snprintf(fn, sizeof(fn), "attr-%s", name);
-	return r | write_file(dir, fn, 2, t, 5 + (size_t)m->data_len);
+	return r | corpus_write(dir, fn, 2, t, 5 + (size_t)m->data_len);
 }
 
 static int write_corpus(const char *dir)
@@ -251,7 +238,7 @@ static int write_corpus(const char *dir)
 	alist(&m, 5, 0, 5);
 	if (ias_secmgt_encode(&m, &kr, NOW, mad) == 0) {
 		mad[IAS_OFF_DATA + IAS_AL_COUNT] = 9;
-		r |= write_file(dir, "resign-agentlist-count", 1, mad, sizeof(mad));
+		r |= corpus_write(dir, "resign-agentlist-count", 1, mad, sizeof(mad));
 	}
 	return r ? 1 : 0;
 }

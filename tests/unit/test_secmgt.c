@@ -15,6 +15,7 @@
 
 #include "common/cursor.h"
 #include "mad_defs/secmgt.h"
+#include "tests/unit/corpus_file.h"
 #include "tests/unit/tap.h"
 
 #define NOW 1700000000000ull
@@ -717,21 +718,6 @@ static void test_attr_direct(void)
 
 /* ---- Corpus writer ------------------------------------------------------ */
 
-static int write_file(const char *dir, const char *name, uint8_t mode,
-		      const uint8_t *p, size_t n)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f)
-		return -1;
-	fputc(mode, f);
-	fwrite(p, 1, n, f);
-	return fclose(f);
-}
-
 static int write_corpus(const char *dir, const struct ias_keyring *kr)
 {
 	uint8_t mad[IAS_MAD_SIZE], t[IAS_MAD_SIZE + 8];
@@ -744,34 +730,34 @@ static int write_corpus(const char *dir, const struct ias_keyring *kr)
 		encode_sample(&samples[i], kr, mad, &m);
 		/* mode 0: as received; mode 2: attribute data only. */
 		snprintf(name, sizeof(name), "mad-%s", samples[i].name);
-		r |= write_file(dir, name, 0, mad, sizeof(mad));
+		r |= corpus_write(dir, name, 0, mad, sizeof(mad));
 		t[0] = mad[IAS_OFF_METHOD];
 		memcpy(t + 1, mad + IAS_OFF_STATUS, 2);
 		memcpy(t + 3, mad + IAS_OFF_ATTR_ID, 2);
 		memcpy(t + 5, mad + IAS_OFF_DATA, m.data_len);
 		snprintf(name, sizeof(name), "attr-%s", samples[i].name);
-		r |= write_file(dir, name, 2, t, 5 + (size_t)m.data_len);
+		r |= corpus_write(dir, name, 2, t, 5 + (size_t)m.data_len);
 	}
 	/* Malformed: resigned (mode 1) bad values, and plain garbage. */
 	encode_sample(&samples[4], kr, mad, &m);
 	memcpy(t, mad, IAS_MAD_SIZE);
 	t[IAS_OFF_DATA + IAS_BLOCK_REASON + 1] = 0x01;
-	r |= write_file(dir, "resign-bad-string", 1, t, IAS_MAD_SIZE);
+	r |= corpus_write(dir, "resign-bad-string", 1, t, IAS_MAD_SIZE);
 	memcpy(t, mad, IAS_MAD_SIZE);
 	t[IAS_OFF_DATA + IAS_BLOCK_SCOPE] = 9;
-	r |= write_file(dir, "resign-bad-scope", 1, t, IAS_MAD_SIZE);
+	r |= corpus_write(dir, "resign-bad-scope", 1, t, IAS_MAD_SIZE);
 	encode_sample(&samples[3], kr, mad, &m);
 	memcpy(t, mad, IAS_MAD_SIZE);
 	t[IAS_OFF_DATA + IAS_TRES_N_HOPS] = 200;
-	r |= write_file(dir, "resign-bad-count", 1, t, IAS_MAD_SIZE);
+	r |= corpus_write(dir, "resign-bad-count", 1, t, IAS_MAD_SIZE);
 	memcpy(t, mad, IAS_MAD_SIZE);
 	t[IAS_OFF_TAG + 3] ^= 0x10;
-	r |= write_file(dir, "bad-tag", 0, t, IAS_MAD_SIZE);
-	r |= write_file(dir, "truncated", 0, mad, 100);
+	r |= corpus_write(dir, "bad-tag", 0, t, IAS_MAD_SIZE);
+	r |= corpus_write(dir, "truncated", 0, mad, 100);
 	memset(t, 0, sizeof(t));
-	r |= write_file(dir, "zeros", 0, t, IAS_MAD_SIZE);
+	r |= corpus_write(dir, "zeros", 0, t, IAS_MAD_SIZE);
 	t[1] = IAS_SECMGT_CLASS;
-	r |= write_file(dir, "attr-garbage", 2, t, 40);
+	r |= corpus_write(dir, "attr-garbage", 2, t, 40);
 	return r ? 1 : 0;
 }
 
