@@ -87,6 +87,20 @@ static struct qpt_entry *nlqpn_qp(uint32_t qpn, uint32_t rqpn)
 	return e;
 }
 
+/* A simulated QP whose registration claims (remote LID rlid, QPN rqpn). */
+static struct qpt_entry *claimed_qp(uint32_t qpn, uint32_t rlid, uint32_t rqpn)
+{
+	struct qpt_entry *e = qpt_upsert(&S.qps, "dev0", qpn);
+
+	e->pid = 4243;
+	e->sources = QPT_SRC_SIMULATED;
+	e->has_remote = 1;
+	e->remote_lid = rlid;
+	e->remote_qpn = rqpn;
+	e->remote_src = QPT_RSRC_LIBIAS;
+	return e;
+}
+
 static void set_peers(const char *const *items, unsigned n)
 {
 	char err[256];
@@ -123,6 +137,22 @@ static void test_peers_syntax(void)
 	   "a bad peers entry stops the start, naming it (%s)", err);
 }
 
+static struct got g_last;
+
+/* A look-up for a fresh kernel-qpn QP (qpn, qpn + 0x100) that the three
+ * agents answer a0, a1, a2: its result must be want. */
+static void decide(uint32_t qpn, int a0, int a1, int a2, enum mirror_result want, const char *what)
+{
+	fake_reset();
+	memset(&g_last, 0, sizeof(g_last));
+	nlqpn_qp(qpn, qpn + 0x100);
+	mirror_find(&S, "dev0", qpn, qpn + 0x100, on_result, &g_last);
+	answer(0, a0);
+	answer(1, a1);
+	answer(2, a2);
+	ok(g_last.calls == 1 && g_last.r == want, "find: %s", what);
+}
+
 static void test_find_decisions(void)
 {
 	static const char *const peers[] = { "lid:1", "lid:2", "lid:3", "lid:4" };
@@ -157,45 +187,15 @@ static void test_find_decisions(void)
 	   "find: the entry's remote end is that agent, source mirror (%s)",
 	   e ? qpt_remote_src_str(e->remote_src, buf, sizeof(buf)) : "gone");
 
-	/* exact beats QPN-only */
-	fake_reset();
-	memset(&g, 0, sizeof(g));
-	nlqpn_qp(0x101, 0x201);
-	mirror_find(&S, "dev0", 0x101, 0x201, on_result, &g);
-	answer(0, 1);
-	answer(1, 2);
-	answer(2, 1);
-	ok(g.r == MIRROR_FOUND && g.w.agent.lid == 3, "find: one exact yes beats two QPN-only ones");
-
-	/* ambiguous */
-	fake_reset();
-	memset(&g, 0, sizeof(g));
-	e = nlqpn_qp(0x102, 0x202);
-	mirror_find(&S, "dev0", 0x102, 0x202, on_result, &g);
-	answer(0, 2);
-	answer(1, 0);
-	answer(2, 2);
-	is_int(g.r, MIRROR_AMBIGUOUS, "find: two exact yes are ambiguous");
+	/* the decision, from three answers (0 no, 1 QPN only, 2 exact, -1 an
+	 * error status) */
+	decide(0x101, 1, 2, 1, MIRROR_FOUND, "one exact yes beats two QPN-only ones");
+	ok(g_last.w.agent.lid == 3, "find: ... the exact one");
+	decide(0x102, 2, 0, 2, MIRROR_AMBIGUOUS, "two exact yes are ambiguous");
 	e = qpt_find(&S.qps, "dev0", 0x102);
 	ok(e && e->remote_lid == 0 && !(e->remote_src & QPT_RSRC_MIRROR), "find: ... and nothing is filled in");
-	fake_reset();
-	memset(&g, 0, sizeof(g));
-	nlqpn_qp(0x103, 0x203);
-	mirror_find(&S, "dev0", 0x103, 0x203, on_result, &g);
-	answer(0, 1);
-	answer(1, 1);
-	answer(2, 0);
-	is_int(g.r, MIRROR_AMBIGUOUS, "find: two QPN-only yes (no exact) are ambiguous");
-
-	/* none; an error status counts as no */
-	fake_reset();
-	memset(&g, 0, sizeof(g));
-	nlqpn_qp(0x104, 0x204);
-	mirror_find(&S, "dev0", 0x104, 0x204, on_result, &g);
-	answer(0, 0);
-	answer(1, -1);
-	answer(2, 0);
-	is_int(g.r, MIRROR_NONE, "find: every agent said no: none");
+	decide(0x103, 1, 1, 0, MIRROR_AMBIGUOUS, "two QPN-only yes (no exact) are ambiguous");
+	decide(0x104, 0, -1, 0, MIRROR_NONE, "every agent said no (an error status is a no): none");
 
 	/* a yes for another pair is no yes */
 	fake_reset();
@@ -292,13 +292,7 @@ static void test_confirm(void)
 	set_peers(NULL, 0);
 	fake_reset();
 	memset(&g, 0, sizeof(g));
-	e = qpt_upsert(&S.qps, "dev0", 0x120);
-	e->pid = 4243;
-	e->sources = QPT_SRC_SIMULATED;
-	e->has_remote = 1;
-	e->remote_lid = 9;
-	e->remote_qpn = 0x220;
-	e->remote_src = QPT_RSRC_LIBIAS;
+	e = claimed_qp(0x120, 9, 0x220);
 	ok(!qpt_remote_trusted(e), "confirm: a registration alone is not trusted");
 	mirror_claimed(&S, e);
 	is_int(fake_mad_nreqs, 1, "registration hook: one Get(Mirror) ...");
@@ -316,11 +310,7 @@ static void test_confirm(void)
 
 	fake_reset();
 	memset(&g, 0, sizeof(g));
-	e = qpt_upsert(&S.qps, "dev0", 0x121);
-	e->has_remote = 1;
-	e->remote_lid = 9;
-	e->remote_qpn = 0x221;
-	e->remote_src = QPT_RSRC_LIBIAS;
+	claimed_qp(0x121, 9, 0x221);
 	mirror_confirm(&S, &d, "dev0", 0x121, 0x221, on_result, &g);
 	answer(0, 0);
 	is_int(g.r, MIRROR_NONE, "confirm: the named agent says no");
@@ -335,13 +325,7 @@ static void test_serve(void)
 	struct ias_attr_mirror_a a;
 	struct qpt_entry *e;
 
-	e = qpt_upsert(&S.qps, "dev0", 0x130);
-	e->pid = 4244;
-	e->sources = QPT_SRC_SIMULATED;
-	e->has_remote = 1;
-	e->remote_lid = 5;
-	e->remote_qpn = 0x330;
-	e->remote_src = QPT_RSRC_LIBIAS;
+	claimed_qp(0x130, 5, 0x330);
 	from.lid = 6;
 	is_int(mirror_serve(&S, &q, &from, &a), IAS_STATUS_OK, "serve: answered");
 	ok(a.match == IAS_MIRROR_NOT_FOUND && a.qpn == 0 && a.asker_qpn == 0x330 && a.asker_guid == 7 &&
