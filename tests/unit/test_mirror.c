@@ -74,32 +74,23 @@ static void answer(unsigned i, int match)
 	q->done = NULL;
 }
 
-/* A QP whose remote QPN only the kernel told (no address). */
-static struct qpt_entry *nlqpn_qp(uint32_t qpn, uint32_t rqpn)
+/* A QP with remote (LID rlid, QPN rqpn) as src said: QPT_RSRC_NLQPN (the
+ * kernel's, no address: rlid 0) or QPT_RSRC_LIBIAS (a simulated QP's
+ * registration). */
+static struct qpt_entry *qp_with(uint32_t qpn, uint32_t rlid, uint32_t rqpn, unsigned src)
 {
 	struct qpt_entry *e = qpt_upsert(&S.qps, "dev0", qpn);
 
 	e->pid = 4242;
-	e->sources = QPT_SRC_KERNEL;
-	e->has_remote = 1;
-	e->remote_qpn = rqpn;
-	e->remote_src = QPT_RSRC_NLQPN;
-	return e;
-}
-
-/* A simulated QP whose registration claims (remote LID rlid, QPN rqpn). */
-static struct qpt_entry *claimed_qp(uint32_t qpn, uint32_t rlid, uint32_t rqpn)
-{
-	struct qpt_entry *e = qpt_upsert(&S.qps, "dev0", qpn);
-
-	e->pid = 4243;
-	e->sources = QPT_SRC_SIMULATED;
+	e->sources = src == QPT_RSRC_NLQPN ? QPT_SRC_KERNEL : QPT_SRC_SIMULATED;
 	e->has_remote = 1;
 	e->remote_lid = rlid;
 	e->remote_qpn = rqpn;
-	e->remote_src = QPT_RSRC_LIBIAS;
+	e->remote_src = src;
 	return e;
 }
+#define nlqpn_qp(qpn, rqpn) qp_with(qpn, 0, rqpn, QPT_RSRC_NLQPN)
+#define claimed_qp(qpn, rlid, rqpn) qp_with(qpn, rlid, rqpn, QPT_RSRC_LIBIAS)
 
 static void set_peers(const char *const *items, unsigned n)
 {
