@@ -106,6 +106,14 @@ static struct qpt_entry *entry_of(struct sema *s, const char *device, uint32_t q
 	return device[0] ? qpt_find(&s->qps, device, qpn) : qpt_find_qpn(&s->qps, qpn);
 }
 
+/* Is e's remote address d (its GID, or its LID)? */
+static int is_at(const struct qpt_entry *e, const struct mad_dest *d)
+{
+	if (d->has_gid && memcmp(e->remote_gid, d->gid, 16) == 0)
+		return 1;
+	return d->lid && e->remote_lid == d->lid;
+}
+
 /* On a yes: the QP table first, then the callers. */
 static void look_finish(struct look *l)
 {
@@ -132,7 +140,7 @@ static void look_finish(struct look *l)
 	e = entry_of(s, l->device, l->lqpn);
 	if (r == MIRROR_FOUND && e && l->kind == LOOK_CONFIRM) {
 		/* the claim holds only while it is still the claim */
-		if (e->has_remote && e->remote_qpn == l->rqpn)
+		if (e->has_remote && e->remote_qpn == l->rqpn && is_at(e, &l->target))
 			e->remote_src |= QPT_RSRC_PEER;
 	} else if (r == MIRROR_FOUND && e && l->kind == LOOK_FIND &&
 		   (!e->has_remote || e->remote_qpn == l->rqpn)) {
@@ -388,13 +396,6 @@ void mirror_claimed(struct sema *s, const struct qpt_entry *e)
 
 /* ---- answering another agent --------------------------------------------- */
 
-static int from_is(const struct qpt_entry *e, const struct mad_dest *from)
-{
-	if (from->has_gid && memcmp(e->remote_gid, from->gid, 16) == 0)
-		return 1;
-	return from->lid && e->remote_lid == from->lid;
-}
-
 static int address_known(const struct qpt_entry *e)
 {
 	static const uint8_t zero[16];
@@ -434,10 +435,10 @@ uint16_t mirror_serve(struct sema *s, const struct ias_attr_mirror_q *q,
 	}
 	/* A QP whose remote address is known and is not the asker's is
 	 * another node's mirror: no. */
-	if (!e || (!from_is(e, from) && address_known(e)))
+	if (!e || (!is_at(e, from) && address_known(e)))
 		return IAS_STATUS_OK;
 	a->qpn = e->qpn;
-	a->match = from_is(e, from) ? IAS_MIRROR_EXACT : IAS_MIRROR_QPN;
+	a->match = is_at(e, from) ? IAS_MIRROR_EXACT : IAS_MIRROR_QPN;
 	/* The asker's authenticated question confirms a registration that
 	 * named exactly it: the pair holds both ways. */
 	if (a->match == IAS_MIRROR_EXACT && (e->remote_src & QPT_RSRC_LIBIAS) &&
