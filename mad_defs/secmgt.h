@@ -74,6 +74,8 @@ enum ias_attr_id {
 	IAS_ATTR_POLICY          = 0x0014,
 	IAS_ATTR_STATUS          = 0x0015,
 	IAS_ATTR_REPORT          = 0x0016,
+	IAS_ATTR_MIRROR          = 0x0017,
+	IAS_ATTR_AGENT_LIST      = 0x0018,
 };
 
 /* MAD status (bytes 4..5). Requests carry 0. A response with a non-zero
@@ -398,6 +400,80 @@ struct ias_attr_report {
 	char comm[IAS_COMM_SIZE];
 };
 
+/* Mirror (IAS_ATTR_MIRROR): Get -> GetResp, agent -> agent. The one Get
+ * that carries data: the asker's QP pair. The answer says whether the
+ * responder holds the mirror QP (QPN remote_qpn whose remote QPN is
+ * asker_qpn) and how well it matched (docs/secmgt-protocol.md). */
+enum ias_mirq_off {
+	IAS_MIRQ_ASKER_GUID  = 0,  /* u64: the asker's node GUID */
+	IAS_MIRQ_ASKER_QPN   = 8,  /* qpn L, non-zero: the asker's QP */
+	IAS_MIRQ_REMOTE_QPN  = 12, /* qpn R, non-zero: its remote QPN */
+	IAS_MIRQ_SIZE        = 16,
+};
+
+struct ias_attr_mirror_q {
+	uint64_t asker_guid;
+	uint32_t asker_qpn;
+	uint32_t remote_qpn;
+};
+
+enum ias_mirror_match {
+	IAS_MIRROR_NOT_FOUND = 0, /* no QP R with remote QPN L here */
+	IAS_MIRROR_QPN       = 1, /* QP R has remote QPN L; its remote address
+				   * is unknown or not the asker's */
+	IAS_MIRROR_EXACT     = 2, /* ... and its remote LID/GID is the Get's source */
+};
+#define IAS_MIRROR_MATCH_MAX IAS_MIRROR_EXACT
+
+enum ias_mira_off {
+	IAS_MIRA_RESPONDER   = 0,  /* u64: the responder's node GUID */
+	IAS_MIRA_ASKER_GUID  = 8,  /* u64: echo */
+	IAS_MIRA_ASKER_QPN   = 16, /* qpn: echo of L */
+	IAS_MIRA_QPN         = 20, /* qpn: R when found, else 0 */
+	IAS_MIRA_MATCH       = 24, /* u8 enum ias_mirror_match */
+	IAS_MIRA_RESERVED    = 25, /* 3 bytes */
+	IAS_MIRA_SIZE        = 28,
+};
+
+struct ias_attr_mirror_a {
+	uint64_t responder_guid;
+	uint64_t asker_guid;
+	uint32_t asker_qpn;
+	uint32_t qpn;
+	uint8_t match;
+};
+
+/* AgentList (IAS_ATTR_AGENT_LIST): Set -> GetResp (echo), manager -> agent.
+ * One segment of the manager's list of agents: entries first..first+count-1
+ * of total, all of generation `generation`. */
+#define IAS_AGENT_LIST_PER_MAD 5
+#define IAS_AGENT_LIST_MAX     4096 /* agents in one list at most */
+#define IAS_AGENT_ENTRY_SIZE   28   /* u64 guid, u16 lid, u16 rsv, gid[16] */
+enum ias_alist_off {
+	IAS_AL_GENERATION = 0,  /* u32, non-zero */
+	IAS_AL_TOTAL      = 4,  /* u16 <= IAS_AGENT_LIST_MAX */
+	IAS_AL_FIRST      = 6,  /* u16: index of entries[0] in the list */
+	IAS_AL_COUNT      = 8,  /* u8 <= IAS_AGENT_LIST_PER_MAD */
+	IAS_AL_FLAGS      = 9,  /* u8, zero */
+	IAS_AL_RESERVED   = 10, /* u16 */
+	IAS_AL_ENTRIES    = 12, /* entry[5]; unused entries zero */
+	IAS_AL_SIZE       = 152,
+};
+
+struct ias_agent_entry {
+	uint64_t node_guid;
+	uint16_t lid;		/* 0: reached by GID only */
+	uint8_t gid[16];	/* all zero: no GID (InfiniBand) */
+};
+
+struct ias_attr_agent_list {
+	uint32_t generation;
+	uint16_t total;
+	uint16_t first;
+	uint8_t count;
+	struct ias_agent_entry e[IAS_AGENT_LIST_PER_MAD];
+};
+
 union ias_secmgt_attr {
 	struct ias_attr_cpi cpi;
 	struct ias_attr_trace trace;
@@ -407,6 +483,9 @@ union ias_secmgt_attr {
 	struct ias_attr_policy policy;
 	struct ias_attr_status status;
 	struct ias_attr_report report;
+	struct ias_attr_mirror_q mirq;
+	struct ias_attr_mirror_a mira;
+	struct ias_attr_agent_list alist;
 };
 
 /* A decoded (or to-be-encoded) SecMgt MAD, host order. */
@@ -553,7 +632,8 @@ int ias_secmgt_peek_method_unauth(const uint8_t *buf, size_t len,
 /* ---- Internal, for tests and fuzzers --------------------------------- */
 
 /* Encoded size of an attribute for the given method/status: 0 for Get
- * requests and error responses, else the fixed layout size; -1 if the pair is
+ * requests (but Get(Mirror), which carries the asked QP pair) and error
+ * responses, else the fixed layout size; -1 if the pair is
  * not allowed. */
 int ias_secmgt_attr_len(uint8_t method, uint16_t status, uint16_t attr_id);
 /* Decode attribute data (exactly len bytes) without any tag: checks every

@@ -3,130 +3,13 @@
  *
  * Each reader/writer step names the offset it expects to be at (at()); a
  * layout that drifts from the offset enums in secmgt.h makes every decode
- * fail, and the _Static_asserts below pin the enums themselves. */
+ * fail, and the _Static_asserts of secmgt_layout.h pin the enums themselves. */
 #include <errno.h>
 #include <string.h>
 
 #include "common/cursor.h"
 #include "mad_defs/secmgt.h"
-
-/* ---- Pinned layouts --------------------------------------------------- */
-
-#define PIN(a, b, n) _Static_assert((a) == (b) + (n), #a " follows " #b)
-
-_Static_assert(IAS_MAD_SIZE == 256, "MAD size");
-_Static_assert(IAS_SECMGT_DATA_MAX == 168, "attribute data size");
-PIN(IAS_OFF_CLASS_SPECIFIC, IAS_OFF_STATUS, 2);
-PIN(IAS_OFF_TID, IAS_OFF_CLASS_SPECIFIC, 2);
-PIN(IAS_OFF_ATTR_ID, IAS_OFF_TID, 8);
-PIN(IAS_OFF_RESERVED1, IAS_OFF_ATTR_ID, 2);
-PIN(IAS_OFF_ATTR_MOD, IAS_OFF_RESERVED1, 2);
-PIN(IAS_OFF_RMPP, IAS_OFF_ATTR_MOD, 4);
-PIN(IAS_OFF_RESERVED2, IAS_OFF_RMPP, IAS_RMPP_LEN);
-PIN(IAS_OFF_OUI, IAS_OFF_RESERVED2, 1);
-PIN(IAS_OFF_SECMGT_VERSION, IAS_OFF_OUI, 3);
-PIN(IAS_OFF_FLAGS, IAS_OFF_SECMGT_VERSION, 1);
-PIN(IAS_OFF_DATA_LEN, IAS_OFF_FLAGS, 1);
-PIN(IAS_OFF_KEY_ID, IAS_OFF_DATA_LEN, 2);
-PIN(IAS_OFF_TIMESTAMP, IAS_OFF_KEY_ID, 4);
-PIN(IAS_OFF_NONCE, IAS_OFF_TIMESTAMP, 8);
-PIN(IAS_OFF_ECHO_NONCE, IAS_OFF_NONCE, 8);
-PIN(IAS_OFF_TAG, IAS_OFF_ECHO_NONCE, 8);
-PIN(IAS_OFF_DATA, IAS_OFF_TAG, IAS_TAG_LEN);
-_Static_assert(IAS_OFF_DATA == 88 && IAS_OFF_OUI == 37, "SecMgt header");
-
-PIN(IAS_CPI_ROLE, IAS_CPI_PROTO_VERSION, 1);
-PIN(IAS_CPI_RESP_TIME, IAS_CPI_ROLE, 1);
-PIN(IAS_CPI_RESERVED, IAS_CPI_RESP_TIME, 1);
-PIN(IAS_CPI_CAP_MASK, IAS_CPI_RESERVED, 1);
-PIN(IAS_CPI_NODE_GUID, IAS_CPI_CAP_MASK, 4);
-PIN(IAS_CPI_NODE_DESC, IAS_CPI_NODE_GUID, 8);
-PIN(IAS_CPI_RESERVED2, IAS_CPI_NODE_DESC, IAS_NODE_DESC_SIZE);
-PIN(IAS_CPI_SIZE, IAS_CPI_RESERVED2, 3);
-
-PIN(IAS_TRACE_ORIGIN_GUID, IAS_TRACE_INCIDENT, 8);
-PIN(IAS_TRACE_SENDER_GUID, IAS_TRACE_ORIGIN_GUID, 8);
-PIN(IAS_TRACE_DEST_QPN, IAS_TRACE_SENDER_GUID, 8);
-PIN(IAS_TRACE_SENDER_QPN, IAS_TRACE_DEST_QPN, 4);
-PIN(IAS_TRACE_HOP_COUNT, IAS_TRACE_SENDER_QPN, 4);
-PIN(IAS_TRACE_HOP_LIMIT, IAS_TRACE_HOP_COUNT, 1);
-PIN(IAS_TRACE_FANOUT, IAS_TRACE_HOP_LIMIT, 1);
-PIN(IAS_TRACE_SEARCH, IAS_TRACE_FANOUT, 1);
-PIN(IAS_TRACE_FLAGS, IAS_TRACE_SEARCH, 1);
-PIN(IAS_TRACE_REASON, IAS_TRACE_FLAGS, 2);
-PIN(IAS_TRACE_SIZE, IAS_TRACE_REASON, 2);
-
-PIN(IAS_TRES_RESPONDER, IAS_TRES_INCIDENT, 8);
-PIN(IAS_TRES_RESULT, IAS_TRES_RESPONDER, 8);
-PIN(IAS_TRES_FLAGS, IAS_TRES_RESULT, 1);
-PIN(IAS_TRES_N_QPNS, IAS_TRES_FLAGS, 1);
-PIN(IAS_TRES_N_HOPS, IAS_TRES_N_QPNS, 1);
-PIN(IAS_TRES_OWNER_PID, IAS_TRES_N_HOPS, 1);
-PIN(IAS_TRES_QPS_BLOCKED, IAS_TRES_OWNER_PID, 4);
-PIN(IAS_TRES_QPNS, IAS_TRES_QPS_BLOCKED, 4);
-PIN(IAS_TRES_HOPS, IAS_TRES_QPNS, 4 * IAS_TRACE_MAX_QPNS);
-PIN(IAS_TRES_SIZE, IAS_TRES_HOPS, IAS_HOP_SIZE * IAS_TRACE_MAX_HOPS);
-
-PIN(IAS_BLOCK_FLAGS, IAS_BLOCK_SCOPE, 1);
-PIN(IAS_BLOCK_RESERVED, IAS_BLOCK_FLAGS, 1);
-PIN(IAS_BLOCK_PID, IAS_BLOCK_RESERVED, 2);
-PIN(IAS_BLOCK_INCIDENT, IAS_BLOCK_PID, 4);
-PIN(IAS_BLOCK_ID, IAS_BLOCK_INCIDENT, 8);
-PIN(IAS_BLOCK_DURATION, IAS_BLOCK_ID, 8);
-PIN(IAS_BLOCK_RESERVED2, IAS_BLOCK_DURATION, 4);
-PIN(IAS_BLOCK_REASON, IAS_BLOCK_RESERVED2, 4);
-PIN(IAS_BLOCK_SIZE, IAS_BLOCK_REASON, IAS_REASON_TEXT_SIZE);
-
-PIN(IAS_REL_FLAGS, IAS_REL_SCOPE, 1);
-PIN(IAS_REL_RESERVED, IAS_REL_FLAGS, 1);
-PIN(IAS_REL_RELEASED, IAS_REL_RESERVED, 2);
-PIN(IAS_REL_ID, IAS_REL_RELEASED, 4);
-PIN(IAS_REL_SIZE, IAS_REL_ID, 8);
-
-PIN(IAS_POL_SEARCH, IAS_POL_VERSION, 4);
-PIN(IAS_POL_BLOCK_MODE, IAS_POL_SEARCH, 1);
-PIN(IAS_POL_FLAGS, IAS_POL_BLOCK_MODE, 1);
-PIN(IAS_POL_HOP_LIMIT, IAS_POL_FLAGS, 1);
-PIN(IAS_POL_FANOUT, IAS_POL_HOP_LIMIT, 1);
-PIN(IAS_POL_RESERVED, IAS_POL_FANOUT, 1);
-PIN(IAS_POL_ESCALATION, IAS_POL_RESERVED, 1);
-PIN(IAS_POL_BASE_DUR, IAS_POL_ESCALATION, 2);
-PIN(IAS_POL_MAX_DUR, IAS_POL_BASE_DUR, 4);
-PIN(IAS_POL_RESERVED2, IAS_POL_MAX_DUR, 4);
-PIN(IAS_POL_SIZE, IAS_POL_RESERVED2, 4);
-
-PIN(IAS_ST_UPTIME, IAS_ST_NODE_GUID, 8);
-PIN(IAS_ST_ACTIVE_BLOCKS, IAS_ST_UPTIME, 8);
-PIN(IAS_ST_POLICY_VER, IAS_ST_ACTIVE_BLOCKS, 4);
-PIN(IAS_ST_TOTAL_BLOCKS, IAS_ST_POLICY_VER, 4);
-PIN(IAS_ST_QPS_KNOWN, IAS_ST_TOTAL_BLOCKS, 8);
-PIN(IAS_ST_QPS_BLOCKED, IAS_ST_QPS_KNOWN, 4);
-PIN(IAS_ST_INCIDENTS, IAS_ST_QPS_BLOCKED, 4);
-PIN(IAS_ST_MADS_REJECTED, IAS_ST_INCIDENTS, 8);
-PIN(IAS_ST_SIZE, IAS_ST_MADS_REJECTED, 8);
-
-PIN(IAS_REP_INCIDENT, IAS_REP_SEQ, 8);
-PIN(IAS_REP_NODE_GUID, IAS_REP_INCIDENT, 8);
-PIN(IAS_REP_EVENT_MS, IAS_REP_NODE_GUID, 8);
-PIN(IAS_REP_BLOCK_ID, IAS_REP_EVENT_MS, 8);
-PIN(IAS_REP_KIND, IAS_REP_BLOCK_ID, 8);
-PIN(IAS_REP_RESERVED, IAS_REP_KIND, 1);
-PIN(IAS_REP_PEER_LID, IAS_REP_RESERVED, 1);
-PIN(IAS_REP_PEER_QPN, IAS_REP_PEER_LID, 2);
-PIN(IAS_REP_PID, IAS_REP_PEER_QPN, 4);
-PIN(IAS_REP_QP_COUNT, IAS_REP_PID, 4);
-PIN(IAS_REP_COMM, IAS_REP_QP_COUNT, 4);
-PIN(IAS_REP_SIZE, IAS_REP_COMM, IAS_COMM_SIZE);
-
-_Static_assert(IAS_CPI_SIZE <= IAS_SECMGT_DATA_MAX, "ClassPortInfo fits");
-_Static_assert(IAS_TRACE_SIZE <= IAS_SECMGT_DATA_MAX, "Trace fits");
-_Static_assert(IAS_TRES_SIZE <= IAS_SECMGT_DATA_MAX, "TraceResult fits");
-_Static_assert(IAS_BLOCK_SIZE <= IAS_SECMGT_DATA_MAX, "Block fits");
-_Static_assert(IAS_REL_SIZE <= IAS_SECMGT_DATA_MAX, "Release fits");
-_Static_assert(IAS_POL_SIZE <= IAS_SECMGT_DATA_MAX, "Policy fits");
-_Static_assert(IAS_ST_SIZE <= IAS_SECMGT_DATA_MAX, "Status fits");
-_Static_assert(IAS_REP_SIZE <= IAS_SECMGT_DATA_MAX, "Report fits");
-_Static_assert(IAS_TRACE_MAX_QPNS <= 255 && IAS_TRACE_MAX_HOPS <= 255, "u8 counts");
+#include "mad_defs/secmgt_layout.h"
 
 /* ---- Method / attribute pairing -------------------------------------- */
 
@@ -136,14 +19,18 @@ static int attr_known(uint16_t attr_id)
 	case IAS_ATTR_CLASS_PORT_INFO: case IAS_ATTR_TRACE:
 	case IAS_ATTR_TRACE_RESULT: case IAS_ATTR_BLOCK: case IAS_ATTR_RELEASE:
 	case IAS_ATTR_POLICY: case IAS_ATTR_STATUS: case IAS_ATTR_REPORT:
+	case IAS_ATTR_MIRROR: case IAS_ATTR_AGENT_LIST:
 		return 1;
 	}
 	return 0;
 }
 
-static int attr_size(uint16_t attr_id)
+/* Mirror is the one attribute whose request and answer differ. */
+static int attr_size(uint8_t method, uint16_t attr_id)
 {
 	switch (attr_id) {
+	case IAS_ATTR_MIRROR: return method == IAS_METHOD_GET ? IAS_MIRQ_SIZE : IAS_MIRA_SIZE;
+	case IAS_ATTR_AGENT_LIST: return IAS_AL_SIZE;
 	case IAS_ATTR_CLASS_PORT_INFO: return IAS_CPI_SIZE;
 	case IAS_ATTR_TRACE: return IAS_TRACE_SIZE;
 	case IAS_ATTR_TRACE_RESULT: return IAS_TRES_SIZE;
@@ -162,16 +49,19 @@ int ias_secmgt_method_allowed(uint8_t method, uint16_t attr_id)
 	case IAS_METHOD_GET:
 		return attr_id == IAS_ATTR_CLASS_PORT_INFO ||
 		       attr_id == IAS_ATTR_POLICY || attr_id == IAS_ATTR_STATUS ||
-		       attr_id == IAS_ATTR_REPORT; /* attr_mod: seq, 0 = latest */
+		       attr_id == IAS_ATTR_REPORT || /* attr_mod: seq, 0 = latest */
+		       attr_id == IAS_ATTR_MIRROR;
 	case IAS_METHOD_SET:
 		return attr_id == IAS_ATTR_TRACE || attr_id == IAS_ATTR_BLOCK ||
-		       attr_id == IAS_ATTR_RELEASE || attr_id == IAS_ATTR_POLICY;
+		       attr_id == IAS_ATTR_RELEASE || attr_id == IAS_ATTR_POLICY ||
+		       attr_id == IAS_ATTR_AGENT_LIST;
 	case IAS_METHOD_GET_RESP:
 		return attr_id == IAS_ATTR_CLASS_PORT_INFO ||
 		       attr_id == IAS_ATTR_TRACE_RESULT ||
 		       attr_id == IAS_ATTR_BLOCK || attr_id == IAS_ATTR_RELEASE ||
 		       attr_id == IAS_ATTR_POLICY || attr_id == IAS_ATTR_STATUS ||
-		       attr_id == IAS_ATTR_REPORT;
+		       attr_id == IAS_ATTR_REPORT || attr_id == IAS_ATTR_MIRROR ||
+		       attr_id == IAS_ATTR_AGENT_LIST;
 	case IAS_METHOD_REPORT:
 	case IAS_METHOD_REPORT_RESP:
 		return attr_id == IAS_ATTR_REPORT;
@@ -183,12 +73,12 @@ int ias_secmgt_attr_len(uint8_t method, uint16_t status, uint16_t attr_id)
 {
 	if (!ias_secmgt_method_allowed(method, attr_id))
 		return -1;
-	if (method == IAS_METHOD_GET)
+	if (method == IAS_METHOD_GET && attr_id != IAS_ATTR_MIRROR)
 		return 0;
 	if ((method == IAS_METHOD_GET_RESP || method == IAS_METHOD_REPORT_RESP) &&
 	    status != IAS_STATUS_OK)
 		return 0;
-	return attr_size(attr_id);
+	return attr_size(method, attr_id);
 }
 
 /* ---- Reading ---------------------------------------------------------- */
@@ -466,6 +356,72 @@ static void dec_report(struct dec *d, struct ias_attr_report *a)
 	check(d, a->kind >= 1 && a->kind <= IAS_REPORT_KIND_MAX);
 }
 
+static void dec_mirq(struct dec *d, struct ias_attr_mirror_q *a)
+{
+	at(d, IAS_MIRQ_ASKER_GUID); u64_(d, &a->asker_guid);
+	at(d, IAS_MIRQ_ASKER_QPN); qpn_(d, &a->asker_qpn);
+	at(d, IAS_MIRQ_REMOTE_QPN); qpn_(d, &a->remote_qpn);
+	at(d, IAS_MIRQ_SIZE);
+	check(d, a->asker_qpn != 0 && a->remote_qpn != 0);
+}
+
+static void dec_mira(struct dec *d, struct ias_attr_mirror_a *a)
+{
+	at(d, IAS_MIRA_RESPONDER); u64_(d, &a->responder_guid);
+	at(d, IAS_MIRA_ASKER_GUID); u64_(d, &a->asker_guid);
+	at(d, IAS_MIRA_ASKER_QPN); qpn_(d, &a->asker_qpn);
+	at(d, IAS_MIRA_QPN); qpn_(d, &a->qpn);
+	at(d, IAS_MIRA_MATCH); u8_(d, &a->match);
+	at(d, IAS_MIRA_RESERVED); rsv(d, 3);
+	at(d, IAS_MIRA_SIZE);
+	check(d, a->match <= IAS_MIRROR_MATCH_MAX);
+	check(d, a->asker_qpn != 0);
+	/* found: the QPN there; not found: nothing */
+	check(d, (a->match == IAS_MIRROR_NOT_FOUND) == (a->qpn == 0));
+}
+
+static void dec_alist(struct dec *d, struct ias_attr_agent_list *a)
+{
+	static const uint8_t zero[16];
+	struct ias_agent_entry x;
+	uint8_t flags;
+	unsigned i;
+
+	at(d, IAS_AL_GENERATION); u32_(d, &a->generation);
+	at(d, IAS_AL_TOTAL); u16_(d, &a->total);
+	at(d, IAS_AL_FIRST); u16_(d, &a->first);
+	at(d, IAS_AL_COUNT); u8_(d, &a->count);
+	at(d, IAS_AL_FLAGS); u8_(d, &flags);
+	at(d, IAS_AL_RESERVED); rsv(d, 2);
+	if (flags)
+		fail(d, IAS_MAD_RESERVED_NONZERO);
+	check(d, a->generation != 0);
+	check(d, a->total <= IAS_AGENT_LIST_MAX);
+	check(d, a->count <= IAS_AGENT_LIST_PER_MAD);
+	check(d, (unsigned)a->first + a->count <= a->total);
+	/* an empty segment only for an empty list */
+	check(d, a->count > 0 || (a->total == 0 && a->first == 0));
+	at(d, IAS_AL_ENTRIES);
+	for (i = 0; i < IAS_AGENT_LIST_PER_MAD; i++) {
+		memset(&x, 0, sizeof(x));
+		u64_(d, &x.node_guid);
+		u16_(d, &x.lid);
+		rsv(d, 2);
+		if (ias_rd_bytes(&d->r, x.gid, 16))
+			d->short_read = 1;
+		if (i < a->count) {
+			/* an agent is reachable: by LID, or by GID */
+			check(d, x.node_guid != 0);
+			check(d, x.lid != 0 || memcmp(x.gid, zero, 16) != 0);
+			check(d, x.lid < 0xc000);	/* unicast */
+			a->e[i] = x;
+		} else if (x.node_guid || x.lid || memcmp(x.gid, zero, 16)) {
+			fail(d, IAS_MAD_RESERVED_NONZERO);
+		}
+	}
+	at(d, IAS_AL_SIZE);
+}
+
 enum ias_mad_reason ias_secmgt_decode_attr(uint8_t method, uint16_t status,
 					   uint16_t attr_id, const uint8_t *data,
 					   size_t len,
@@ -494,6 +450,13 @@ enum ias_mad_reason ias_secmgt_decode_attr(uint8_t method, uint16_t status,
 	case IAS_ATTR_POLICY: dec_policy(&d, &out->policy); break;
 	case IAS_ATTR_STATUS: dec_status(&d, &out->status); break;
 	case IAS_ATTR_REPORT: dec_report(&d, &out->report); break;
+	case IAS_ATTR_MIRROR:
+		if (method == IAS_METHOD_GET)
+			dec_mirq(&d, &out->mirq);
+		else
+			dec_mira(&d, &out->mira);
+		break;
+	case IAS_ATTR_AGENT_LIST: dec_alist(&d, &out->alist); break;
 	}
 	if (d.short_read || ias_rd_left(&d.r) != 0)
 		d.why = IAS_MAD_BAD_LENGTH;
@@ -687,6 +650,50 @@ static void enc_report(struct enc *e, const struct ias_attr_report *a)
 	wat(e, IAS_REP_SIZE);
 }
 
+static void enc_mirq(struct enc *e, const struct ias_attr_mirror_q *a)
+{
+	wat(e, IAS_MIRQ_ASKER_GUID); w64(e, a->asker_guid);
+	wat(e, IAS_MIRQ_ASKER_QPN); wqpn(e, a->asker_qpn);
+	wat(e, IAS_MIRQ_REMOTE_QPN); wqpn(e, a->remote_qpn);
+	wat(e, IAS_MIRQ_SIZE);
+}
+
+static void enc_mira(struct enc *e, const struct ias_attr_mirror_a *a)
+{
+	wat(e, IAS_MIRA_RESPONDER); w64(e, a->responder_guid);
+	wat(e, IAS_MIRA_ASKER_GUID); w64(e, a->asker_guid);
+	wat(e, IAS_MIRA_ASKER_QPN); wqpn(e, a->asker_qpn);
+	wat(e, IAS_MIRA_QPN); wqpn(e, a->qpn);
+	wat(e, IAS_MIRA_MATCH); w8(e, a->match);
+	wat(e, IAS_MIRA_RESERVED); wz(e, 3);
+	wat(e, IAS_MIRA_SIZE);
+}
+
+static void enc_alist(struct enc *e, const struct ias_attr_agent_list *a)
+{
+	unsigned i;
+
+	wat(e, IAS_AL_GENERATION); w32(e, a->generation);
+	wat(e, IAS_AL_TOTAL); w16(e, a->total);
+	wat(e, IAS_AL_FIRST); w16(e, a->first);
+	wat(e, IAS_AL_COUNT); w8(e, a->count);
+	wat(e, IAS_AL_FLAGS); w8(e, 0);
+	wat(e, IAS_AL_RESERVED); wz(e, 2);
+	wat(e, IAS_AL_ENTRIES);
+	for (i = 0; i < IAS_AGENT_LIST_PER_MAD; i++) {
+		if (i < a->count && i < IAS_AGENT_LIST_PER_MAD) {
+			w64(e, a->e[i].node_guid);
+			w16(e, a->e[i].lid);
+			wz(e, 2);
+			if (ias_wr_bytes(&e->w, a->e[i].gid, 16))
+				e->err = -ENOSPC;
+		} else {
+			wz(e, IAS_AGENT_ENTRY_SIZE);
+		}
+	}
+	wat(e, IAS_AL_SIZE);
+}
+
 int ias_secmgt_encode_attr(uint8_t method, uint16_t status, uint16_t attr_id,
 			   const union ias_secmgt_attr *a, uint8_t *out,
 			   size_t cap, size_t *len)
@@ -712,6 +719,13 @@ int ias_secmgt_encode_attr(uint8_t method, uint16_t status, uint16_t attr_id,
 	case IAS_ATTR_POLICY: enc_policy(&e, &a->policy); break;
 	case IAS_ATTR_STATUS: enc_status(&e, &a->status); break;
 	case IAS_ATTR_REPORT: enc_report(&e, &a->report); break;
+	case IAS_ATTR_MIRROR:
+		if (method == IAS_METHOD_GET)
+			enc_mirq(&e, &a->mirq);
+		else
+			enc_mira(&e, &a->mira);
+		break;
+	case IAS_ATTR_AGENT_LIST: enc_alist(&e, &a->alist); break;
 	}
 	if (e.err)
 		return e.err;

@@ -16,6 +16,7 @@
 enum sem_pend_kind {
 	SEM_PEND_AGENT = 1,	/* SecMgt Get/Set to an agent; key: its node GUID */
 	SEM_PEND_SA,		/* an SA NodeRecord query; key: the LID asked (0: table) */
+	SEM_PEND_LIST,		/* Set(AgentList) segment to an agent; key: its node GUID */
 };
 
 #define SEM_SCAN_WINDOW 8	/* SA queries in flight during a per-LID scan */
@@ -32,6 +33,7 @@ struct sem_mad {
 	uint32_t scan_next, scan_high;
 	struct sem_node_rec *found;
 	size_t nfound, capfound;
+	struct sem_agentlist *al;	/* agentlist.c */
 };
 
 /* probe.c */
@@ -39,6 +41,11 @@ void sem_probe_drive(struct sem_mad *m);
 void sem_probe_response(struct sem_mad *m, const struct ias_umad_rx *rx);
 /* The node's identity for a GUID an agent named (see probe.c). */
 uint64_t sem_node_identity(const struct sem_node *n, uint64_t named);
+
+/* agentlist.c: the agent list pushed to every agent (while active). */
+void sem_agentlist_drive(struct sem_mad *m);
+void sem_agentlist_response(struct sem_mad *m, const struct ias_umad_rx *rx, struct ias_pend_ent *e);
+void sem_agentlist_free(struct sem_mad *m);
 
 /* discover.c */
 void sem_discover_response(struct sem_mad *m, const struct ias_umad_rx *rx);

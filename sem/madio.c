@@ -122,6 +122,7 @@ void sem_mad_stop(struct sem_mad *m)
 	sd_event_source_disable_unref(m->tick);
 	sd_event_source_disable_unref(m->disc_timer);
 	ias_secmgt_auth_wipe(&m->auth);
+	sem_agentlist_free(m);
 	free(m->found);
 	free(m);
 }

@@ -1,7 +1,7 @@
 /* The manager's requests to agents, one at a time per agent as the view
  * decides (sem/view.h): probes (ClassPortInfo), status, policy reads and
  * pushes (Set(Policy)), and report fetches; and the matching of their
- * answers. Every answer is verified by mad_defs before it is looked at. */
+ * answers. The agent list (agentlist.c) is driven from here too. Every answer is verified by mad_defs before it is looked at. */
 #include <errno.h>
 #include <string.h>
 
@@ -85,6 +85,7 @@ void sem_probe_drive(struct sem_mad *m)
 		}
 		sem_view_sent(n, act, mod, now + (int64_t)s->cfg.mad_timeout);
 	}
+	sem_agentlist_drive(m);
 }
 
 /* The protocol names an agent by its node GUID. An agent that names
@@ -112,8 +113,14 @@ void sem_probe_response(struct sem_mad *m, const struct ias_umad_rx *rx)
 
 	/* Only answers we wait for are verified (and enter the replay guard). */
 	if (ias_secmgt_peek_tid_unauth(rx->mad, rx->len, &tid) ||
-	    !(e = ias_umad_find(m->u, ias_mad_tid32(tid))) || e->kind != SEM_PEND_AGENT)
+	    !(e = ias_umad_find(m->u, ias_mad_tid32(tid))))
 		return;		/* not ours, or already timed out */
+	if (e->kind == SEM_PEND_LIST) {
+		sem_agentlist_response(m, rx, e);
+		return;
+	}
+	if (e->kind != SEM_PEND_AGENT)
+		return;
 	why = ias_secmgt_decode(rx->mad, rx->len, &m->auth.kr, m->auth.rp, (uint64_t)sem_now_ms(), &msg);
 	if (why != IAS_MAD_OK) {
 		ias_umad_refused(m->u, ias_mad_reason_str(why), rx->lid);

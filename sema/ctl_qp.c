@@ -12,6 +12,7 @@
 #include "ctl/server.h"
 #include "sema/ctl_ops_int.h"
 #include "sema/engine.h"
+#include "sema/mirror.h"
 #include "sema/policy.h"
 #include "sema/procinfo.h"
 
@@ -169,6 +170,7 @@ int op_qp_register(struct ctlsrv_req *x)
 	log_debug("PID %d registered QP %s/0x%x%s", (int)e->pid, e->device, e->qpn,
 		  q.sim ? " (simulated)" : "");
 	engine_qp_appeared(s, e);
+	mirror_claimed(s, e);
 	return 0;
 }
 
@@ -197,6 +199,7 @@ int op_qp_update(struct ctlsrv_req *x)
 	if (!e)
 		return r;
 	qp_apply_args(e, &q);
+	mirror_claimed(x->ctx, e);
 	return 0;
 }
 

@@ -6,8 +6,10 @@
 #include "mad_defs/secmgt.h"
 #include "sema/engine.h"
 #include "sema/mad_serve.h"
+#include "sema/mirror.h"
 #include "sema/policy.h"
 #include "sema/report.h"
+#include "sema/roster.h"
 #include "sema/trace.h"
 
 uint16_t mad_serve_port_info(void *ctx, const struct ias_secmgt_msg *req,
@@ -84,4 +86,19 @@ uint16_t mad_serve_report(void *ctx, const struct ias_secmgt_msg *req,
 {
 	(void)from;
 	return report_serve_get(ctx, req->attr_mod, &resp->u.report);
+}
+
+uint16_t mad_serve_mirror(void *ctx, const struct ias_secmgt_msg *req,
+			  const struct mad_dest *from, struct ias_secmgt_msg *resp)
+{
+	return mirror_serve(ctx, &req->u.mirq, from, &resp->u.mira);
+}
+
+uint16_t mad_serve_agent_list(void *ctx, const struct ias_secmgt_msg *req,
+			      const struct mad_dest *from, struct ias_secmgt_msg *resp)
+{
+	uint16_t st = roster_take_segment(ctx, &req->u.alist, from);
+
+	resp->u.alist = req->u.alist;	/* the echo */
+	return st;
 }

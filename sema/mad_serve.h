@@ -27,4 +27,11 @@ uint16_t mad_serve_trace(void *ctx, const struct ias_secmgt_msg *req,
 uint16_t mad_serve_report(void *ctx, const struct ias_secmgt_msg *req,
 			  const struct mad_dest *from, struct ias_secmgt_msg *resp);
 
+/* Get(Mirror): mirror.c's mirror_serve. */
+uint16_t mad_serve_mirror(void *ctx, const struct ias_secmgt_msg *req,
+			  const struct mad_dest *from, struct ias_secmgt_msg *resp);
+/* Set(AgentList): one segment of the manager's agent list (roster.c). */
+uint16_t mad_serve_agent_list(void *ctx, const struct ias_secmgt_msg *req,
+			      const struct mad_dest *from, struct ias_secmgt_msg *resp);
+
 #endif

@@ -26,8 +26,10 @@
 #include "sema/engine.h"
 #include "sema/mad_port.h"
 #include "sema/mad_serve.h"
+#include "sema/mirror.h"
 #include "sema/policy.h"
 #include "sema/report.h"
+#include "sema/roster.h"
 #include "sema/store.h"
 #include "sema/trace.h"
 
@@ -160,6 +162,8 @@ static const struct mad_handler mad_handlers[] = {
 	{ IAS_ATTR_POLICY, 0, 0, mad_serve_policy, &g },
 	{ IAS_ATTR_TRACE, IAS_METHOD_SET, IAS_ATTR_TRACE_RESULT, mad_serve_trace, &g },
 	{ IAS_ATTR_REPORT, IAS_METHOD_GET, 0, mad_serve_report, &g },
+	{ IAS_ATTR_MIRROR, IAS_METHOD_GET, 0, mad_serve_mirror, &g },
+	{ IAS_ATTR_AGENT_LIST, IAS_METHOD_SET, 0, mad_serve_agent_list, &g },
 };
 
 static const struct sema_effects effects = {
@@ -229,6 +233,10 @@ static int start(void)
 	struct group *gr;
 	int r, nfds;
 
+	if (roster_init(&g, err, sizeof(err)) < 0) {
+		log_err("refusing to start: %s", err);
+		return -1;
+	}
 	r = ias_keyfile_load(g.cfg.key_file, geteuid(), g.keys, IAS_KEYS_MAX, &g.nkeys,
 			     err, sizeof(err));
 	if (r) {
@@ -305,6 +313,8 @@ static void stop(void)
 {
 	report_stop(&g);
 	mad_port_stop(g.mad);
+	mirror_stop(&g);
+	roster_free(&g);
 	sd_event_source_disable_unref(g.scan_timer);
 	sd_event_source_disable_unref(g.expiry_timer);
 	ctl_server_stop(g.ctl);

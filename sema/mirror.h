@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "mad_defs/secmgt.h"
 #include "sema/mad_port.h"
 #include "sema/sema.h"
 
@@ -49,6 +50,19 @@ int mirror_confirm(struct sema *s, const struct mad_dest *agent, const char *dev
 		   uint32_t lqpn, uint32_t rqpn, mirror_cb cb, void *arg);
 int mirror_find(struct sema *s, const char *device, uint32_t lqpn, uint32_t rqpn,
 		mirror_cb cb, void *arg);
+/* A registration's claimed remote end (e: a registered entry with an
+ * address and a remote QPN, not yet trusted) is confirmed in the background
+ * by mirror_confirm() to the claimed agent; nothing if there is nothing to
+ * confirm. The outcome is logged at debug. */
+void mirror_claimed(struct sema *s, const struct qpt_entry *e);
+/* Get(Mirror) from another agent (from: its address): does this node hold
+ * QP q->remote_qpn with remote QPN q->asker_qpn? Unknown QPNs are looked up
+ * in the kernel once. An exact match on a registration marks it
+ * QPT_RSRC_PEER. Fills a; returns the MAD status. */
+uint16_t mirror_serve(struct sema *s, const struct ias_attr_mirror_q *q,
+		      const struct mad_dest *from, struct ias_attr_mirror_a *a);
+/* Forget every look-up (callers are not called); at exit. */
+void mirror_stop(struct sema *s);
 /* A short name for r ("found", "none", "ambiguous", "no answer", "no agents"). */
 const char *mirror_result_str(enum mirror_result r);
 

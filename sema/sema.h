@@ -19,6 +19,8 @@ struct mad_port;
 struct sema_effects;
 struct sema_blocked;
 struct freeze_watch;
+struct sema_roster;
+struct sema_mirror;
 
 /* sema_config.kernel_observation */
 enum { SEMA_KOBS_AUTO = 0, SEMA_KOBS_OFF = 1 };
@@ -116,6 +118,10 @@ struct sema {
 	uint64_t instance;
 	/* Adopt orphaned block cgroups found at start instead of undoing them. */
 	bool adopt_orphans;
+	/* The agents to ask for mirror QPs (sema/roster.h) and the mirror
+	 * look-ups in flight (sema/mirror.c). */
+	struct sema_roster *roster;
+	struct sema_mirror *mirror;
 };
 
 /* CLOCK_REALTIME in milliseconds / microseconds (all simulated nodes share

@@ -38,6 +38,12 @@ uint64_t mad_port_guid(const struct mad_port *p)
 	return 0x1122334455667789ull;
 }
 
+uint16_t mad_port_lid(struct mad_port *p)
+{
+	(void)p;
+	return 1;
+}
+
 const char *mad_port_ca(const struct mad_port *p)
 {
 	(void)p;
