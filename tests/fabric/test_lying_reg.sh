@@ -34,6 +34,8 @@ check "n2 lists the liar's remote end as unconfirmed" \
 check "JSON carries it as remote_source" \
 	bash -c 'grep -q "\"remote_source\": *\"libias (unconfirmed)\"" <<<"$1"' _ \
 	"$(bed_iasctl n2 -o json qps list)"
+check "n1 lists the innocent's real pair as peer-confirmed" \
+	bash -c 'grep -q "^0x1b0 .*peer+libias" <<<"$1"' _ "$(bed_iasctl n1 qps list)"
 LIAR=$(bed_spawn_pid n2 liar)
 bed_iasctl n2 report --pid "$LIAR" --reason "lying registration" >/dev/null
 check "report on the liar at n2 accepted" test $? -eq 0
