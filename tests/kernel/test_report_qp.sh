@@ -5,11 +5,11 @@
 # its own PID namespace (chain_lib.sh); nobody registers anything.
 #  1. a pair rxe0 (server, the victim) <-> rxe1 (client, the attacker):
 #     `iasctl report --qp rxe0:QPN` on node0 sends the trace to the remote
-#     end, which node0's agent learns from the kernel (kobs, eBPF; the
-#     registration-free pair has no other address): node1 blocks the client,
-#     node0 blocks nothing and the victim keeps running. Needs a kernel
-#     source of the remote address (branch kobsfeed, or cmid/mirror): before
-#     that is merged this part fails, by design.
+#     end, which node0's agent learns from the kernel (kobs, eBPF) or, where
+#     the kernel gives only the remote QPN, by asking its peers (node0 has
+#     `peers` naming node1 and node2) which of them holds the mirror QP:
+#     node1 blocks the client, node0 blocks nothing and the victim keeps
+#     running.
 #  2. the dead end: node2 runs with kernel_observation = off and no peers, a
 #     pair rxe2 (server, the victim) <-> rxe1 (client): rdma netlink gives
 #     the remote QPN only, no agent can be asked, so the report's incident
@@ -24,7 +24,14 @@ if [ "${1:-}" = --guest ]; then
 	B=$2
 	# shellcheck source=../lib/tap.sh
 	. "$top_srcdir/tests/lib/tap.sh"
-	chain_conf_extra() { [ "$1" = 2 ] && echo "kernel_observation = off"; }
+	# node0 may ask node1 and node2 for mirror QPs (the fallback that
+	# needs no kernel help); node2 has neither eBPF observation nor peers.
+	chain_conf_extra() {
+		case $1 in
+		0) echo "peers = gid:fd00::2, gid:fd00::3" ;;
+		2) echo "kernel_observation = off" ;;
+		esac
+	}
 	# shellcheck source=chain_lib.sh
 	. "$here/chain_lib.sh"
 	check "three agents up, each in its own PID namespace" chain_agents_up
