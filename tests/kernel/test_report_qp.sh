@@ -38,7 +38,7 @@ if [ "${1:-}" = --guest ]; then
 
 	# pair S C PORT: ibv_rc_pingpong server on node S (rxeS), client on
 	# node C (rxeC); sets srv, cli (PIDs inside their namespaces) and sq
-	# (the server's RC QPN) once both QPs are in RTS.
+	# (the server's RC QPN, in hex as iasctl takes it) once both QPs are in RTS.
 	pair() {
 		local s=$1 c=$2 port=$3 gs gc
 		gs=IAS_GID6_$s gc=IAS_GID6_$c
@@ -55,6 +55,7 @@ if [ "${1:-}" = --guest ]; then
 			srv=$(nsr "$s" pgrep -f "ibv_rc_pingpong -d rxe$s .*-p $port\$")
 			cli=$(nsr "$c" pgrep -f "ibv_rc_pingpong -d rxe$c .*-p $port localhost")
 			sq=$("$KQP" | awk -v d="rxe$s" '$1 == d && $5 == "RC" && $6 == "RTS" { print $3; exit }')
+			[ -n "$sq" ] && sq=$(printf '0x%x' "$sq")
 			[ -n "$srv" ] && [ -n "$cli" ] && [ -n "$sq" ] && return 0
 			sleep 0.2
 		done
@@ -74,7 +75,8 @@ if [ "${1:-}" = --guest ]; then
 	check "report --qp rxe0:$q1 accepted on node0" [ $? -eq 0 ]
 	sed 's/^/# report: /' <<<"$out"
 	inc=$(sed -n 's/.*incident \(I-[^ ]*\).*/\1/p' <<<"$out" | head -1)
-	for _ in $(seq 1 100); do blocked_on 1 "$c1" && break; sleep 0.1; done
+	end=$((SECONDS + 15))
+	while [ -n "$inc" ] && [ $SECONDS -lt $end ] && ! blocked_on 1 "$c1"; do sleep 0.2; done
 	check "the remote owner (client $c1 on node1) is blocked" blocked_on 1 "$c1"
 	check "node1's block is part of the incident ($inc)" \
 		bash -c 'grep -q "$2" <<<"$1"' _ "$(ctl 1 blocks list --pid "$c1")" "${inc:-none}"
@@ -96,7 +98,7 @@ if [ "${1:-}" = --guest ]; then
 	show=$(ctl 2 incidents show "${inc2:-none}")
 	sed 's/^/# node2 incident: /' <<<"$show"
 	check "the incident has a dead-end event for qp $q2" \
-		bash -c 'grep -q "dead-end .*qp $2" <<<"$1"' _ "$show" "$(printf '0x%x' "$q2")"
+		bash -c 'grep -q "dead-end .*qp $2" <<<"$1"' _ "$show" "$q2"
 	check "... saying eBPF observation is off" grep -q "eBPF observation is off" <<<"$show"
 	sleep 1
 	check "the client on node1 is not blocked by it" not_blocked_on 1 "$c2"
@@ -114,5 +116,5 @@ fi
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
 guest_needs tests/kernel/kqp_dump sema/sema iasctl/iasctl
-guest_tap --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-240}" -- \
+guest_tap --nodes 3 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
 	"$here/test_report_qp.sh" --guest "$bdir"
