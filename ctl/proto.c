@@ -115,6 +115,8 @@ static const struct attr_info attrs[IAS_CTL_A_MAX + 1] = {
 	A(REPORTS, U64, 0),
 	A(PEER_NODE, STR, IAS_CTL_NODE_MAX),
 	A(REMOTE_SOURCE, STR, IAS_CTL_STR_MAX),
+	A(TRACES_REFUSED, U64, 0),
+	A(TRACE_WHERE, STR, IAS_CTL_MESSAGE_MAX),
 };
 #undef A
 
@@ -148,6 +150,7 @@ static const char *const op_names[IAS_CTL_OP_MAX_REQ + 1] = {
 	[IAS_CTL_OP_POLICY_SHOW] = "POLICY_SHOW",
 	[IAS_CTL_OP_POLICY_SET] = "POLICY_SET",
 	[IAS_CTL_OP_FABRIC_STATUS] = "FABRIC_STATUS",
+	[IAS_CTL_OP_REPORT_QP] = "REPORT_QP",
 };
 
 const char *ias_ctl_op_name(uint16_t op)
@@ -171,6 +174,7 @@ bool ias_ctl_op_privileged(uint16_t op)
 	case IAS_CTL_OP_ALLOW_ADD:
 	case IAS_CTL_OP_ALLOW_REMOVE:
 	case IAS_CTL_OP_POLICY_SET:
+	case IAS_CTL_OP_REPORT_QP:
 		return true;
 	default:
 		return false;
@@ -530,6 +534,9 @@ static const struct rule req_rules[IAS_CTL_OP_MAX_REQ + 1] = {
 	[IAS_CTL_OP_POLICY_SHOW] = { NONE, NONE, NONE },
 	[IAS_CTL_OP_POLICY_SET] = { L(IAS_CTL_A_POLICY), L(IAS_CTL_A_POLICY), NONE },
 	[IAS_CTL_OP_FABRIC_STATUS] = { NONE, NONE, NONE },
+	[IAS_CTL_OP_REPORT_QP] = {
+		L(IAS_CTL_A_DEVICE, IAS_CTL_A_QPN, IAS_CTL_A_REASON),
+		L(IAS_CTL_A_DEVICE, IAS_CTL_A_QPN), NONE },
 };
 
 /* Children of each nested type. Strict in requests, lenient elsewhere. */
@@ -578,7 +585,8 @@ static const struct rule *nest_rule(uint16_t type)
 		  IAS_CTL_A_BLOCKS_ACTIVE, IAS_CTL_A_BLOCKS_TOTAL, IAS_CTL_A_QPS_BLOCKED,
 		  IAS_CTL_A_QPS_KNOWN, IAS_CTL_A_INCIDENTS, IAS_CTL_A_ALERTS_PENDING,
 		  IAS_CTL_A_PORT_STATE, IAS_CTL_A_PEERS_REACHABLE, IAS_CTL_A_PEERS_KNOWN,
-		  IAS_CTL_A_MADS_REJECTED, IAS_CTL_A_DRY_RUN, IAS_CTL_A_POLICY, IAS_CTL_A_STATE),
+		  IAS_CTL_A_MADS_REJECTED, IAS_CTL_A_DRY_RUN, IAS_CTL_A_POLICY, IAS_CTL_A_STATE,
+		  IAS_CTL_A_TRACES_REFUSED),
 		NONE, NONE };
 
 	static const struct rule fabric_node = {

@@ -92,7 +92,9 @@ enum ias_ctl_op {
 	IAS_CTL_OP_POLICY_SET = 18,     /* R */
 	/* Served by the manager (sem) only. */
 	IAS_CTL_OP_FABRIC_STATUS = 19,
-	IAS_CTL_OP_MAX_REQ = 19,
+	/* Served by the agent. */
+	IAS_CTL_OP_REPORT_QP = 20,      /* R: a local QP is under attack from its remote end */
+	IAS_CTL_OP_MAX_REQ = 20,
 
 	/* Events (kind 3), sent by the server unsolicited. */
 	IAS_CTL_EV_ALERT = 0x100,       /* to SUBSCRIBE'd connections */
@@ -193,7 +195,9 @@ enum ias_ctl_attr_type {
 	IAS_CTL_A_REPORTS = 87,         /* u64: reports held */
 	IAS_CTL_A_PEER_NODE = 88,       /* str: the node an EVENT's trace went to */
 	IAS_CTL_A_REMOTE_SOURCE = 89,   /* str: where a QP's remote end was learned (qpt_remote_src_str) */
-	IAS_CTL_A_MAX = 89,
+	IAS_CTL_A_TRACES_REFUSED = 90,  /* u64: traces refused as not bound to a connection */
+	IAS_CTL_A_TRACE_WHERE = 91,     /* str: REPORT_QP's answer, where the trace went or why not */
+	IAS_CTL_A_MAX = 91,
 };
 
 /* The wire form of an attribute type. */

@@ -50,6 +50,7 @@ enum {
 	ARG_DRY_RUN = 1u << 6,  /* --dry-run */
 	ARG_NOTE = 1u << 7,     /* --note TEXT */
 	ARG_DOT = 1u << 8,      /* --dot */
+	ARG_QP = 1u << 9,       /* --qp DEV:QPN */
 };
 
 struct cmd_args {
@@ -58,6 +59,8 @@ struct cmd_args {
 	uint32_t pid;
 	uint32_t duration_s;
 	const char *incident, *reason, *note;
+	char qp_dev[IAS_CTL_DEVICE_MAX + 1]; /* --qp DEV:QPN */
+	uint32_t qpn;
 	int npos;           /* positional arguments, in order */
 	char **pos;
 };

@@ -14,6 +14,17 @@ static const char *ev_node(json_object *e)
 	return jstr_or(e, "node", "?");
 }
 
+/* Events that say a QP was not traced or a trace not obeyed: a dead end,
+ * a registration's claim nobody confirmed, a refused trace. Drawn so they
+ * stand out. */
+static bool ev_untraced(json_object *e)
+{
+	const char *k = jstr_or(e, "kind", "");
+
+	return strcmp(k, "dead-end") == 0 || strcmp(k, "unconfirmed") == 0 ||
+	       strcmp(k, "trace-refused") == 0;
+}
+
 /* ---- list --------------------------------------------------------------- */
 
 static void incident_row(struct out_table *t, json_object *n, uint64_t now)
@@ -100,6 +111,8 @@ static void incident_dot(FILE *f, json_object *inc)
 
 		if (node_seen(ev, i, node))
 			continue;
+		bool untraced = false;
+
 		fputc('\t', f);
 		dot_str(f, node);
 		fputs(" [label=\"", f);
@@ -109,11 +122,14 @@ static void incident_dot(FILE *f, json_object *inc)
 
 			if (strcmp(ev_node(e), node) != 0)
 				continue;
-			fputs("\\n", f);
+			fputs(ev_untraced(e) ? "\\n!! " : "\\n", f);
+			untraced |= ev_untraced(e);
 			dot_put(f, jstr_or(e, "kind", "?"));
 			fprintf(f, " pid %" PRIu64, ju64(e, "pid"));
+			if (ev_untraced(e))
+				fprintf(f, " qp 0x%" PRIx64, ju64(e, "qpn"));
 		}
-		fputs("\"];\n", f);
+		fputs(untraced ? "\", color=red];\n" : "\"];\n", f);
 	}
 	/* Edges: from each hop to the node it went to, when the events say
 	 * (the manager's view); otherwise each time the events, in time order,
@@ -157,7 +173,7 @@ static size_t node_events(json_object *ev, const char *node)
 static void incident_tree(json_object *inc)
 {
 	json_object *ev = jarr(inc, "events");
-	size_t i, j, n = jlen(ev), nodes = 0, shown = 0;
+	size_t i, j, n = jlen(ev), nodes = 0, shown = 0, untraced = 0;
 	char t[40];
 
 	out_time(ju64(inc, "opened_ms"), t, sizeof(t));
@@ -193,11 +209,22 @@ static void incident_tree(json_object *inc)
 			out_time(ju64(e, "ts_ms"), t, sizeof(t));
 			if (jhas(e, "qpn"))
 				snprintf(qp, sizeof(qp), " qp 0x%" PRIx64, ju64(e, "qpn"));
-			out_printf(stdout, "%s  %s- %s %s pid %" PRIu64 "%s: %s\n",
-				   last_node ? " " : "|", --left ? "|" : "`", t,
-				   jstr_or(e, "kind", "?"), ju64(e, "pid"), qp, jstr_or(e, "text", ""));
+			out_printf(stdout, "%s  %s- %s ", last_node ? " " : "|", --left ? "|" : "`", t);
+			if (ev_untraced(e)) {
+				untraced++;
+				printf("%s", out_red());
+				out_printf(stdout, "!! %s", jstr_or(e, "kind", "?"));
+				printf("%s", out_reset());
+			} else {
+				out_printf(stdout, "%s", jstr_or(e, "kind", "?"));
+			}
+			out_printf(stdout, " pid %" PRIu64 "%s: %s\n", ju64(e, "pid"), qp,
+				   jstr_or(e, "text", ""));
 		}
 	}
+	if (untraced)
+		printf("%s!! %zu QP(s) or trace(s) marked !! were not followed: dead ends, "
+		       "unconfirmed claims or refused traces%s\n", out_red(), untraced, out_reset());
 }
 
 int cmd_incidents_show(const struct cmd_args *a)

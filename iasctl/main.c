@@ -25,8 +25,10 @@ static const char *const prog = "iasctl";
 static const struct command commands[] = {
 	{ "status", NULL, "", 0, 0, 0, cmd_status },
 	{ "report", NULL, "--pid P [--reason TEXT] [--override] [--duration SECONDS]\n"
-	  "         [--incident ID]",
-	  ARG_PID | ARG_REASON | ARG_OVERRIDE | ARG_DURATION | ARG_INCIDENT, 0, 0, cmd_report },
+	  "         [--incident ID]\n"
+	  "       report --qp DEV:QPN [--reason TEXT]   (this QP is attacked by its remote end)",
+	  ARG_PID | ARG_REASON | ARG_OVERRIDE | ARG_DURATION | ARG_INCIDENT | ARG_QP, 0, 0,
+	  cmd_report },
 	{ "blocks", "list", "[--pid P] [--incident ID] [--all]", ARG_PID | ARG_INCIDENT | ARG_ALL,
 	  0, 0, cmd_blocks_list },
 	{ "blocks", "inspect", "ID", 0, 1, 1, cmd_blocks_inspect },
@@ -83,6 +85,26 @@ bool parse_block_id(const char *s, uint64_t *id)
 	return parse_u64(s, UINT64_MAX, id) && *id != 0;
 }
 
+/* DEV:QPN, the QPN in hex (0x optional) or decimal with a leading '#'? No:
+ * hex as the QP listings print it, with or without 0x. */
+static bool parse_qp(const char *s, struct cmd_args *a)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	unsigned long v;
+
+	if (!colon || colon == s || (size_t)(colon - s) > IAS_CTL_DEVICE_MAX || !colon[1])
+		return false;
+	errno = 0;
+	v = strtoul(colon + 1, &end, 16);
+	if (errno || *end || v == 0 || v > 0xffffff || colon[1] == '-' || colon[1] == '+')
+		return false;
+	memcpy(a->qp_dev, s, (size_t)(colon - s));
+	a->qp_dev[colon - s] = 0;
+	a->qpn = (uint32_t)v;
+	return true;
+}
+
 static bool parse_pid(const char *s, uint32_t *pid)
 {
 	uint64_t v;
@@ -130,6 +152,11 @@ static int take_option(struct cmd_args *a, unsigned arg)
 			return usage_err("--note: longer than %d bytes", IAS_CTL_STR_MAX);
 		a->note = optarg;
 		break;
+	case ARG_QP:
+		if (!parse_qp(optarg, a))
+			return usage_err("--qp: not DEVICE:QPN (QPN in hex, 24-bit, non-zero): '%s'",
+					 optarg);
+		break;
 	case ARG_DURATION:
 		if (!parse_u64(optarg, UINT32_MAX, &v))
 			return usage_err("--duration: not a number of seconds: '%s'", optarg);
@@ -155,6 +182,7 @@ static int parse_args(const struct command *c, int argc, char **argv, struct cmd
 		{ "dry-run", no_argument, NULL, ARG_DRY_RUN },
 		{ "note", required_argument, NULL, ARG_NOTE },
 		{ "dot", no_argument, NULL, ARG_DOT },
+		{ "qp", required_argument, NULL, ARG_QP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o, rc;

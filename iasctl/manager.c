@@ -90,6 +90,9 @@ int cmd_status(const struct cmd_args *a)
 		   jhas(pol, "block_mode") ? " (block mode " : "", jstr_or(pol, "block_mode", ""),
 		   jhas(pol, "block_mode") ? ")" : "");
 	status_add(&s, "MADs rejected:", "%" PRIu64, ju64(st, "mads_rejected"));
+	if (jhas(st, "traces_refused"))
+		status_add(&s, "Traces refused:", "%" PRIu64 " (QP not connected to the sender)",
+			   ju64(st, "traces_refused"));
 	/* A count only where the reply has one: the manager counts the agents
 	 * it knows; an agent that cannot count its peers sends nothing. */
 	if (jhas(st, "peers_known"))

@@ -144,8 +144,9 @@ enum ias_trace_result_code {
 	IAS_TRESULT_DRY_RUN     = 5, /* would have blocked */
 	IAS_TRESULT_HOP_LIMIT   = 6,
 	IAS_TRESULT_ERROR       = 7,
+	IAS_TRESULT_NOT_CONNECTED = 8, /* DestinationQP is not connected to the sender */
 };
-#define IAS_TRESULT_MAX IAS_TRESULT_ERROR
+#define IAS_TRESULT_MAX IAS_TRESULT_NOT_CONNECTED
 
 #define IAS_TRESULT_F_TRUNCATED (1u << 0) /* lists did not hold everything */
 #define IAS_TRESULT_F_MASK      IAS_TRESULT_F_TRUNCATED

@@ -114,6 +114,7 @@ static int op_status(struct ctlsrv_req *x)
 	ias_ctl_put_str(x->rep, IAS_CTL_A_STATE,
 			s->store_failed ? "not ready: the store cannot commit" : "ready");
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_MADS_REJECTED, s->stats.mads_rejected);
+	ias_ctl_put_u64(x->rep, IAS_CTL_A_TRACES_REFUSED, s->stats.traces_refused);
 	ias_ctl_put_u8(x->rep, IAS_CTL_A_DRY_RUN, (uint8_t)!!s->policy.dry_run);
 	ctl_put_policy(x->rep, &s->policy);
 	ias_ctl_nest_end(x->rep);
@@ -289,6 +290,7 @@ static const struct ctlsrv_handler handlers[] = {
 	{ IAS_CTL_OP_ALLOW_REMOVE, op_allow_remove },
 	{ IAS_CTL_OP_POLICY_SHOW, op_policy_show },
 	{ IAS_CTL_OP_POLICY_SET, op_policy_set },
+	{ IAS_CTL_OP_REPORT_QP, op_report_qp },
 };
 
 /* ---- transport (ctl/server.c) and events ------------------------------------ */

@@ -19,6 +19,8 @@ int op_qp_register(struct ctlsrv_req *x);
 int op_qp_update(struct ctlsrv_req *x);
 int op_qp_unregister(struct ctlsrv_req *x);
 int op_qps_list(struct ctlsrv_req *x);
+/* ctl_report.c */
+int op_report_qp(struct ctlsrv_req *x);
 /* ctl_view.c */
 int op_blocks_list(struct ctlsrv_req *x);
 int op_block_inspect(struct ctlsrv_req *x);

@@ -38,7 +38,7 @@ int fx_order(struct sema *s, uint64_t client_id, uint32_t qpn, const char *devic
 
 /* A fresh incident id. A sequence number handed out to a unit of work that
  * was then rolled back is skipped: it is never issued twice in a run. */
-static int new_incident_id(struct sema *s, char *out, size_t outlen)
+int engine_new_incident_id(struct sema *s, char *out, size_t outlen)
 {
 	uint64_t seq;
 
@@ -154,7 +154,8 @@ static int open_incident(struct sema *s, const struct report_req *rq, struct ias
 		copy(out->incident, sizeof(out->incident), rq->incident);
 		if (ias_store_incident_get(s->store, out->incident, &inc) == 0)
 			return 0;
-	} else if (!out->incident[0] && new_incident_id(s, out->incident, sizeof(out->incident)) < 0) {
+	} else if (!out->incident[0] &&
+		   engine_new_incident_id(s, out->incident, sizeof(out->incident)) < 0) {
 		return -EIO;
 	}
 	memset(&inc, 0, sizeof(inc));
@@ -277,7 +278,7 @@ int engine_report(struct sema *s, struct sema_uow *u, const struct report_req *r
 	 * enforcement. The traces' own events join the unit of work. */
 	if (rq->incident && *rq->incident)
 		copy(out->incident, sizeof(out->incident), rq->incident);
-	else if (new_incident_id(s, out->incident, sizeof(out->incident)) < 0)
+	else if (engine_new_incident_id(s, out->incident, sizeof(out->incident)) < 0)
 		goto store_fail;
 	if (rq->trace_on && s->fx && s->fx->send_traces)
 		s->fx->send_traces(s->fx->ctx, out->incident, rq->pid, 1, 0,

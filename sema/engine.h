@@ -98,6 +98,10 @@ int engine_kernel_scan(struct sema *s);
  * cannot answer. Sets s->kernel_rdma like the scan. 0 or -errno. */
 int engine_kernel_lookup(struct sema *s, const char *device, uint32_t qpn);
 
+/* A new incident id of this node ("I-<tag>-<seq>"), never one handed out
+ * before in this run; inside the caller's open unit of work. 0 or -EIO. */
+int engine_new_incident_id(struct sema *s, char *out, size_t outlen);
+
 /* CLOCK_REALTIME in microseconds (see sema_now_us). */
 int64_t engine_now_us(void);
 

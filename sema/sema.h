@@ -77,6 +77,7 @@ struct sema_stats {
 	uint64_t kernel_conflicts;
 	uint64_t requests_rejected;
 	uint64_t trace_unreachable;
+	uint64_t traces_refused;	/* Set(Trace) not bound to a connection (trace.c) */
 };
 
 struct sema {

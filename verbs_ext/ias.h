@@ -22,6 +22,12 @@ extern "C" {
  * its QPs. 0 on success (also when the process was already blocked). */
 int ias_report_attack(pid_t pid);
 int ias_report_attack_reason(pid_t pid, const char *reason);
+/* Report by QP, the victim's side: this node's QP device/qpn is under
+ * attack from its remote end. The local process is not blocked; the agent
+ * opens an incident and traces to the remote end, learnt from the kernel or
+ * a peer agent (never from the QP's registration alone), whose owner is
+ * blocked there. 0 when the incident is opened (see ias_report_qp(3)). */
+int ias_report_qp(const char *device, uint32_t qpn, const char *reason);
 /* Fetch the next pending alert's PID: > 0 a PID, 0 nothing pending, < 0 error. */
 pid_t ias_get_attack_pid(void);
 /* Release every active block on pid: >= 0 the number of blocks released. */

@@ -121,6 +121,28 @@ int ias_report_attack(pid_t pid)
 	return ias_report_attack_reason(pid, NULL);
 }
 
+int ias_report_qp(const char *device, uint32_t qpn, const char *reason)
+{
+	uint8_t rq[IAS_INT_REQ_CAP], *reply = NULL;
+	struct ias_ctl_msg m;
+	struct ias_rd r;
+	size_t len;
+	int rc;
+
+	if (!device || !*device || qpn == 0 || qpn > 0xffffff)
+		return -EINVAL;
+	if (strlen(device) > IAS_CTL_DEVICE_MAX || (reason && strlen(reason) > IAS_CTL_REASON_MAX))
+		return -ENAMETOOLONG;
+	ias_ctl_msg_init(&m, rq, sizeof(rq), IAS_CTL_REQUEST, IAS_CTL_OP_REPORT_QP, 0, 0);
+	ias_ctl_put_str(&m, IAS_CTL_A_DEVICE, device);
+	ias_ctl_put_u32(&m, IAS_CTL_A_QPN, qpn);
+	if (reason && *reason)
+		ias_ctl_put_str(&m, IAS_CTL_A_REASON, reason);
+	rc = one_shot(&m, &reply, &len, &r);
+	free(reply);
+	return rc;
+}
+
 pid_t ias_get_attack_pid(void)
 {
 	uint8_t rq[IAS_INT_REQ_CAP], *reply = NULL;

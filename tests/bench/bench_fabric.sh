@@ -106,6 +106,14 @@ for k in $CHAINS; do
 		done
 		for i in $(seq 1 "$k"); do bed_wait_for "$BED/n$i/c$r.out" '^registered' 10; done
 		pid=$(bed_spawn_pid "n$k" "c$r")
+		# Agents that trace only confirmed remote ends (issue 11): report
+		# once the origin's QP is confirmed by its peer, so the figure is
+		# the trusted fast path (an iasctl without REMOTE FROM: no wait).
+		for _ in $(seq 1 50); do
+			q=$(bed_iasctl "n$k" qps list --pid "$pid" 2>/dev/null)
+			grep -q "REMOTE FROM" <<<"$q" && grep -q "unconfirmed" <<<"$q" || break
+			sleep 0.1
+		done
 		out=$(bed_iasctl "n$k" report --pid "$pid" --reason bench)
 		inc=$(sed -n 's/.*incident \(I-[^ ,]*\).*/\1/p' <<<"$out")
 		bed_wait_for "$BED/n1/c$r.out" '^order .* pause' 60

@@ -160,7 +160,8 @@ static int check_keys(int argc, char **argv, const char *const *allowed)
 }
 
 static const char *const tresult_names[] = {
-	"?", "blocked", "duplicate", "no-owner", "allowlisted", "dry-run", "hop-limit", "error"
+	"?", "blocked", "duplicate", "no-owner", "allowlisted", "dry-run", "hop-limit", "error",
+	"not-connected"
 };
 
 static const char *status_name(uint16_t st)

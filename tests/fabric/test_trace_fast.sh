@@ -4,8 +4,10 @@
 # Onward traces leave before the hop is written, yet:
 # - each hop records its arrival, onward send and enforcement with
 #   microsecond times, in causal order;
-# - a duplicate trace (same incident, already blocked owner) is answered
-#   from the block record ("already blocked") and sends nothing on;
+# - a repeated trace (same incident, already blocked owner) re-executes
+#   nothing and sends nothing on; sent by the probe, whose port is not
+#   QP 0x202's remote end, it is refused as not connected (a duplicate from
+#   the real peer is answered "already blocked": tests/unit/test_trace.c);
 # - an allow-list entry added after the owner's QPs were registered (its
 #   never-block verdict cached then) is honoured: refused, not forwarded.
 set -u
@@ -62,13 +64,13 @@ check "the ms time agrees with the us time" bash -c '
 	[ "$(sqlite3 -readonly "$1" "SELECT count(*) FROM incident_events
 		WHERE ts_ms <> ts_us / 1000")" = 0 ]' _ "$BED/n2/state/sema.db"
 
-# --- 2. a duplicate trace is answered from the record, not re-executed ------------
+# --- 2. a repeated trace is not re-executed ------------------------------------
 outs=$(nev n2 "$I" trace-out)
 ins1=$(nev n1 "$I" trace-in)
 dup=$(bed_probe -t 3000 "$L2" trace dest=0x202 sender_qpn=0x101 incident="$(inc64 "$I")" \
 	hop=1 hop_limit=8 2>&1)
-check "a duplicate trace to n2 is answered 'already blocked'" \
-	grep -q "result=duplicate" <<<"$dup" || diag "probe said: $dup"
+check "a repeated trace to n2 from a port not connected to QP 0x202 is refused" \
+	grep -q "result=not-connected" <<<"$dup" || diag "probe said: $dup"
 check "... with no onward hop in the answer" grep -Eq " hops= +rtt_us=" <<<"$dup"
 sleep 1
 check "... and n2 sent no trace on" test "$(nev n2 "$I" trace-out)" = "$outs"

@@ -6,7 +6,9 @@
 #   node0 P1  <-RC->  node1 P2 (two QPs)  <-RC->  node2 P3
 # P1 and P2 run under libias-preload.so; P3 does not use libias.
 #
-#   chain_agents_up          start the three agents; 0 when all answer
+#   chain_agents_up          start the three agents; 0 when all answer (a
+#                            function chain_conf_extra I, if defined, adds
+#                            lines to node I's ias.conf)
 #   chain_traffic_up         start P1..P3; 0 when four RC QPs are in RTS
 #   nsr I CMD..., ctl I ARGS...   run in node I / iasctl against node I
 #   psns                     "dev lqpn sq_psn" of every RC QP (kernel)
@@ -46,6 +48,7 @@ chain_agents_up() {
 		log_level = ${CHAIN_LOG_LEVEL:-debug}
 		kernel_scan_interval = 1s
 		block_duration = 0
+		$(declare -F chain_conf_extra >/dev/null && chain_conf_extra "$i")
 		EOF2
 		unshare --pid --fork --mount-proc sleep 100000 &
 		holder=$!

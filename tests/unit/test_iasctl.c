@@ -48,6 +48,8 @@ static int handler(const struct ias_ctl_hdr *h, struct ias_rd *attrs, struct ias
 	uint32_t pid = 0;
 	uint64_t id = 0;
 	uint8_t all = 0, dry = 0;
+	uint32_t qpn = 0;
+	char inc[32] = "";
 
 	(void)fd;
 	(void)arg;
@@ -60,6 +62,10 @@ static int handler(const struct ias_ctl_hdr *h, struct ias_rd *attrs, struct ias
 			ias_ctl_get_u8(&a, &all);
 		else if (a.type == IAS_CTL_A_DRY_RUN)
 			ias_ctl_get_u8(&a, &dry);
+		else if (a.type == IAS_CTL_A_QPN)
+			ias_ctl_get_u32(&a, &qpn);
+		else if (a.type == IAS_CTL_A_INCIDENT_ID)
+			ias_ctl_get_str(&a, inc, sizeof(inc));
 	}
 	if (force_status) {
 		ias_ctl_msg_init(m, m->buf, m->cap, IAS_CTL_REPLY, h->op, h->seq, force_status);
@@ -168,6 +174,39 @@ static int handler(const struct ias_ctl_hdr *h, struct ias_rd *attrs, struct ias
 		ias_ctl_put_str(m, IAS_CTL_A_KIND, "trace");
 		ias_ctl_put_str(m, IAS_CTL_A_TEXT, "owner found");
 		ias_ctl_nest_end(m);
+		if (strcmp(inc, "I-18") == 0) {
+			ias_ctl_nest_begin(m, IAS_CTL_A_EVENT);
+			ias_ctl_put_str(m, IAS_CTL_A_NODE, "n11");
+			ias_ctl_put_u32(m, IAS_CTL_A_PID, 977);
+			ias_ctl_put_u32(m, IAS_CTL_A_QPN, 0x1b);
+			ias_ctl_put_str(m, IAS_CTL_A_KIND, "dead-end");
+			ias_ctl_put_str(m, IAS_CTL_A_TEXT, "qp 0x1b: no remote end learnt");
+			ias_ctl_nest_end(m);
+		}
+		ias_ctl_nest_end(m);
+		break;
+	case IAS_CTL_OP_REPORT_QP:
+		if (qpn == 0x99) {
+			ias_ctl_msg_init(m, m->buf, m->cap, IAS_CTL_REPLY, h->op, h->seq,
+					 IAS_CTL_E_NOENT);
+			ias_ctl_put_str(m, IAS_CTL_A_MESSAGE, "no QP rxe0:0x99 is known on this node");
+			break;
+		}
+		ias_ctl_put_str(m, IAS_CTL_A_INCIDENT_ID, "I-19");
+		ias_ctl_put_u32(m, IAS_CTL_A_PID, 555);
+		ias_ctl_put_str(m, IAS_CTL_A_TRACE_WHERE, "trace sent to lid 4 qp 0x22 (remote end from kernel-bpf)");
+		break;
+	case IAS_CTL_OP_QPS_LIST:
+		if (pid != 7)
+			break;
+		ias_ctl_nest_begin(m, IAS_CTL_A_QP);
+		ias_ctl_put_u32(m, IAS_CTL_A_QPN, 0x2a0);
+		ias_ctl_put_u32(m, IAS_CTL_A_PID, 7);
+		ias_ctl_put_str(m, IAS_CTL_A_DEVICE, "rxe0");
+		ias_ctl_put_u32(m, IAS_CTL_A_REMOTE_LID, 1);
+		ias_ctl_put_u32(m, IAS_CTL_A_REMOTE_QPN, 0x1b0);
+		ias_ctl_put_str(m, IAS_CTL_A_SOURCE, "libias");
+		ias_ctl_put_str(m, IAS_CTL_A_REMOTE_SOURCE, "libias (unconfirmed)");
 		ias_ctl_nest_end(m);
 		break;
 	case IAS_CTL_OP_POLICY_SET:
@@ -338,6 +377,31 @@ int main(void)
 	is_str(out, "blocked pid 4242: block 42, incident I-17\n", "report: summary");
 	is_int(RUN("report", "--pid", "1"), 6, "report never-block: exit 6");
 	has(err, "never-block", "report never-block: message");
+	is_int(RUN("report", "--qp", "rxe0:0x2a", "--reason", "flood"), 0, "report --qp: exit 0");
+	is_str(out, "qp rxe0:0x2a of pid 555 (the victim, not blocked): incident I-19\n"
+	       "trace sent to lid 4 qp 0x22 (remote end from kernel-bpf)\n",
+	       "report --qp: the incident and where the trace went");
+	is_int(RUN("-o", "json", "report", "--qp", "rxe0:2a"), 0, "report --qp json: exit 0");
+	has(out, "\"trace_where\": \"trace sent to lid 4", "report --qp json: trace_where");
+	is_int(RUN("report", "--qp", "rxe0:0x99"), 5, "report --qp unknown QP: exit 5");
+	has(err, "no QP rxe0:0x99", "report --qp unknown QP: the agent's message");
+	is_int(RUN("report", "--qp", "rxe0"), 2, "usage: --qp without a QPN");
+	is_int(RUN("report", "--qp", ":0x2a"), 2, "usage: --qp without a device");
+	is_int(RUN("report", "--qp", "rxe0:0"), 2, "usage: --qp 0");
+	is_int(RUN("report", "--qp", "rxe0:0x1000000"), 2, "usage: --qp wider than 24 bits");
+	is_int(RUN("report", "--qp", "rxe0:zz"), 2, "usage: --qp not hex");
+	is_int(RUN("report", "--qp", "rxe0:0x2a", "--pid", "5"), 2, "usage: --qp with --pid");
+	is_int(RUN("qps", "list", "--pid", "7"), 0, "qps list: exit 0");
+	has(out, "REMOTE FROM", "qps list: the remote source column");
+	has(out, "libias (unconfirmed)", "qps list: an unconfirmed claim is visible");
+	is_int(RUN("-o", "json", "qps", "list", "--pid", "7"), 0, "qps json: exit 0");
+	has(out, "\"remote_source\": \"libias (unconfirmed)\"", "qps json: remote_source");
+	is_int(RUN("incidents", "show", "I-18"), 0, "incident with a dead end: exit 0");
+	has(out, "!! dead-end pid 977 qp 0x1b: qp 0x1b: no remote end learnt",
+	    "incident tree: a dead end stands out");
+	has(out, "!! 1 QP(s) or trace(s) marked !! were not followed", "incident tree: counted");
+	is_int(RUN("incidents", "show", "I-18", "--dot"), 0, "incident dot with a dead end: exit 0");
+	has(out, "color=red", "dot: the node with a dead end is red");
 
 	is_int(RUN("incidents", "show", "I-17"), 0, "incident show: exit 0");
 	has(out, "|- n07\n", "incident tree: first node");

@@ -469,7 +469,7 @@ static void test_attr_rejections(const struct ias_keyring *kr)
 	AMUT(3, at[IAS_TRES_N_HOPS] = IAS_TRACE_MAX_HOPS + 1, IAS_MAD_BAD_VALUE, "13 hops");
 	AMUT(3, at[IAS_TRES_N_QPNS] = 15, IAS_MAD_RESERVED_NONZERO, "QPN past the count not zero");
 	AMUT(3, at[IAS_TRES_N_HOPS] = 11, IAS_MAD_RESERVED_NONZERO, "hop past the count not zero");
-	AMUT(3, at[IAS_TRES_RESULT] = 8, IAS_MAD_BAD_VALUE, "result code 8");
+	AMUT(3, at[IAS_TRES_RESULT] = IAS_TRESULT_MAX + 1, IAS_MAD_BAD_VALUE, "result code past the last");
 	AMUT(3, at[IAS_TRES_FLAGS] = 2, IAS_MAD_RESERVED_NONZERO, "result flag bit 1");
 	/* ClassPortInfo (sample 1). */
 	AMUT(1, at[IAS_CPI_NODE_DESC + 64] = 'x', IAS_MAD_BAD_STRING, "node description of 65 chars");

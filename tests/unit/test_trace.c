@@ -25,6 +25,7 @@ static void add_qp(pid_t pid, uint32_t qpn, uint32_t remote_lid)
 	q->has_remote = 1;
 	q->remote_lid = remote_lid;
 	q->remote_qpn = qpn + 0x100;
+	q->remote_src = QPT_RSRC_PEER;	/* confirmed: a trace target, and a trace source */
 }
 
 static struct ias_attr_trace_result hop(uint64_t inc, uint32_t dest_qpn, uint8_t hop_count,
@@ -32,14 +33,16 @@ static struct ias_attr_trace_result hop(uint64_t inc, uint32_t dest_qpn, uint8_t
 {
 	struct ias_secmgt_msg m;
 	struct ias_attr_trace_result res;
-	struct mad_dest from = { .lid = 3 };
+	struct qpt_entry *q = qpt_find(&S.qps, "dev0", dest_qpn);
+	/* from the named QP's (peer-confirmed) remote end */
+	struct mad_dest from = { .lid = q ? (uint16_t)q->remote_lid : 3 };
 
 	memset(&m, 0, sizeof(m));
 	m.method = IAS_METHOD_SET;
 	m.attr_id = IAS_ATTR_TRACE;
 	m.u.trace.incident_id = inc;
 	m.u.trace.dest_qpn = dest_qpn;
-	m.u.trace.sender_qpn = 0x99;
+	m.u.trace.sender_qpn = dest_qpn + 0x100;	/* the named QP's remote end */
 	m.u.trace.hop_count = hop_count;
 	m.u.trace.hop_limit = hop_limit;
 	m.u.trace.flags = flags;
