@@ -65,7 +65,7 @@ int main(void)
 
 	/* Remote-end provenance: a registration alone is a hint. */
 	{
-		char b[96];
+		char rb[96];
 
 		k = qpt_upsert(&t, "rxe0", 0x33);
 		k->has_remote = 1;
@@ -73,11 +73,11 @@ int main(void)
 		k->remote_qpn = 0x44;
 		k->remote_src = QPT_RSRC_LIBIAS;
 		ok(!qpt_remote_trusted(k), "a registered remote end alone is not trusted");
-		is_str(qpt_remote_src_str(k->remote_src, b, sizeof(b)), "libias (unconfirmed)",
+		is_str(qpt_remote_src_str(k->remote_src, rb, sizeof(rb)), "libias (unconfirmed)",
 		       "and is shown as unconfirmed");
 		k->remote_src |= QPT_RSRC_PEER;
 		ok(qpt_remote_trusted(k), "confirmed by the peer agent: trusted");
-		is_str(qpt_remote_src_str(k->remote_src, b, sizeof(b)), "peer+libias",
+		is_str(qpt_remote_src_str(k->remote_src, rb, sizeof(rb)), "peer+libias",
 		       "sources joined");
 		k->remote_src = QPT_RSRC_NLQPN;
 		ok(!qpt_remote_trusted(k), "the kernel's remote QPN alone has no address");
@@ -85,8 +85,8 @@ int main(void)
 		ok(qpt_remote_trusted(k), "the kernel's address vector: trusted");
 		k->remote_lid = 0;
 		ok(!qpt_remote_trusted(k), "no LID and no GID: nothing to trace to");
-		is_str(qpt_remote_src_str(0, b, sizeof(b)), "", "no source: empty");
-		is_str(qpt_remote_src_str(QPT_RSRC_CM, b, 4), "", "too small: empty, not cut");
+		is_str(qpt_remote_src_str(0, rb, sizeof(rb)), "", "no source: empty");
+		is_str(qpt_remote_src_str(QPT_RSRC_CM, rb, 4), "", "too small: empty, not cut");
 	}
 	qpt_free(&t);
 	return tap_done();
