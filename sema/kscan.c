@@ -26,7 +26,11 @@ static int kqp_cb(const struct ias_kqp *k, void *arg)
 	q->type = k->type;
 	q->state = k->state;
 	q->port = k->port;
-	if (k->has_rqpn) {
+	if (k->has_rqpn && k->rqpn == 0) {
+		/* RC/UC before RTR: not connected yet, which contradicts
+		 * nothing a registration says. */
+		q->remote_src &= ~QPT_RSRC_NLQPN;
+	} else if (k->has_rqpn) {
 		if (q->has_remote && q->remote_qpn != k->rqpn) {
 			/* The kernel's remote QPN wins; an address claimed with
 			 * the other QPN is dropped with it. */
