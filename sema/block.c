@@ -47,6 +47,7 @@ void block_plan(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct pla
 
 void block_eproc_cfg(const struct sema *s, struct eproc_cfg *c)
 {
+	memset(c, 0, sizeof(*c));
 	c->cgroup_root = s->cfg.cgroup_root[0] ? s->cfg.cgroup_root : NULL;
 	c->block_parent = s->cfg.block_cgroup_parent[0] ? s->cfg.block_cgroup_parent : NULL;
 }

@@ -1,5 +1,8 @@
 /* Crash recovery at start: block cgroups that no active block record
- * explains. A cgroup of this database instance whose block was never
+ * explains. Only cgroups the agent made are looked at: ias-block-* directories
+ * of root's right under the root-owned block parent (eproc_orphans_foreach);
+ * a cgroup of that name that a user made elsewhere is never found, adopted
+ * or released. A cgroup of this database instance whose block was never
  * committed (the agent died between enforcing and committing) is an orphan:
  * undone by default, or adopted as a recovered block (adopt_orphans = yes).
  * A cgroup of ANOTHER instance means the state directory was reset or
@@ -140,7 +143,13 @@ static int orphan_cb(const struct eproc_orphan *o, void *arg)
 	}
 	if (active(s, o->block_id))
 		return 0;	/* a live block */
-	if (s->adopt_orphans) {
+	/* Only a cgroup that carries this database's instance is adopted:
+	 * the walk found it root's, right under the root-owned block parent
+	 * (enforce_orphan.c), so the agent made it. */
+	if (s->adopt_orphans && o->instance != s->instance) {
+		log_warn("orphan block cgroup %s carries no instance of this database: not adopted, "
+			 "undoing it", o->cgroup);
+	} else if (s->adopt_orphans) {
 		int a = adopt(s, o);
 
 		if (a == 0) {
