@@ -60,6 +60,9 @@ static const struct ias_cfg_opt sema_opts[] = {
 	IAS_CFG_STR(T, block_cgroup_parent, "ias.blocks",
 		    "where frozen processes' cgroups are made, relative to cgroup_root; "
 		    "must be root's all the way down (never a delegated subtree)"),
+	IAS_CFG_MS(T, psn_watch_grace, 10, 60000, "200ms",
+		   "after a per-QP pause, posted work may move the QPs' send PSNs this long; "
+		   "a PSN that moves later escalates the block to a freeze"),
 	IAS_CFG_B(T, rdma_cap, "yes", "a frozen process may also create no new RDMA objects"),
 	IAS_CFG_B(T, adopt_orphans, "no",
 		  "at start, adopt block cgroups left by a crash as recovered blocks "
