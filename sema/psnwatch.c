@@ -17,7 +17,7 @@
 struct psn_qp {
 	char dev[64];
 	uint32_t lqpn;
-	uint32_t psn;
+	uint32_t hi;		/* the highest send PSN seen (24 bits, wrapping) */
 };
 
 struct psn_watch {
@@ -52,6 +52,15 @@ void psnwatch_set_dump(int (*dump)(ias_kqp_cb cb, void *arg))
 static uint64_t grace_ms(const struct sema *s)
 {
 	return s->cfg.psn_watch_grace ? s->cfg.psn_watch_grace : PSN_DEFAULT_GRACE_MS;
+}
+
+/* Ticks come four times per grace period (at least every 10 ms apart), so
+ * that the marks see the PSNs' highest points. */
+static uint64_t tick_us(const struct sema *s)
+{
+	uint64_t us = grace_ms(s) * 1000 / 4;
+
+	return us < 10000 ? 10000 : us;
 }
 
 static void watch_free(struct psn_watch *w)
@@ -102,7 +111,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *arg)
 	psnwatch_tick(s);
 	if (!set.head || set.timer != src)
 		return 0;	/* the last watch went: the timer is gone */
-	sd_event_source_set_time_relative(src, grace_ms(s) * 1000);
+	sd_event_source_set_time_relative(src, tick_us(s));
 	return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 }
 
@@ -119,7 +128,7 @@ int psnwatch_start(struct sema *s, const struct plan *p)
 	w->plan = *p;
 	w->since_us = sema_now_us();
 	if (s->ev && !set.timer &&
-	    sd_event_add_time_relative(s->ev, &set.timer, CLOCK_MONOTONIC, grace_ms(s) * 1000, 0,
+	    sd_event_add_time_relative(s->ev, &set.timer, CLOCK_MONOTONIC, tick_us(s), 0,
 				       on_timer, s) < 0) {
 		set.timer = NULL;
 		free(w);
@@ -179,29 +188,30 @@ static int qp_add(struct psn_watch *w, const struct ias_kqp *k)
 	q = &w->q[w->nq++];
 	snprintf(q->dev, sizeof(q->dev), "%s", k->dev_name);
 	q->lqpn = k->lqpn;
-	q->psn = k->sq_psn;
+	q->hi = k->sq_psn & 0xffffff;
 	return 0;
 }
 
-struct tick {
-	int64_t now_us;
-	uint64_t grace_us;
-};
+/* How far PSN b is ahead of a (24-bit serial arithmetic); <= 0: not ahead. */
+static int32_t psn_ahead(uint32_t b, uint32_t a)
+{
+	uint32_t d = (b - a) & 0xffffff;
+
+	return d & 0x800000 ? -(int32_t)((0x1000000 - d) & 0xffffff) : (int32_t)d;
+}
 
 static int tick_cb(const struct ias_kqp *k, void *arg)
 {
-	struct tick *t = arg;
 	struct psn_watch *w;
 	struct psn_qp *q;
 
+	(void)arg;
 	if (!k->has_pid)
 		return 0;
 	for (w = set.head; w; w = w->next) {
 		if ((uint32_t)w->plan.pid != k->pid)
 			continue;
 		w->seen = true;
-		if (t->now_us - w->since_us < (int64_t)t->grace_us)
-			continue;	/* posted work may still drain */
 		q = qp_of(w, k);
 		if (!q) {
 			/* A QP made during the pause counts from now on. */
@@ -209,11 +219,18 @@ static int tick_cb(const struct ias_kqp *k, void *arg)
 				return -ENOMEM;
 			continue;
 		}
-		if (w->armed && q->psn != k->sq_psn && !w->moved) {
+		/* Only new PSNs count: rxe rewinds the send PSN to resend
+		 * after an RNR NAK or a timeout, which moves it up to where it
+		 * was, not past it. Before the grace period ends, posted work
+		 * drains and raises the mark. */
+		if (psn_ahead(k->sq_psn & 0xffffff, q->hi) <= 0)
+			continue;
+		if (w->armed && !w->moved) {
 			w->moved = true;
-			snprintf(w->what, sizeof(w->what), "the send PSN of QP %s/0x%x moved from %u "
-				 "to %u", k->dev_name, k->lqpn, q->psn, k->sq_psn);
+			snprintf(w->what, sizeof(w->what), "the send PSN of QP %s/0x%x went past %u "
+				 "to %u", k->dev_name, k->lqpn, q->hi, k->sq_psn & 0xffffff);
 		}
+		q->hi = k->sq_psn & 0xffffff;
 	}
 	return 0;
 }
@@ -275,7 +292,8 @@ static int escalate(struct sema *s, struct psn_watch *w)
 
 int psnwatch_tick(struct sema *s)
 {
-	struct tick t = { sema_now_us(), grace_ms(s) * 1000 };
+	int64_t now_us = sema_now_us();
+	int64_t grace_us = (int64_t)grace_ms(s) * 1000;
 	struct psn_watch *w, *next;
 	int r, escalated = 0;
 
@@ -283,7 +301,7 @@ int psnwatch_tick(struct sema *s)
 		return 0;
 	for (w = set.head; w; w = w->next)
 		w->seen = false;
-	r = (dump_fn ? dump_fn : ias_rdmanl_dump_qps)(tick_cb, &t);
+	r = (dump_fn ? dump_fn : ias_rdmanl_dump_qps)(tick_cb, NULL);
 	if (r < 0) {
 		if (!dump_warned)	/* once until a dump works again */
 			log_info("PSN watch: no QP dump from the kernel (%s): paused QPs are not "
@@ -296,8 +314,8 @@ int psnwatch_tick(struct sema *s)
 		next = w->next;
 		if (w->moved)
 			continue;
-		if (t.now_us - w->since_us >= (int64_t)t.grace_us)
-			w->armed = true;	/* the baseline is what this tick read */
+		if (now_us - w->since_us >= grace_us)
+			w->armed = true;	/* the marks so far are the baseline */
 		if (!w->seen && w->plan.pid_start && !proc_same(w->plan.pid, w->plan.pid_start))
 			unlink_watch(w);	/* the process is gone */
 	}

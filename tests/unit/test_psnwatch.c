@@ -153,7 +153,10 @@ int main(void)
 	is_int(psnwatch_tick(&S), 0, "past the grace period: the baseline is read");
 	kqps[1].sq_psn = 77;
 	is_int(psnwatch_tick(&S), 0, "the PSN stays: nothing (another process's QP moving is not it)");
-	is_int(psnwatch_tick(&S), 0, "...and stays");
+	kqps[0].sq_psn = 1013;
+	is_int(psnwatch_tick(&S), 0, "a resend (the PSN rewound after an RNR NAK): nothing");
+	kqps[0].sq_psn = 1020;
+	is_int(psnwatch_tick(&S), 0, "...back up to the mark: nothing");
 	is_int(events(rec.incident, "escalated", NULL, 0), 0, "no escalation");
 	ok(waitpid(v, &st, WNOHANG | WUNTRACED) == 0, "the process runs");
 
@@ -163,7 +166,7 @@ int main(void)
 	is_int((int)psnwatch_count(&S), 0, "the watch ends with the escalation");
 	ok(waitpid(v, &st, WUNTRACED) == v && WIFSTOPPED(st), "the process is frozen (SIGSTOP here)");
 	is_int(events(rec.incident, "escalated", text, sizeof(text)), 1, "an 'escalated' event");
-	ok(strstr(text, "dev0/0x11 moved from 1020 to 1021") &&
+	ok(strstr(text, "dev0/0x11 went past 1020 to 1021") &&
 	   strstr(text, "undid the pause or posted through a path libias does not gate"),
 	   "it says why: %s", text);
 	is_int(ias_store_proc_undo_get(S.store, rec.id, &u), 0, "the freeze's undo is recorded");
@@ -176,17 +179,33 @@ int main(void)
 	ok(strstr(rel_note, "SIGCONT") && strstr(rel_note, "resumed"), "release note: %s", rel_note);
 	ok(waitpid(v, &st, WCONTINUED) == v && WIFCONTINUED(st), "the process runs again");
 
-	/* A release before any escalation stops the watch. */
+	/* The marks wrap with the 24-bit PSN; a failed dump decides nothing. */
 	fake_reset();
 	v2 = fake_victim();
 	add_qp(v2, 0x21, 8);
 	kqp(2, v2, 0x21, 50);
 	is_int(report(v2, &rec2), 0, "report: a second pause block");
 	is_int((int)psnwatch_count(&S), 1, "watched");
+	kqps[2].sq_psn = 0xfffffe;	/* drained up to just before the wrap */
+	sleep_ms(60);
+	is_int(psnwatch_tick(&S), 0, "past the grace period: the mark is 0xfffffe");
+	kqps[2].sq_psn = 0xfffff0;
+	is_int(psnwatch_tick(&S), 0, "a resend below the mark: nothing");
 	dump_fail = -ENOENT;
 	is_int(psnwatch_tick(&S), -ENOENT, "a dump that fails: nothing decided");
 	is_int((int)psnwatch_count(&S), 1, "...the watch is kept");
 	dump_fail = 0;
+	kqps[2].sq_psn = 3;
+	is_int(psnwatch_tick(&S), 1, "across the 24-bit wrap (0xfffffe to 3): new PSNs, escalated");
+	ok(waitpid(v2, &st, WUNTRACED) == v2 && WIFSTOPPED(st), "frozen");
+	sel.block_id = rec2.id;
+	is_int(engine_release(&S, &sel, false, "test", rel_cb, NULL), 1, "release");
+	ok(waitpid(v2, &st, WCONTINUED) == v2 && WIFCONTINUED(st), "runs again");
+
+	/* A release before any escalation stops the watch. */
+	kqps[2].sq_psn = 10;
+	is_int(report(v2, &rec2), 0, "report: a third pause block");
+	is_int((int)psnwatch_count(&S), 1, "watched");
 	sel.block_id = rec2.id;
 	is_int(engine_release(&S, &sel, false, "test", rel_cb, NULL), 1, "release");
 	is_int((int)psnwatch_count(&S), 0, "release stops the watch");
