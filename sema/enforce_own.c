@@ -206,18 +206,38 @@ int eproc_parent_ready(const struct eproc_cfg *c, char *why, size_t whylen)
 		ias_note_add(&n, "block_cgroup_parent not usable");
 		return rc;
 	}
-	/* Make what is missing, one level at a time: 0755, root's. */
+	/* Make what is missing, one level at a time: 0755, root's; never
+	 * inside a directory that is not root's. */
 	len = strlen(parent);
 	for (i = 1; i <= len; i++) {
+		struct stat sb;
+
 		if (i < len && parent[i] != '/')
 			continue;
 		memcpy(part, parent, i);
 		part[i] = '\0';
 		if (ep_path3(path, sizeof(path), root, part, NULL))
 			return -ENAMETOOLONG;
+		if (stat(path, &sb) == 0)
+			continue;
+		{
+			char *slash = strrchr(part, '/');
+
+			if (slash == part)
+				slash[1] = '\0';	/* the root */
+			else
+				*slash = '\0';
+			rc = eproc_trusted_dir(root, part, why, whylen);
+			if (rc) {
+				n.used = why && whylen ? strlen(why) : 0;
+				ias_note_add(&n, "refused as the block parent: the blocked user could "
+					     "undo a block");
+				return rc;
+			}
+		}
 		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
 			rc = -errno;
-			ias_note_add(&n, "cannot create the block parent %s: %s", part, strerror(-rc));
+			ias_note_add(&n, "cannot create the block parent %s: %s", parent, strerror(-rc));
 			return rc;
 		}
 	}

@@ -437,6 +437,8 @@ int main(void)
 		is_int(eproc_freeze_begin(&cfg, p, "t4", false, &b, note, sizeof(note)), 0,
 		       "block parent inside a delegated subtree: not used");
 		is_int((int)b.did, EPROC_SIGSTOP, "...SIGSTOP instead");
+		ok(access(tmp_path("/user.slice/user@1000.service/ias.blocks"), F_OK) != 0,
+		   "nothing was made inside the delegated subtree");
 		ok(strstr(note, "user@1000.service is owned by uid 1000") &&
 		   strstr(note, "refused as the block parent"), "note: %s", note);
 		is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release of the SIGSTOP");
