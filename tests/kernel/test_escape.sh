@@ -17,15 +17,14 @@
 #  (c) making run.scope/sshd.service (sshd.service is a never-block unit),
 #      moving C there and getting reported: blocked anyway. A root-owned
 #      /system.slice/sshd.service process is still refused.
-# Traffic is the client QP's completion counters (rc_chain --read) and the
-# kernel's sq_psn. The guest part reports through tests/lib/tap.sh; the host
+# Traffic is the client QP's completion counters (rc_chain --read). The guest part reports through tests/lib/tap.sh; the host
 # part (host_lib.sh, guest_tap) counts its results.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if [ "${1:-}" = --guest ]; then
 	B=$2
-	RCC=$B/tests/kernel/rc_chain KQP=$B/tests/kernel/kqp_dump
+	RCC=$B/tests/kernel/rc_chain
 	D=/tmp/escape CG=/sys/fs/cgroup U=1000
 	# shellcheck source=../lib/tap.sh
 	. "$top_srcdir/tests/lib/tap.sh"
@@ -61,17 +60,9 @@ if [ "${1:-}" = --guest ]; then
 	check "the RC pair runs as uid $U in the delegated subtree" \
 		bash -c "[ -n '$C' ] && grep -qx '0::$S' /proc/$C/cgroup && awk '/^Uid/ { exit \$2 != $U }' /proc/$C/status"
 	counters() { "$RCC" --read $D/st.cli | awk '{ print $1, $2, $3, $5 }'; }
-	psn() { "$KQP" -a | awk -v p="$C" '$5 == "RC" && $7 == p { print $3, $8 }'; }
-	flowing() { local a; a=$(counters); sleep 1; [ -n "$a" ] && [ "$a" != "$(counters)" ]; }
-	stopped() {	# no work completes on C's QP over 1.5 s (bounded wait to reach it)
-		local a b
-		for _ in $(seq 1 10); do
-			a=$(counters); sleep 1.5; b=$(counters)
-			[ -n "$a" ] && [ "$a" = "$b" ] && return 0
-		done
-		echo "# completions still moving: $a -> $b; psn $(psn)"
-		return 1
-	}
+	COUNT=counters
+	# shellcheck source=traffic_lib.sh
+	. "$here/traffic_lib.sh"
 	check "traffic flows" flowing
 	frozen_in() { # PID: its block cgroup, if it is frozen and root's
 		local cg
@@ -151,5 +142,5 @@ fi
 # Host part.
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
-guest_needs tests/kernel/rc_chain tests/kernel/kqp_dump sema/sema iasctl/iasctl
+guest_needs tests/kernel/rc_chain sema/sema iasctl/iasctl
 guest_tap --nodes 1 --timeout 240 -- "$here/test_escape.sh" --guest "$bdir"

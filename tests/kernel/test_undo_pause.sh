@@ -37,16 +37,9 @@ if [ "${1:-}" = --guest ]; then
 	sed 's/^/# prog: /' $D/prog.out $D/prog.err
 	check "the program's RC pair is up" grep -q "^READY pid=$P " $D/prog.out
 	sends() { awk '{ print $1 }' $D/st 2>/dev/null; }
-	flowing() { local a; a=$(sends); sleep 1; [ -n "$a" ] && [ "$a" != "$(sends)" ]; }
-	stopped() {
-		local a b
-		for _ in $(seq 1 10); do
-			a=$(sends); sleep 1.5; b=$(sends)
-			[ -n "$a" ] && [ "$a" = "$b" ] && return 0
-		done
-		echo "# sends still moving: $a -> $b"
-		return 1
-	}
+	COUNT=sends
+	# shellcheck source=traffic_lib.sh
+	. "$here/traffic_lib.sh"
 	libias_qps() { ctl -o json qps list --pid "$P" | grep -c '"source": *"[^"]*libias'; }
 	check "both QPs registered through libias" [ "$(libias_qps)" -ge 2 ]
 	check "traffic flows" flowing
