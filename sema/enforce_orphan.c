@@ -194,7 +194,7 @@ int eproc_orphan_release(const struct eproc_cfg *c, const struct eproc_orphan *o
 {
 	struct ias_note n = { note, notelen, 0 };
 	const char *root = ep_root_of(c), *last;
-	char path[1024], parent[512];
+	char path[1024];
 	uint64_t inst;
 	int64_t id;
 	int rc, first = 0;
@@ -209,9 +209,6 @@ int eproc_orphan_release(const struct eproc_cfg *c, const struct eproc_orphan *o
 		ias_note_add(&n, "cgroup %s is not root's: not the agent's, not touched", o->cgroup);
 		return -EPERM;
 	}
-	snprintf(parent, sizeof(parent), "%.*s", (int)(last - o->cgroup), o->cgroup);
-	if (!parent[0])
-		snprintf(parent, sizeof(parent), "/");
 	if (ep_path3(path, sizeof(path), root, o->cgroup, NULL))
 		return -ENAMETOOLONG;
 	if (access(path, F_OK) != 0) {
@@ -226,7 +223,10 @@ int eproc_orphan_release(const struct eproc_cfg *c, const struct eproc_orphan *o
 		first = rc;
 		ias_note_add(&n, "cannot thaw %s: %s", o->cgroup, strerror(-rc));
 	}
-	rc = empty_cgroup(root, o->cgroup, parent, &n);
+	/* Where its processes were before is not known, and the block
+	 * parent takes none (the rdma controller needs it empty): the root
+	 * cgroup. */
+	rc = empty_cgroup(root, o->cgroup, "/", &n);
 	if (rc) {
 		first = first ? first : rc;
 		if (rc == -EBUSY)

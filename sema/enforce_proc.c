@@ -452,7 +452,7 @@ int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
 {
 	struct ias_note n = { note, notelen, 0 };
 	const char *root = ep_root_of(c);
-	char path[1024], back[512], *slash;
+	char path[1024], back[512];
 	int rc, first = 0, alive;
 
 	if (note && notelen)
@@ -492,13 +492,10 @@ int eproc_release(const struct eproc_cfg *c, struct eproc_block *b, char *note,
 		} else {
 			rc = ep_move_to(root, b->origin, b->pid);
 			snprintf(back, sizeof(back), "%s", b->origin);
-			if (rc == -ENOENT) { /* the origin is gone: the block's parent */
-				snprintf(back, sizeof(back), "%s", b->cgroup);
-				slash = strrchr(back, '/');
-				if (slash)
-					*slash = '\0';
-				if (!back[0])
-					snprintf(back, sizeof(back), "/");
+			if (rc == -ENOENT) {
+				/* The origin is gone: the root cgroup (the block
+				 * parent takes no processes). */
+				snprintf(back, sizeof(back), "/");
 				rc = ep_move_to(root, back, b->pid);
 			}
 			if (rc == 0) {

@@ -96,7 +96,7 @@ int eproc_rdma_cap(const struct eproc_cfg *c, pid_t pid, const char *id,
 int eproc_kill(pid_t pid, struct eproc_block *b, char *note, size_t notelen);
 
 /* Undo what b records: thaw (or SIGCONT), move the process back to its
- * origin (or, if that is gone, to the block cgroup's parent), remove the
+ * origin (or, if that is gone, to the root cgroup), remove the
  * block cgroup. A killed process stays killed (the note says so). 0 when
  * everything reversible was undone, else the first negative errno; the note
  * lists each step. b->did is cleared of what was undone. */
@@ -171,9 +171,8 @@ struct eproc_orphan {
 int eproc_orphans_foreach(const struct eproc_cfg *c,
 			  int (*cb)(const struct eproc_orphan *o, void *arg), void *arg);
 
-/* Release an orphan block cgroup: thaw it, move its processes to its
- * parent cgroup (to the root cgroup when the parent takes none), and remove
- * it. Only o->cgroup is used, and its last component must be a block
+/* Release an orphan block cgroup: thaw it, move its processes to the root
+ * cgroup (the block parent takes none), and remove it. Only o->cgroup is used, and its last component must be a block
  * cgroup's name (-EINVAL), and it must be root's (-EPERM). 0 (also when it is already gone), or the first
  * negative errno (-EBUSY when processes remain); note lists each step. */
 int eproc_orphan_release(const struct eproc_cfg *c, const struct eproc_orphan *o, char *note,

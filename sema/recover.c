@@ -90,11 +90,9 @@ static int adopt(struct sema *s, const struct eproc_orphan *o)
 	b.pid = pid;
 	b.did = EPROC_MOVED | (o->freeze_set ? EPROC_FROZEN : 0);
 	snprintf(b.cgroup, sizeof(b.cgroup), "%s", o->cgroup);
-	/* Its cgroup before is not known: release moves it to the parent. */
-	snprintf(b.origin, sizeof(b.origin), "%.*s", (int)(strrchr(o->cgroup, '/') ?
-		 strrchr(o->cgroup, '/') - o->cgroup : 0), o->cgroup);
-	if (!b.origin[0])
-		snprintf(b.origin, sizeof(b.origin), "/");
+	/* Its cgroup before is not known, and the block parent takes no
+	 * processes: release moves it to the root cgroup. */
+	snprintf(b.origin, sizeof(b.origin), "/");
 	block_undo_from_eproc(&b, rec.id, rec.pid_start, &u);
 	if (ias_store_proc_undo_set(s->store, &u) < 0)
 		goto fail;
