@@ -98,4 +98,4 @@ fi
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
 guest_needs tests/kernel/eproc_tool
-guest_tap --nodes 1 -- "$here/test_eproc_orphans.sh" --guest "$bdir/tests/kernel/eproc_tool"
+guest_tap --nodes 1 --timeout 240 -- "$here/test_eproc_orphans.sh" --guest "$bdir/tests/kernel/eproc_tool"
