@@ -8,7 +8,7 @@
 # 1000. An RC pair (tests/kernel/rc_chain, continuous SENDs) runs as uid 1000
 # in run.scope. The agent blocks the client C; the user then tries:
 #  (a) writing C's PID back to run.scope's cgroup.procs, and thawing the
-#      block cgroup: EACCES/EPERM, C stays in the root-owned block cgroup and
+#      block cgroup: the writes fail, C stays in the root-owned block cgroup and
 #      its traffic stays stopped;
 #  (b) pre-creating a cgroup named like the agent's next block cgroup, in its
 #      subtree (where the agent used to make it) and in /ias.blocks, and
@@ -80,7 +80,10 @@ if [ "${1:-}" = --guest ]; then
 	echo "# (a) block cgroup: $BC ($(stat -c '%U %a' $CG$BC))"
 	err=$(asu sh -c "echo $C >$CG$S/cgroup.procs" 2>&1); rc=$?
 	echo "# (a) the user writes C back to $S/cgroup.procs: rc=$rc $err"
-	check "(a) the user cannot move C back (EACCES/EPERM)" bash -c "[ $rc -ne 0 ] && grep -Eqi 'denied|not permitted' <<<'$err'"
+	# The write fails; the errno is the kernel's business (the 6.1 guest
+	# says EIO for a frozen task, EACCES/EPERM elsewhere): that the process
+	# stays put is checked below.
+	check "(a) the user cannot move C back (the write fails)" [ $rc -ne 0 ]
 	err=$(asu sh -c "echo 0 >$CG$BC/cgroup.freeze" 2>&1); rc=$?
 	check "(a) the user cannot thaw the block cgroup" [ $rc -ne 0 ]
 	err=$(asu sh -c "echo $C >$CG/cgroup.procs" 2>&1); rc=$?
