@@ -80,9 +80,8 @@ if [ "${1:-}" = --guest ]; then
 	echo "# (a) block cgroup: $BC ($(stat -c '%U %a' $CG$BC))"
 	err=$(asu sh -c "echo $C >$CG$S/cgroup.procs" 2>&1); rc=$?
 	echo "# (a) the user writes C back to $S/cgroup.procs: rc=$rc $err"
-	# The write fails; the errno is the kernel's business (the 6.1 guest
-	# says EIO for a frozen task, EACCES/EPERM elsewhere): that the process
-	# stays put is checked below.
+	# The write fails (the 6.1 guest answered EIO, not EACCES; why was not
+	# looked into): that the process stays put is checked below.
 	check "(a) the user cannot move C back (the write fails)" [ $rc -ne 0 ]
 	err=$(asu sh -c "echo 0 >$CG$BC/cgroup.freeze" 2>&1); rc=$?
 	check "(a) the user cannot thaw the block cgroup" [ $rc -ne 0 ]
