@@ -45,7 +45,6 @@ if [ "${1:-}" = --guest ]; then
 	check "traffic flows" flowing
 	check "the program undid libias's post gate" bash -c "awk '{ exit \$2 != 1 }' $D/st"
 
-	t0=$(date +%s%N)
 	out=$(ctl report --pid "$P" --reason undo-pause)
 	echo "# report: $out"
 	inc=$(sed -n 's/.*incident \(I-[0-9a-f]*-[0-9]*\).*/\1/p' <<<"$out")
@@ -59,7 +58,8 @@ if [ "${1:-}" = --guest ]; then
 	}
 	caught() { for _ in $(seq 1 100); do frozen && return 0; sleep 0.05; done; return 1; }
 	check "the PSN watch escalates to a freeze: the process is frozen under /ias.blocks" caught
-	echo "# report -> frozen: $(( ($(date +%s%N) - t0) / 1000000 )) ms (grace 200 ms; includes the pause orders)"
+	# The agent's own times (the guest's commands are slow under TCG).
+	grep -hE 'blocked PID|escalated to freeze|frozen after' $D/agent/sema.log | cut -c1-12,13-70 | sed 's/^/# agent: /'
 	check "traffic stops" stopped
 	grep 'escalated to freeze' $D/agent/sema.log | sed 's/^/# log: /'
 	check "the log says why" grep -q 'the process undid the pause or posted through a path libias does not gate; escalated to freeze' $D/agent/sema.log
