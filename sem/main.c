@@ -49,8 +49,9 @@ static const struct ias_cfg_opt sem_opts[] = {
 	IAS_CFG_U(T, max_clients, 1, 4096, "64", "control socket connections at most"),
 	IAS_CFG_E(T, level, ias_level_names, "basic",
 		  "initial fabric search level: basic, sibling, lca, selinux or zone"),
-	IAS_CFG_E(T, block_mode, ias_mode_names, "pause",
-		  "initial fabric block mode: pause, cut, freeze or kill"),
+	IAS_CFG_E(T, block_mode, ias_mode_names, "freeze",
+		  "initial fabric block mode: freeze, kill, or (trusting the "
+		  "suspect's libias to obey) pause or cut"),
 	IAS_CFG_B(T, dry_run, "no", "initial fabric dry-run"),
 	IAS_CFG_MS(T, block_duration, 1000, IAS_POLICY_DURATION_MAX_MS, "1h",
 		   "initial duration of a first block"),

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/note.h"
 #include "sema/engine_int.h"
+#include "sema/psnwatch.h"
 
 
 void block_plan(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct plan *p)
@@ -47,6 +48,7 @@ void block_plan(struct sema *s, pid_t pid, struct ias_block_rec *rec, struct pla
 
 void block_eproc_cfg(const struct sema *s, struct eproc_cfg *c)
 {
+	memset(c, 0, sizeof(*c));
 	c->cgroup_root = s->cfg.cgroup_root[0] ? s->cfg.cgroup_root : NULL;
 	c->block_parent = s->cfg.block_cgroup_parent[0] ? s->cfg.block_cgroup_parent : NULL;
 }
@@ -139,6 +141,10 @@ void block_enforce(struct sema *s, const struct plan *p, struct enforced *e)
 	if (p->simulated)
 		return;
 	e->paused = mark_qps(s, p->pid, 1, per_qp ? ias_mode_name(p->mode) : NULL);
+	/* The suspect's libias carries the orders out: check from outside. */
+	if (per_qp && e->paused && !p->process_level && psnwatch_start(s, p) < 0)
+		log_err("block %lld: the PSN watch could not start (out of memory)",
+			(long long)p->block_id);
 	if (p->process_level)
 		process_block(s, p, &e->b);
 	/* When the block took effect, in µs (the benchmarks read it): now
@@ -158,6 +164,7 @@ void block_unenforce(struct sema *s, struct enforced *e)
 	blocked_del(s, p->pid, p->pid_start);
 	if (p->simulated)
 		return;
+	psnwatch_stop(s, p->pid, p->pid_start);
 	mark_qps(s, p->pid, 0, p->mode == IAS_MODE_PAUSE ? "resume" : NULL);
 	if (e->b.did) {
 		struct eproc_cfg c;
@@ -215,6 +222,7 @@ void block_undo(struct sema *s, const struct ias_block_rec *rec, bool dry_run, c
 		size_t buflen)
 {
 	struct ias_note note = { buf, buflen, 0 };
+	struct ias_proc_undo u;
 	int same = block_same_process(rec);
 	uint32_t resumed = 0;
 	size_t i;
@@ -246,7 +254,12 @@ void block_undo(struct sema *s, const struct ias_block_rec *rec, bool dry_run, c
 	if (rec->mech & IAS_MECH_CUT)
 		ias_note_add(&note, "cut QPs are in the error state and cannot resume: "
 			     "the application must reconnect");
-	if (rec->mech & (IAS_MECH_FREEZE | IAS_MECH_KILL))
+	if (!dry_run)
+		psnwatch_stop(s, rec->pid, rec->pid_start);
+	/* A pause the PSN watch escalated has a freeze to undo too: its
+	 * undo row says so (the record's mechanism bits say pause). */
+	if ((rec->mech & (IAS_MECH_FREEZE | IAS_MECH_KILL)) ||
+	    ias_store_proc_undo_get(s->store, rec->id, &u) == 0)
 		undo_process(s, rec, dry_run, same, &note);
 	if (rec->mech == 0)
 		ias_note_add(&note, "nothing was enforced (no QPs were known)");

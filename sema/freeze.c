@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "sema/engine_int.h"
+#include "sema/psnwatch.h"
 
 #define SEMA_FREEZE_CONFIRM_MS 1000
 #define SEMA_FREEZE_POLL_MS 2
@@ -175,4 +176,5 @@ void freeze_watch_stop_all(struct sema *s)
 {
 	while (s->freezes)
 		watch_free(s->freezes);
+	psnwatch_stop_all(s);	/* the other watch of a block, on the same path */
 }

@@ -59,9 +59,12 @@ static const struct ias_cfg_opt sema_opts[] = {
 	IAS_CFG_MS(T, report_retry, 100, 3600000, "5s",
 		   "how often to offer queued reports to the manager again"),
 	IAS_CFG_PATHNAME(T, cgroup_root, "/sys/fs/cgroup", "the cgroup v2 mount (freeze, rdma cap)"),
-	IAS_CFG_STR(T, block_cgroup_parent, NULL,
-		    "where frozen processes' cgroups are made, relative to cgroup_root "
-		    "(default: under the process's own cgroup)"),
+	IAS_CFG_STR(T, block_cgroup_parent, "ias.blocks",
+		    "where frozen processes' cgroups are made, relative to cgroup_root; "
+		    "must be root's all the way down (never a delegated subtree)"),
+	IAS_CFG_MS(T, psn_watch_grace, 10, 60000, "200ms",
+		   "after a per-QP pause, posted work may move the QPs' send PSNs this long; "
+		   "a PSN that moves later escalates the block to a freeze"),
 	IAS_CFG_B(T, rdma_cap, "yes", "a frozen process may also create no new RDMA objects"),
 	IAS_CFG_B(T, adopt_orphans, "no",
 		  "at start, adopt block cgroups left by a crash as recovered blocks "
@@ -95,8 +98,9 @@ static const struct ias_cfg_opt sema_opts[] = {
 	IAS_CFG_L(T, never_block_comm, NULL, "command names (comm) never blocked"),
 	IAS_CFG_E(T, level, ias_level_names, "basic",
 		  "initial search level: basic, sibling, lca, selinux or zone"),
-	IAS_CFG_E(T, block_mode, ias_mode_names, "pause",
-		  "initial block mode: pause, cut, freeze or kill"),
+	IAS_CFG_E(T, block_mode, ias_mode_names, "freeze",
+		  "initial block mode: freeze, kill, or (trusting the "
+		  "suspect's libias to obey) pause or cut"),
 	IAS_CFG_B(T, dry_run, "no", "initial dry-run: record what would be blocked, enforce nothing"),
 	IAS_CFG_MS(T, block_duration, 0, IAS_POLICY_DURATION_MAX_MS, "1h",
 		   "initial duration of a first block (0: until released)"),

@@ -5,8 +5,11 @@
  * path answers from memory (one /proc/PID/stat read). */
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-login.h>
 
 #include "common/log.h"
 #include "sema/engine_int.h"
@@ -64,6 +67,25 @@ static int allow_cb(const struct ias_allow_rec *a, void *arg)
 	return 0;
 }
 
+/* The unit of pi that the never-block lists may count: systemd's answer
+ * (sd_pid_get_unit), where systemd runs, else the cgroup path; either way
+ * only a component of the path's root-owned part (enforce_own.c): a cgroup
+ * named sshd.service that a user made in a delegated subtree is not a unit
+ * of the system. */
+static void trusted_unit(const struct sema *s, const struct proc_info *pi, char *out, size_t len)
+{
+	char *sd = NULL;
+
+	out[0] = '\0';
+	if (sd_booted() > 0 && sd_pid_get_unit(pi->pid, &sd) < 0)
+		sd = NULL;
+	if (sd_booted() > 0 && !sd)
+		return;		/* systemd does not know it: no unit */
+	if (eproc_trusted_unit(s->cfg.cgroup_root, pi->cgroup, sd, out, len) < 0)
+		out[0] = '\0';
+	free(sd);
+}
+
 int never_block_pi(struct sema *s, const struct proc_info *pi, char *why, size_t whylen)
 {
 	struct allow_match m = { .pi = pi, .why = why, .whylen = whylen };
@@ -81,7 +103,7 @@ int never_block_pi(struct sema *s, const struct proc_info *pi, char *why, size_t
 	}
 	if (getpwuid_r(pi->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
 		copy(user, sizeof(user), pw.pw_name);
-	proc_unit(pi->cgroup, unit, sizeof(unit));
+	trusted_unit(s, pi, unit, sizeof(unit));
 	if (list_has(&s->cfg.never_block_exe, pi->exe)) {
 		snprintf(why, whylen, "executable %s is on the never-block list", pi->exe);
 		return 1;

@@ -1,5 +1,8 @@
 /* Crash recovery at start: block cgroups that no active block record
- * explains. A cgroup of this database instance whose block was never
+ * explains. Only cgroups the agent made are looked at: ias-block-* directories
+ * of root's right under the root-owned block parent (eproc_orphans_foreach);
+ * a cgroup of that name that a user made elsewhere is never found, adopted
+ * or released. A cgroup of this database instance whose block was never
  * committed (the agent died between enforcing and committing) is an orphan:
  * undone by default, or adopted as a recovered block (adopt_orphans = yes).
  * A cgroup of ANOTHER instance means the state directory was reset or
@@ -87,11 +90,9 @@ static int adopt(struct sema *s, const struct eproc_orphan *o)
 	b.pid = pid;
 	b.did = EPROC_MOVED | (o->freeze_set ? EPROC_FROZEN : 0);
 	snprintf(b.cgroup, sizeof(b.cgroup), "%s", o->cgroup);
-	/* Its cgroup before is not known: release moves it to the parent. */
-	snprintf(b.origin, sizeof(b.origin), "%.*s", (int)(strrchr(o->cgroup, '/') ?
-		 strrchr(o->cgroup, '/') - o->cgroup : 0), o->cgroup);
-	if (!b.origin[0])
-		snprintf(b.origin, sizeof(b.origin), "/");
+	/* Its cgroup before is not known, and the block parent takes no
+	 * processes: release moves it to the root cgroup. */
+	snprintf(b.origin, sizeof(b.origin), "/");
 	block_undo_from_eproc(&b, rec.id, rec.pid_start, &u);
 	if (ias_store_proc_undo_set(s->store, &u) < 0)
 		goto fail;
@@ -140,7 +141,13 @@ static int orphan_cb(const struct eproc_orphan *o, void *arg)
 	}
 	if (active(s, o->block_id))
 		return 0;	/* a live block */
-	if (s->adopt_orphans) {
+	/* Only a cgroup that carries this database's instance is adopted:
+	 * the walk found it root's, right under the root-owned block parent
+	 * (enforce_orphan.c), so the agent made it. */
+	if (s->adopt_orphans && o->instance != s->instance) {
+		log_warn("orphan block cgroup %s carries no instance of this database: not adopted, "
+			 "undoing it", o->cgroup);
+	} else if (s->adopt_orphans) {
 		int a = adopt(s, o);
 
 		if (a == 0) {

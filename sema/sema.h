@@ -41,7 +41,7 @@ struct sema_config {
 	unsigned gid_index;		/* source GID for GRH (RoCE) */
 	unsigned manager_lid;		/* 0: learn it from Set(Policy) */
 	char cgroup_root[256];		/* the cgroup v2 mount */
-	char block_cgroup_parent[256];	/* "": next to the process's own cgroup */
+	char block_cgroup_parent[256];	/* "": EPROC_DEFAULT_PARENT; must be root's */
 	bool rdma_cap;
 	bool adopt_orphans;		/* orphan block cgroups: adopt, not undo */
 	uint64_t report_retry;		/* ms */
@@ -56,6 +56,7 @@ struct sema_config {
 	struct ias_cfg_list peers;	/* agents to ask for mirror QPs besides the manager's list */
 	uint64_t mirror_timeout;	/* ms: a mirror look-up's whole budget */
 	unsigned mirror_fanout;		/* agents one mirror look-up asks at most */
+	uint64_t psn_watch_grace;	/* ms: PSNs may move this long after a pause (psnwatch.h) */
 	struct ias_cfg_list never_block_exe;
 	struct ias_cfg_list never_block_user;
 	struct ias_cfg_list never_block_unit;

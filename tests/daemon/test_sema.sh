@@ -31,8 +31,9 @@ field() { # field JSON KEY: first numeric/string value of KEY
 }
 state_of() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
 
+# Per-QP pause is an explicit opt-in (the default block_mode is freeze).
 sema_setup "$T" "simulated_fabric = yes" "block_duration = 1h" "escalation = 3" \
-	"never_block_comm = protected-x" || skip_all "cannot prepare a key file"
+	"never_block_comm = protected-x" "block_mode = pause" || skip_all "cannot prepare a key file"
 check "sema --print-config prints the effective configuration" \
 	bash -c "'$SEMA' --config '$T/ias.conf' --print-config | grep -q '^simulated_fabric = yes'"
 check "a bad config key is refused with file:line" \

@@ -177,6 +177,8 @@ bed_init() {
 	for n in $BED_NODES; do
 		case "$n" in sm|sem|probe|sw|*[!a-z0-9]*) bed_say "bad node name $n"; return 1;; esac
 		mkdir -p "$BED/$n/state"
+		# The bed's QPs are simulated registrations: they can only be
+		# paused (the default block_mode is freeze), so pause is chosen.
 		cat >"$BED/$n/ias.conf" <<-EOF
 		control_socket = /run/ias/sema.sock
 		state_dir = $BED/$n/state
@@ -186,6 +188,7 @@ bed_init() {
 		log_level = debug
 		port_retry = 500ms
 		kernel_scan_interval = 0
+		block_mode = pause
 		EOF
 	done
 	i=0
@@ -454,6 +457,7 @@ bed_sem_conf() {
 	mad_timeout = 300ms
 	port_retry = 500ms
 	log_level = debug
+	block_mode = pause
 	EOF
 }
 

@@ -33,7 +33,8 @@ static int print_orphan(const struct eproc_orphan *o, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct eproc_cfg c = { getenv("IAS_CGROUP_ROOT"), getenv("IAS_BLOCK_PARENT") };
+	struct eproc_cfg c = { .cgroup_root = getenv("IAS_CGROUP_ROOT"),
+			       .block_parent = getenv("IAS_BLOCK_PARENT") };
 	struct eproc_orphan o;
 	struct eproc_block b;
 	char note[2048], st[1200];

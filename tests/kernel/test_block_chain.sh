@@ -10,12 +10,14 @@
 # P1 and P2 run under libias-preload.so; P3 does not use libias at all.
 # Traffic is measured twice: by the kernel (each QP's send PSN from rdma
 # netlink, kqp_dump -a) and by rc_chain's completion counters.
-#  1. ReportAttack(P1) on node0 only. node0 pauses P1's QP and traces over
+#  1. block_mode=pause set explicitly (the default is freeze).
+#     ReportAttack(P1) on node0 only. node0 pauses P1's QP and traces over
 #     the real kernel MAD layer (RoCE: GRH, IPv6 GIDs) to node1, which
 #     pauses both of P2's QPs through libias and traces on to node2, which
 #     finds P3's QP through the kernel and stops P3 at process level.
 #     Traffic must stop on every QP; time-to-stop is printed per QP;
-#  2. release of the incident on every node: traffic resumes;
+#  2. release of the incident on every node: traffic resumes; the PSN watch
+#     escalated none of the kept pauses;
 #  3. sema/enforce_proc on real cgroups (eproc_tool): cgroup v2 freeze stops
 #     the traffic, release thaws and moves the process back; the rdma cap
 #     makes a new process in that cgroup unable to open the device;
@@ -34,6 +36,11 @@ if [ "${1:-}" = --guest ]; then
 	# shellcheck source=chain_lib.sh
 	. "$here/chain_lib.sh"
 	check "three agents up, each in its own PID namespace" chain_agents_up
+	# The default block mode is freeze; per-QP pause is an explicit policy
+	# choice (it trusts the process's libias, and the PSN watch checks it).
+	pol=0
+	for i in 0 1 2; do ctl $i policy set block_mode=pause >/dev/null && pol=$((pol + 1)); done
+	check "block_mode=pause set explicitly on every node" [ $pol -eq 3 ]
 	chain_traffic_up
 	cat /tmp/p[012].log | sed 's/^/# /'
 	qps=$(psns)
@@ -142,6 +149,11 @@ if [ "${1:-}" = --guest ]; then
 	note=$(ctl 0 -o json blocks list --all | grep -o '"release_note": *"[^"]*"' | head -1)
 	echo "# node0 $note"
 	check "node0's release note says the QP was resumed" grep -q 'resumed 1 QP' <<<"$note"
+	# The PSN watch saw the kept pauses (resends after RNR NAKs included)
+	# and escalated none of them.
+	esc=$(grep -h 'escalated to freeze' /run/iaskt/n[01]/sema.log | head -3)
+	[ -z "$esc" ] || sed 's/^/# /' <<<"$esc"
+	check "kept pauses are not escalated by the PSN watch" [ -z "$esc" ]
 
 	# sema/enforce_proc on real cgroups, on node2's process (root namespace PID).
 	check "cgroup v2 freezer present" [ -e /sys/fs/cgroup/cgroup.controllers ]
@@ -149,8 +161,9 @@ if [ "${1:-}" = --guest ]; then
 	st=$(head -1 <<<"$out")
 	echo "# eproc freeze: $(sed -n 2p <<<"$out")"
 	check "enforce_proc freeze: moved and frozen by cgroup" grep -q 'did=3 ' <<<"$st"
-	check "the process is in ias-block-t1" grep -q '^0::/ias-block-t1$' /proc/"$gp2"/cgroup
-	check "cgroup.events says frozen" grep -q 'frozen 1' /sys/fs/cgroup/ias-block-t1/cgroup.events
+	check "the process is in /ias.blocks/ias-block-t1 (the root-owned parent)" \
+		grep -q '^0::/ias.blocks/ias-block-t1$' /proc/"$gp2"/cgroup
+	check "cgroup.events says frozen" grep -q 'frozen 1' /sys/fs/cgroup/ias.blocks/ias-block-t1/cgroup.events
 	# Only node2's QP: the node0-node1 link keeps running.
 	ONLY=rxe2
 	check "node2's traffic stopped under the cgroup freeze" still
@@ -161,7 +174,7 @@ if [ "${1:-}" = --guest ]; then
 	echo "# eproc release: $(sed -n 2p <<<"$out")"
 	check "enforce_proc release succeeded" [ "$(head -1 <<<"$out" | sed 's/.*did=\([0-9]*\).*/\1/')" = 0 ]
 	check "the process is back in its cgroup" grep -q '^0::/$' /proc/"$gp2"/cgroup
-	check "the block cgroup is gone" [ ! -e /sys/fs/cgroup/ias-block-t1 ]
+	check "the block cgroup is gone" [ ! -e /sys/fs/cgroup/ias.blocks/ias-block-t1 ]
 	check "traffic flows again after the thaw" moving
 
 	# rdma cap: a process placed in the capped cgroup cannot open the device.
@@ -171,8 +184,8 @@ if [ "${1:-}" = --guest ]; then
 	st=$(head -1 <<<"$out")
 	echo "# eproc cap: $(sed -n 2p <<<"$out")"
 	check "enforce_proc rdma cap set" grep -q 'did=9 ' <<<"$st"
-	cat /sys/fs/cgroup/ias-block-t2/rdma.max 2>/dev/null | sed 's/^/# rdma.max: /'
-	sh -c 'echo $$ >/sys/fs/cgroup/ias-block-t2/cgroup.procs; exec ibv_devinfo -d rxe0' >/tmp/cap.log 2>&1
+	cat /sys/fs/cgroup/ias.blocks/ias-block-t2/rdma.max 2>/dev/null | sed 's/^/# rdma.max: /'
+	sh -c 'echo $$ >/sys/fs/cgroup/ias.blocks/ias-block-t2/cgroup.procs; exec ibv_devinfo -d rxe0' >/tmp/cap.log 2>&1
 	check "a process in the capped cgroup cannot open the device" [ $? -ne 0 ]
 	sed 's/^/# capped ibv_devinfo: /' /tmp/cap.log | head -3
 	kill "$sp"

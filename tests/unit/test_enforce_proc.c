@@ -50,6 +50,57 @@ static char *get(const char *rel)
 	return buf;
 }
 
+static const char *tmp_path(const char *rel)
+{
+	static char p[1024];
+
+	snprintf(p, sizeof(p), "%s%s", tmp, rel);
+	return p;
+}
+
+static void own(const char *rel, uid_t uid)
+{
+	if (chown(tmp_path(rel), uid, uid) != 0)
+		printf("# chown %s: %s\n", rel, strerror(errno));
+}
+
+/* What the kernel gives a new cgroup, in the fake tree. */
+static void made(const char *path)
+{
+	static const char *const files[][2] = {
+		{ "cgroup.procs", "" }, { "cgroup.freeze", "0\n" },
+		{ "cgroup.events", "populated 0\nfrozen 0\n" },
+		{ "rdma.max", "rxe0 hca_handle=max hca_object=max\n" },
+	};
+	char p[1100];
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", path, files[i][0]);
+		f = fopen(p, "w");
+		if (f) {
+			fputs(files[i][1], f);
+			fclose(f);
+		}
+	}
+}
+
+/* ...and a kernel that freezes at once (for the blocking eproc_freeze). */
+static void made_frozen(const char *path)
+{
+	char p[1100];
+	FILE *f;
+
+	made(path);
+	snprintf(p, sizeof(p), "%s/cgroup.events", path);
+	f = fopen(p, "w");
+	if (f) {
+		fputs("populated 1\nfrozen 1\n", f);
+		fclose(f);
+	}
+}
+
 static void mkdirs(const char *rel)
 {
 	char p[1024], *s;
@@ -147,42 +198,56 @@ static void orphans(void)
 	cfg.cgroup_root = tmp;
 	p = child();
 	snprintf(num, sizeof(num), "%d\n", (int)p);
-	mkdirs("/a.slice/x.service/ias-block-00000000000000aa-5");
-	put("/a.slice/x.service/cgroup.procs", "");
-	put("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.events", "populated 1\nfrozen 1\n");
-	put("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.freeze", "1\n");
-	put("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.procs", num);
-	mkdirs("/a.slice/x.service/ias-block-00000000000000aa-5/ias-block-inner");
-	mkdirs("/ias.slice/ias-block-00000000000000bb-6");
-	put("/ias.slice/ias-block-00000000000000bb-6/cgroup.events", "populated 0\nfrozen 0\n");
-	put("/ias.slice/ias-block-00000000000000bb-6/cgroup.freeze", "0\n");
-	put("/ias.slice/ias-block-00000000000000bb-6/cgroup.procs", "");
-	mkdirs("/ias.slice/ias-block-t9");
-	put("/ias.slice/ias-block-file", "not a cgroup");
-	mkdirs("/d1/d2/d3/d4/d5/d6/d7/ias-block-8");   /* level 8: found */
-	mkdirs("/d1/d2/d3/d4/d5/d6/d7/d8/ias-block-9"); /* level 9: beyond the walk */
+	/* Only root's ias-block-* directories right under the block parent
+	 * count: one a user made (or one elsewhere) is never taken. */
+	mkdirs("/ias.blocks/ias-block-00000000000000aa-5");
+	put("/cgroup.procs", "");
+	put("/ias.blocks/cgroup.procs", "");
+	put("/ias.blocks/ias-block-00000000000000aa-5/cgroup.events", "populated 1\nfrozen 1\n");
+	put("/ias.blocks/ias-block-00000000000000aa-5/cgroup.freeze", "1\n");
+	put("/ias.blocks/ias-block-00000000000000aa-5/cgroup.procs", num);
+	mkdirs("/ias.blocks/ias-block-00000000000000aa-5/ias-block-inner");
+	mkdirs("/ias.blocks/ias-block-00000000000000bb-6");
+	put("/ias.blocks/ias-block-00000000000000bb-6/cgroup.events", "populated 0\nfrozen 0\n");
+	put("/ias.blocks/ias-block-00000000000000bb-6/cgroup.freeze", "0\n");
+	put("/ias.blocks/ias-block-00000000000000bb-6/cgroup.procs", "");
+	mkdirs("/ias.blocks/ias-block-t9");
+	put("/ias.blocks/ias-block-file", "not a cgroup");
+	mkdirs("/ias.blocks/ias-block-00000000000000aa-7");	/* a user's */
+	own("/ias.blocks/ias-block-00000000000000aa-7", 1000);
+	mkdirs("/ias.blocks/ias-block-00000000000000aa-8");	/* the user's cgroup.procs */
+	put("/ias.blocks/ias-block-00000000000000aa-8/cgroup.procs", "");
+	own("/ias.blocks/ias-block-00000000000000aa-8/cgroup.procs", 1000);
+	mkdirs("/a.slice/x.service/ias-block-00000000000000aa-9");	/* not under the parent */
+	mkdirs("/ias.slice/ias-block-00000000000000cc-1");
 
 	memset(&s, 0, sizeof(s));
-	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans: walk of the whole tree");
-	is_int(s.n, 4, "orphans: four block cgroups found (not nested, not too deep, not files)");
-	o = find(&s, "/a.slice/x.service/ias-block-00000000000000aa-5");
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans: walk of the default parent");
+	is_int(s.n, 3, "orphans: three block cgroups found (not nested, not files, not a user's, "
+	       "not elsewhere)");
+	o = find(&s, "/ias.blocks/ias-block-00000000000000aa-5");
 	ok(o && o->instance == 0xaa && o->block_id == 5 && o->frozen && o->freeze_set &&
-	   o->nprocs == 1, "orphan in a unit: instance, id, frozen, 1 process");
-	o = find(&s, "/ias.slice/ias-block-00000000000000bb-6");
+	   o->nprocs == 1, "orphan: instance, id, frozen, 1 process");
+	o = find(&s, "/ias.blocks/ias-block-00000000000000bb-6");
 	ok(o && o->instance == 0xbb && o->block_id == 6 && !o->frozen && !o->freeze_set &&
-	   o->nprocs == 0, "orphan under ias.slice: not frozen, empty");
-	o = find(&s, "/ias.slice/ias-block-t9");
+	   o->nprocs == 0, "orphan: not frozen, empty");
+	o = find(&s, "/ias.blocks/ias-block-t9");
 	ok(o && o->instance == 0 && o->block_id == -1 && o->nprocs == -1,
 	   "old-style orphan without interface files");
-	ok(find(&s, "/d1/d2/d3/d4/d5/d6/d7/ias-block-8") != NULL, "found at the depth limit");
+	ok(!find(&s, "/ias.blocks/ias-block-00000000000000aa-7") &&
+	   !find(&s, "/ias.blocks/ias-block-00000000000000aa-8"), "a user's block-named cgroups: skipped");
 	memset(&s, 0, sizeof(s));
 	s.stop_at = 2;
 	is_int(eproc_orphans_foreach(&cfg, collect, &s), 7, "orphans: the callback's stop value");
 	is_int(s.n, 2, "orphans: stopped after two");
 	cfg.block_parent = "ias.slice";
 	memset(&s, 0, sizeof(s));
-	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans under the block parent");
-	is_int(s.n, 2, "orphans: only the two under ias.slice");
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans under a configured parent");
+	is_int(s.n, 1, "orphans: only the one under ias.slice");
+	own("/ias.slice", 1000);
+	memset(&s, 0, sizeof(s));
+	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans under a user's parent");
+	is_int(s.n, 0, "orphans: none taken from a parent that is not root's");
 	cfg.block_parent = "none.slice";
 	memset(&s, 0, sizeof(s));
 	is_int(eproc_orphans_foreach(&cfg, collect, &s), 0, "orphans: no block parent yet");
@@ -194,19 +259,23 @@ static void orphans(void)
 	/* Release: thaw, move the process to the parent, remove. A fake tree
 	 * keeps listing the process and cannot rmdir a directory with files. */
 	memset(&rel, 0, sizeof(rel));
-	snprintf(rel.cgroup, sizeof(rel.cgroup), "/a.slice/x.service/ias-block-00000000000000aa-5");
+	snprintf(rel.cgroup, sizeof(rel.cgroup), "/ias.blocks/ias-block-00000000000000aa-5");
 	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), -EBUSY,
 	       "orphan release in a fake tree: processes remain");
-	is_str(get("/a.slice/x.service/ias-block-00000000000000aa-5/cgroup.freeze"), "0", "thawed");
+	is_str(get("/ias.blocks/ias-block-00000000000000aa-5/cgroup.freeze"), "0", "thawed");
 	snprintf(num, sizeof(num), "%d", (int)p);
-	is_str(get("/a.slice/x.service/cgroup.procs"), num, "process moved to the parent");
-	ok(strstr(note, "thawed") && strstr(note, "moved 1 process to cgroup /a.slice/x.service") &&
+	is_str(get("/cgroup.procs"), num, "process moved to the root cgroup");
+	ok(strstr(note, "thawed") && strstr(note, "moved 1 process to cgroup /;") &&
 	   strstr(note, "remain"), "note: %s", note);
-	snprintf(rel.cgroup, sizeof(rel.cgroup), "/ias.slice/ias-block-t9");
+	snprintf(rel.cgroup, sizeof(rel.cgroup), "/ias.blocks/ias-block-t9");
 	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), 0, "release of an empty orphan");
-	ok(strstr(note, "removed cgroup /ias.slice/ias-block-t9") != NULL, "note: %s", note);
+	ok(strstr(note, "removed cgroup /ias.blocks/ias-block-t9") != NULL, "note: %s", note);
 	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), 0, "release again: gone");
 	ok(strstr(note, "gone") != NULL, "note: %s", note);
+	snprintf(rel.cgroup, sizeof(rel.cgroup), "/ias.blocks/ias-block-00000000000000aa-7");
+	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), -EPERM,
+	       "release of a user's block-named cgroup refused");
+	ok(access(tmp_path("/ias.blocks/ias-block-00000000000000aa-7"), F_OK) == 0, "...left alone");
 	snprintf(rel.cgroup, sizeof(rel.cgroup), "/a.slice/x.service");
 	is_int(eproc_orphan_release(&cfg, &rel, note, sizeof(note)), -EINVAL,
 	       "release of a cgroup that is not a block cgroup refused");
@@ -224,6 +293,7 @@ int main(void)
 	struct eproc_cfg cfg = { 0 };
 	struct eproc_block b, b2;
 	char out[512], note[1024], self[512], text[4096], rel[1024], num[32], path[2048];
+	struct stat sb;
 	int st, have_v2;
 	FILE *f;
 	size_t n;
@@ -289,7 +359,9 @@ int main(void)
 	kill(p, SIGKILL);
 	waitpid(p, &st, 0);
 
-	/* A fake cgroup tree: the steps and what they write. */
+	/* A fake cgroup tree: the steps and what they write. Block cgroups
+	 * go under the root's block parent (ias.blocks by default), made by
+	 * the agent; made() adds the files the kernel would. */
 	f = fopen("/proc/self/cgroup", "r");
 	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
 	if (f)
@@ -297,30 +369,24 @@ int main(void)
 	text[n] = '\0';
 	have_v2 = eproc_cgroup_of(text, self, sizeof(self)) == 0;
 	if (have_v2) {
+		cfg.made = made;
 		put("/cgroup.controllers", "rdma\n");
 		put("/cgroup.subtree_control", "");
-		snprintf(rel, sizeof(rel), "%s/ias-block-t1", strcmp(self, "/") ? self : "");
-		mkdirs(rel);
+		if (strcmp(self, "/"))
+			mkdirs(self);
 		snprintf(out, sizeof(out), "%s/cgroup.procs", strcmp(self, "/") ? self : "");
 		put(out, "");
-		snprintf(out, sizeof(out), "%s/cgroup.procs", rel);
-		put(out, "");
-		snprintf(out, sizeof(out), "%s/cgroup.freeze", rel);
-		put(out, "0\n");
-		snprintf(out, sizeof(out), "%s/cgroup.events", rel);
-		put(out, "populated 1\nfrozen 1\n");
-		snprintf(out, sizeof(out), "%s/rdma.max", rel);
-		put(out, "rxe0 hca_handle=max hca_object=max\n");
-		snprintf(out, sizeof(out), "%s/cgroup.events", rel);
-		put(out, "populated 1\nfrozen 0\n");
+		snprintf(rel, sizeof(rel), "/ias.blocks/ias-block-t1");
 		p = child();
 		snprintf(num, sizeof(num), "%d", (int)p);
 		is_int(eproc_freeze_begin(&cfg, p, "t1", true, &b, note, sizeof(note)), 0,
 		       "freeze begun through the (fake) cgroup tree");
 		is_int((int)b.did, EPROC_MOVED | EPROC_FROZEN | EPROC_RDMA_CAP,
 		       "moved, frozen and capped");
-		is_str(b.cgroup, rel, "block cgroup is a child of the process's cgroup");
+		is_str(b.cgroup, rel, "block cgroup under the default parent /ias.blocks");
 		is_str(b.origin, self, "origin recorded");
+		ok(stat(tmp_path("/ias.blocks"), &sb) == 0 && sb.st_uid == 0 &&
+		   (sb.st_mode & 0777) == 0755, "the block parent was made 0755, root's");
 		snprintf(out, sizeof(out), "%s/cgroup.procs", rel);
 		is_str(get(out), num, "the PID was written to the block cgroup's cgroup.procs");
 		snprintf(out, sizeof(out), "%s/cgroup.freeze", rel);
@@ -350,16 +416,50 @@ int main(void)
 		ok(strstr(note, "thawed") && strstr(note, "moved") && strstr(note, "back"),
 		   "release note: %s", note);
 		ok(!(b.did & (EPROC_MOVED | EPROC_FROZEN)), "moved/frozen undone");
-		kill(p, SIGKILL);
-		waitpid(p, &st, 0);
+
+		/* A block cgroup name that exists already is never reused
+		 * (the user could have made it, or thawed it): SIGSTOP. */
+		mkdirs("/ias.blocks/ias-block-t3");
+		put("/ias.blocks/ias-block-t3/cgroup.procs", "");
+		put("/ias.blocks/ias-block-t3/cgroup.freeze", "0");
+		is_int(eproc_freeze_begin(&cfg, p, "t3", false, &b, note, sizeof(note)), 0,
+		       "a block cgroup that exists: not adopted");
+		is_int((int)b.did, EPROC_SIGSTOP, "...the SIGSTOP fallback instead");
+		ok(strstr(note, "exists already") && strstr(note, "not reused"), "note: %s", note);
+		is_str(get("/ias.blocks/ias-block-t3/cgroup.procs"), "", "nothing moved into it");
+		ok(waitpid(p, &st, WUNTRACED) == p && WIFSTOPPED(st), "the process is stopped");
+		is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release of the SIGSTOP");
+
+		/* Parents the blocked user could write are refused. */
+		cfg.block_parent = "user.slice/user@1000.service/ias.blocks";
+		mkdirs("/user.slice/user@1000.service");
+		put("/user.slice/user@1000.service/cgroup.procs", "");
+		own("/user.slice/user@1000.service", 1000);
+		is_int(eproc_freeze_begin(&cfg, p, "t4", false, &b, note, sizeof(note)), 0,
+		       "block parent inside a delegated subtree: not used");
+		is_int((int)b.did, EPROC_SIGSTOP, "...SIGSTOP instead");
+		ok(access(tmp_path("/user.slice/user@1000.service/ias.blocks"), F_OK) != 0,
+		   "nothing was made inside the delegated subtree");
+		ok(strstr(note, "user@1000.service is owned by uid 1000") &&
+		   strstr(note, "refused as the block parent"), "note: %s", note);
+		is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release of the SIGSTOP");
+		own("/user.slice/user@1000.service", 0);
+		own("/user.slice/user@1000.service/cgroup.procs", 1000);
+		is_int(eproc_parent_ready(&cfg, note, sizeof(note)), -EPERM,
+		       "a parent whose ancestor's cgroup.procs is the user's: refused");
+		ok(strstr(note, "cgroup.procs is owned by uid 1000") != NULL, "why: %s", note);
+		cfg.block_parent = "open.blocks";
+		mkdirs("/open.blocks");
+		chmod(tmp_path("/open.blocks"), 0777);
+		is_int(eproc_parent_ready(&cfg, note, sizeof(note)), -EPERM,
+		       "a parent writable by others: refused");
+		ok(strstr(note, "writable by others") != NULL, "why: %s", note);
+		cfg.block_parent = "/";
+		is_int(eproc_parent_ready(&cfg, note, sizeof(note)), -EINVAL, "the root as parent: refused");
 
 		/* A configured parent ("ias.slice"): made if missing. */
 		cfg.block_parent = "ias.slice";
-		p = child();
-		mkdirs("/ias.slice/ias-block-t2");
-		put("/ias.slice/ias-block-t2/cgroup.procs", "");
-		put("/ias.slice/ias-block-t2/cgroup.freeze", "0");
-		put("/ias.slice/ias-block-t2/cgroup.events", "frozen 1\n");
+		cfg.made = made_frozen;
 		is_int(eproc_freeze(&cfg, p, "t2", false, &b, note, sizeof(note)), 0,
 		       "blocking freeze (tools) into ias.slice");
 		ok(strstr(note, "cgroup.events says frozen") != NULL, "blocking freeze note: %s", note);
@@ -370,6 +470,7 @@ int main(void)
 		is_int(eproc_release(&cfg, &b, note, sizeof(note)), 0, "release after the process died");
 		ok(strstr(note, "gone") != NULL, "release note says the process is gone: %s", note);
 		cfg.block_parent = NULL;
+		cfg.made = NULL;
 	} else {
 		tap_diag("no cgroup v2 line in /proc/self/cgroup: fake-tree checks not run");
 	}
