@@ -135,6 +135,8 @@ static int start(void)
 	struct group *gr;
 	int r, nfds;
 
+	if (ias_daemon_protect_secrets() < 0)
+		return -1;
 	r = ias_keyfile_load(g.cfg.key_file, geteuid(), g.keys, IAS_KEYS_MAX, &g.nkeys,
 			     err, sizeof(err));
 	if (r) {
