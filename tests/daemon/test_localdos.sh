@@ -11,7 +11,8 @@
 #  - a group/other-writable state directory (with a database planted by
 #    another user), a database or -wal file owned by another user, a key
 #    file in a directory others may write: the agent refuses to start with
-#    one line naming the path and why.
+#    one line naming the path and why (and the manager, for its store);
+#  - the agent is not dumpable: no core file or same-uid reader gets its keys.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/daemon.sh"
 
@@ -161,6 +162,21 @@ refuses_start "a key file below a directory another user owns: refused" \
 sema_start "$T" || not_ok "sema starts again once its files are its own"
 check "with every file its own again, the agent starts and serves" ctl status
 sema_stop
+
+# ---- the manager's store -------------------------------------------------------
+# sem keeps a store too (sem.db); it starts without an RDMA port.
+mkdir -p "$T/sem/state" && chmod 0755 "$T/sem" "$T/sem/state"
+printf '%s\n' "[sem]" "control_socket = $T/sem/sem.sock" "state_dir = $T/sem/state" \
+	"key_file = $T/secmgt.keys" "port_retry = 60s" >"$T/sem.conf"
+chmod 0777 "$T/sem/state"
+out=$(timeout 20 "$SEM" --foreground --config "$T/sem.conf" 2>&1)
+check "the manager refuses a world-writable state directory at start" \
+	grep -q "state directory $T/sem/state: mode 0777" <<<"$out" || diag "sem said: $out"
+chmod 0755 "$T/sem/state"
+touch "$T/sem/state/sem.db" && chown 40011 "$T/sem/state/sem.db"
+out=$(timeout 20 "$SEM" --foreground --config "$T/sem.conf" 2>&1)
+check "the manager refuses a sem.db owned by another user" \
+	grep -q "$T/sem/state/sem.db: owned by uid 40011" <<<"$out" || diag "sem said: $out"
 
 # ---- keys out of core dumps ---------------------------------------------------
 # An agent run by a plain uid: were it dumpable, its /proc/PID/status and
