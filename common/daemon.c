@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <systemd/sd-daemon.h>
 
 #include "common/daemon.h"
@@ -142,4 +143,23 @@ void ias_daemon_ready(const char *fmt, ...)
 	vsnprintf(status + n, sizeof(status) - (size_t)n, fmt, ap);
 	va_end(ap);
 	sd_notify(0, status);
+}
+
+/* Why the whole process and not MADV_DONTDUMP on the key array: the keys
+ * are copied into OpenSSL's HMAC contexts (inner and outer pads, on its own
+ * heap) where no madvise of ours reaches, and a core holds all of it. Not
+ * dumpable also means: no core file at all (a crash is debugged by running
+ * the daemon under gdb as root, or by turning this off in a debug build),
+ * /proc/PID entries owned by root (the daemons run as root and read only
+ * other processes' /proc entries), and no ptrace by the daemon's own uid
+ * when that is not root (root keeps CAP_SYS_PTRACE). The keys themselves are
+ * wiped with explicit_bzero when the daemon stops (ias_keys_wipe). */
+int ias_daemon_protect_secrets(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		log_err("refusing to start: cannot keep the keys out of core dumps: "
+			"prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }

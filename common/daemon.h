@@ -38,6 +38,13 @@ int ias_daemon_setup(const struct ias_daemon *d, int argc, char **argv);
  * negative errno. */
 int ias_daemon_signals(sd_event *ev);
 
+/* Keeps the secrets the daemon is about to load (the SecMgt keys, and the
+ * HMAC state OpenSSL derives from them on its own heap) out of core dumps
+ * and away from debuggers of the daemon's own uid: prctl(PR_SET_DUMPABLE,
+ * 0) for the whole process. Call before loading keys. Logs its one-line
+ * error itself; 0 or -1. */
+int ias_daemon_protect_secrets(void);
+
 /* READY=1 with a STATUS= line from fmt. */
 __attribute__((format(printf, 1, 2)))
 void ias_daemon_ready(const char *fmt, ...);

@@ -1,6 +1,7 @@
 /* The SecMgt key file: see keyfile.h for the format and the rules. Messages
  * never contain key material. */
 #include "keyfile.h"
+#include "fstrust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -313,6 +314,10 @@ int ias_keyfile_load(const char *path, uid_t owner, struct ias_key *keys,
 		put_err(err, errlen, "key file: bad arguments");
 		return -EINVAL;
 	}
+	/* Nobody else may be able to swap the file on the way to it. */
+	r = ias_fs_safe_ancestors(path, owner, err, errlen);
+	if (r < 0)
+		return r;
 	/* O_NONBLOCK: opening a FIFO must not hang; fstat then refuses it. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {

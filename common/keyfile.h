@@ -9,8 +9,10 @@
  * then drop the old one. At most IAS_KEYS_MAX keys, ids unique, at least one.
  *
  * ias_keyfile_load refuses a file that is not a regular file owned by the
- * expected owner with no group or other permission bits, and never follows a
- * symbolic link. Buffers that held key material are wiped; callers wipe their
+ * expected owner with no group or other permission bits, or whose
+ * directories on the way could be changed by anyone but root and the owner
+ * (ias_fs_safe_ancestors, common/fstrust.h), and never follows a symbolic
+ * link. Buffers that held key material are wiped; callers wipe their
  * key array with ias_keys_wipe when done.
  *
  * Functions return 0 or a negative errno (-EINVAL bad content, -EPERM bad

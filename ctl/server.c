@@ -8,10 +8,26 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "ctl/server.h"
+
+/* Per uid: live connections and the refusal log budget. A fixed table
+ * (clients point into it): max_clients + USERS_SPARE records, one of them
+ * the catch-all for when every other record is busy. */
+#define USERS_SPARE 64
+
+struct ctlsrv_user {
+	uid_t uid;
+	int used;
+	unsigned nconn;
+	struct ias_ratelimit rl;	/* log lines about this uid's refusals */
+	uint64_t refused;		/* refusals in the open window */
+	uint64_t suppressed_base;	/* rl.suppressed when the window opened */
+};
 
 struct ctlsrv {
 	struct ctlsrv_conf conf;
@@ -21,9 +37,157 @@ struct ctlsrv {
 	struct ctlsrv_client *clients;
 	unsigned nclients;
 	uint64_t next_id;
+	struct ctlsrv_user *users;
+	size_t nusers;			/* records; users[nusers - 1] is the catch-all */
+	sd_event_source *summary_timer;
+	char window_text[24];		/* "10 s" */
+	uint64_t summary_at;		/* ms the timer is armed for, 0 none */
 	uint8_t in[IAS_CTL_MAX_MSG + 1];
 	uint8_t out[IAS_CTL_MAX_MSG];
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- per-uid records and the refusal log budget ------------------------- */
+
+static int pending(const struct ctlsrv_user *u)
+{
+	return u->rl.suppressed != u->suppressed_base;
+}
+
+/* Closes u's window: one summary line when some of its refusals were not
+ * logged one by one. */
+static void summarise(struct ctlsrv *srv, struct ctlsrv_user *u)
+{
+	if (pending(u) && srv->conf.log_group) {
+		if (u == &srv->users[srv->nusers - 1])
+			log_notice("other uids: %llu requests refused in the last %s",
+				   (unsigned long long)u->refused, srv->window_text);
+		else
+			log_notice("uid %u: %llu requests refused in the last %s",
+				   (unsigned)u->uid, (unsigned long long)u->refused, srv->window_text);
+	}
+	u->refused = 0;
+	u->suppressed_base = u->rl.suppressed;
+	u->rl.window_end = 0;
+}
+
+static int summary_due(sd_event_source *src, uint64_t usec, void *arg);
+
+static void arm_summary(struct ctlsrv *srv, uint64_t at_ms)
+{
+	if (srv->summary_at && srv->summary_at <= at_ms)
+		return;
+	if (!srv->summary_timer) {
+		if (sd_event_add_time(srv->conf.ev, &srv->summary_timer, CLOCK_MONOTONIC,
+				      at_ms * 1000, 100 * 1000, summary_due, srv) < 0)
+			return;	/* the summary comes with the uid's next refusal */
+	} else {
+		sd_event_source_set_time(srv->summary_timer, at_ms * 1000);
+	}
+	sd_event_source_set_enabled(srv->summary_timer, SD_EVENT_ONESHOT);
+	srv->summary_at = at_ms;
+}
+
+static int summary_due(sd_event_source *src, uint64_t usec, void *arg)
+{
+	struct ctlsrv *srv = arg;
+	uint64_t now = now_ms(), next = 0;
+	size_t i;
+
+	(void)src;
+	(void)usec;
+	srv->summary_at = 0;
+	for (i = 0; i < srv->nusers; i++) {
+		struct ctlsrv_user *u = &srv->users[i];
+
+		if (!u->used || !u->rl.window_end)
+			continue;
+		if (now >= u->rl.window_end)
+			summarise(srv, u);
+		else if (pending(u) && (!next || u->rl.window_end < next))
+			next = u->rl.window_end;
+		if (!u->nconn && !u->rl.window_end && i != srv->nusers - 1)
+			u->used = 0;
+	}
+	if (next)
+		arm_summary(srv, next);
+	return 0;
+}
+
+/* The record for uid: its own, a free one, or the catch-all. */
+static struct ctlsrv_user *user_of(struct ctlsrv *srv, uid_t uid)
+{
+	struct ctlsrv_user *free_u = NULL, *idle = NULL;
+	uint64_t now = now_ms();
+	size_t i;
+
+	for (i = 0; i + 1 < srv->nusers; i++) {
+		struct ctlsrv_user *u = &srv->users[i];
+
+		if (u->used && u->uid == uid)
+			return u;
+		if (!u->used && !free_u)
+			free_u = u;
+		else if (u->used && !u->nconn && !idle &&
+			 (!u->rl.window_end || now >= u->rl.window_end))
+			idle = u;
+	}
+	if (!free_u && idle) {
+		summarise(srv, idle);
+		free_u = idle;
+	}
+	if (!free_u)
+		return &srv->users[srv->nusers - 1];
+	memset(free_u, 0, sizeof(*free_u));
+	free_u->used = 1;
+	free_u->uid = uid;
+	free_u->rl = srv->users[srv->nusers - 1].rl;
+	free_u->rl.window_end = 0;
+	free_u->rl.used = 0;
+	free_u->rl.suppressed = 0;
+	return free_u;
+}
+
+/* Counts one refusal of u's; 1 when it may have its own log line. */
+static int note_refusal(struct ctlsrv *srv, struct ctlsrv_user *u)
+{
+	uint64_t now = now_ms();
+
+	if (u->rl.window_end && now >= u->rl.window_end)
+		summarise(srv, u);
+	u->refused++;
+	if (ias_ratelimit_ok(&u->rl, now))
+		return srv->conf.log_group != NULL;
+	arm_summary(srv, u->rl.window_end);
+	return 0;
+}
+
+int ctlsrv_refused(struct ctlsrv_req *x)
+{
+	return note_refusal(x->cl->srv, x->cl->user);
+}
+
+int ctlsrv_admit(const struct ctlsrv_conf *conf, unsigned nclients, unsigned user_nconn,
+		 uid_t uid, int privileged)
+{
+	unsigned open_slots = conf->max_clients > conf->reserved_clients ?
+			      conf->max_clients - conf->reserved_clients : 0;
+
+	if (nclients >= conf->max_clients)
+		return CTLSRV_FULL;
+	if (!privileged && nclients >= open_slots)
+		return CTLSRV_RESERVED;
+	if (uid != 0 && conf->max_clients_per_user && user_nconn >= conf->max_clients_per_user)
+		return CTLSRV_USER_CAP;
+	return 0;
+}
 
 int ctlsrv_fail(struct ctlsrv_req *x, int status, const char *fmt, ...)
 {
@@ -69,6 +233,17 @@ static void reply_error(struct ctlsrv_client *cl, uint16_t op, uint32_t seq, int
 		ctlsrv_send(cl, srv->out, (size_t)n);
 }
 
+/* A request refused before any handler: counted for the caller's uid, one
+ * log line within its budget, and the error reply. */
+static void refuse(struct ctlsrv_client *cl, uint16_t op, uint32_t seq, int status,
+		   const char *message)
+{
+	if (note_refusal(cl->srv, cl->user))
+		log_notice("uid %u (PID %d): refused a malformed request (%s): %s",
+			   (unsigned)cl->cred.uid, (int)cl->cred.pid, ias_ctl_strerror(status), message);
+	reply_error(cl, op, seq, status, message);
+}
+
 static const struct ctlsrv_handler *find_handler(const struct ctlsrv_conf *c, uint16_t op)
 {
 	size_t i;
@@ -92,21 +267,21 @@ static void handle(struct ctlsrv_client *cl, size_t len)
 	x.cl = cl;
 	if (len > IAS_CTL_MAX_MSG) {
 		ias_ctl_parse_hdr(srv->in, IAS_CTL_HDR_LEN, &x.h, NULL);
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_TOOBIG, "request larger than 65536 bytes");
+		refuse(cl, x.h.op, x.h.seq, IAS_CTL_E_TOOBIG, "request larger than 65536 bytes");
 		return;
 	}
 	st = ias_ctl_validate_msg(srv->in, len, x.msg, sizeof(x.msg));
 	ias_ctl_parse_hdr(srv->in, len, &x.h, &x.attrs);
 	if (st) {
-		reply_error(cl, x.h.op, x.h.seq, st, x.msg[0] ? x.msg : ias_ctl_strerror(st));
+		refuse(cl, x.h.op, x.h.seq, st, x.msg[0] ? x.msg : ias_ctl_strerror(st));
 		return;
 	}
 	if (x.h.kind != IAS_CTL_REQUEST) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL, "only requests are accepted");
+		refuse(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL, "only requests are accepted");
 		return;
 	}
 	if (ias_ctl_op_privileged(x.h.op) && !privileged(cl, srv->conf.control_gid)) {
-		if (srv->conf.log_group)
+		if (note_refusal(srv, cl->user))
 			log_notice("uid %u (PID %d) refused %s: not root nor in group %s",
 				   (unsigned)cl->cred.uid, (int)cl->cred.pid,
 				   ias_ctl_op_name(x.h.op), srv->conf.log_group);
@@ -115,7 +290,7 @@ static void handle(struct ctlsrv_client *cl, size_t len)
 	}
 	hd = find_handler(&srv->conf, x.h.op);
 	if (!hd) {
-		reply_error(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL, srv->conf.unknown_op_msg);
+		refuse(cl, x.h.op, x.h.seq, IAS_CTL_E_INVAL, srv->conf.unknown_op_msg);
 		return;
 	}
 	snprintf(x.actor, sizeof(x.actor), "uid=%u pid=%d (%s)", (unsigned)cl->cred.uid,
@@ -145,6 +320,7 @@ static void client_close(struct ctlsrv_client *cl)
 			break;
 		}
 	srv->nclients--;
+	cl->user->nconn--;
 	if (srv->conf.on_close)
 		srv->conf.on_close(srv->conf.ctx, cl);
 	sd_event_source_disable_unref(cl->src);
@@ -185,21 +361,44 @@ static void read_comm(struct ctlsrv_client *cl)
 	fclose(f);
 }
 
+static const char *admit_why(const struct ctlsrv *srv, int why, char *buf, size_t len)
+{
+	switch (why) {
+	case CTLSRV_FULL:
+		snprintf(buf, len, "all %u connections are in use", srv->conf.max_clients);
+		break;
+	case CTLSRV_RESERVED:
+		snprintf(buf, len, "the last %u of %u connections are kept for root and group %s",
+			 srv->conf.reserved_clients, srv->conf.max_clients,
+			 srv->conf.log_group ? srv->conf.log_group : "(none)");
+		break;
+	default:
+		snprintf(buf, len, "it holds %u connections already (max_clients_per_user)",
+			 srv->conf.max_clients_per_user);
+		break;
+	}
+	return buf;
+}
+
 static int listen_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 {
 	struct ctlsrv *srv = arg;
 	struct ctlsrv_client *cl;
+	struct ctlsrv_user *u;
+	struct ucred cred;
+	char why[160];
 	socklen_t len;
-	int cfd;
+	int cfd, adm;
 
 	(void)src;
 	(void)revents;
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0)
 		return 0;
-	if (srv->nclients >= srv->conf.max_clients) {
+	len = sizeof(cred);
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		if (srv->conf.log_group)
-			log_warn("refusing a control connection: %u clients already", srv->nclients);
+			log_warn("SO_PEERCRED: %s", strerror(errno));
 		close(cfd);
 		return 0;
 	}
@@ -210,19 +409,25 @@ static int listen_io(sd_event_source *src, int fd, uint32_t revents, void *arg)
 	}
 	cl->srv = srv;
 	cl->fd = cfd;
-	cl->id = ++srv->next_id;
-	len = sizeof(cl->cred);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cl->cred, &len) < 0) {
-		if (srv->conf.log_group)
-			log_warn("SO_PEERCRED: %s", strerror(errno));
-		goto fail;
-	}
+	cl->cred = cred;
 	len = sizeof(cl->groups);
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERGROUPS, cl->groups, &len) == 0)
 		cl->ngroups = (int)(len / sizeof(gid_t));
+	u = user_of(srv, cred.uid);
+	adm = ctlsrv_admit(&srv->conf, srv->nclients, u->nconn, cred.uid,
+			   privileged(cl, srv->conf.control_gid));
+	if (adm) {
+		if (note_refusal(srv, u))
+			log_warn("refusing a control connection from uid %u (PID %d): %s",
+				 (unsigned)cred.uid, (int)cred.pid, admit_why(srv, adm, why, sizeof(why)));
+		goto fail;
+	}
+	cl->id = ++srv->next_id;
 	read_comm(cl);
 	if (sd_event_add_io(srv->conf.ev, &cl->src, cfd, EPOLLIN, client_io, cl) < 0)
 		goto fail;
+	cl->user = u;
+	u->nconn++;
 	cl->next = srv->clients;
 	srv->clients = cl;
 	srv->nclients++;
@@ -273,11 +478,30 @@ int ctlsrv_start(const struct ctlsrv_conf *conf, const char *path, int listen_fd
 	if (!srv)
 		return -ENOMEM;
 	srv->conf = *conf;
+	srv->nusers = (size_t)conf->max_clients + USERS_SPARE;
+	srv->users = calloc(srv->nusers, sizeof(*srv->users));
+	if (!srv->users) {
+		free(srv);
+		return -ENOMEM;
+	}
+	srv->users[srv->nusers - 1].used = 1;	/* the catch-all */
+	srv->users[srv->nusers - 1].uid = (uid_t)-1;
+	srv->users[srv->nusers - 1].rl.interval_ms =
+		conf->refusal_window_ms ? conf->refusal_window_ms : CTLSRV_REFUSAL_WINDOW_MS;
+	srv->users[srv->nusers - 1].rl.burst =
+		conf->refusal_lines ? conf->refusal_lines : CTLSRV_REFUSAL_LINES;
+	if (srv->users[srv->nusers - 1].rl.interval_ms % 1000)
+		snprintf(srv->window_text, sizeof(srv->window_text), "%llu ms",
+			 (unsigned long long)srv->users[srv->nusers - 1].rl.interval_ms);
+	else
+		snprintf(srv->window_text, sizeof(srv->window_text), "%llu s",
+			 (unsigned long long)srv->users[srv->nusers - 1].rl.interval_ms / 1000);
 	srv->fd = listen_fd;
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
 	if (srv->fd < 0) {
 		r = make_socket(path, &srv->fd);
 		if (r) {
+			free(srv->users);
 			free(srv);
 			return r;
 		}
@@ -286,6 +510,7 @@ int ctlsrv_start(const struct ctlsrv_conf *conf, const char *path, int listen_fd
 	r = sd_event_add_io(conf->ev, &srv->src, srv->fd, EPOLLIN, listen_io, srv);
 	if (r < 0) {
 		close(srv->fd);
+		free(srv->users);
 		free(srv);
 		return r;
 	}
@@ -299,10 +524,15 @@ void ctlsrv_stop(struct ctlsrv *srv)
 		return;
 	while (srv->clients)
 		client_close(srv->clients);
+	for (size_t i = 0; i < srv->nusers; i++)
+		if (srv->users[i].used)
+			summarise(srv, &srv->users[i]);
+	sd_event_source_disable_unref(srv->summary_timer);
 	sd_event_source_disable_unref(srv->src);
 	close(srv->fd);
 	if (srv->owns_path)
 		unlink(srv->path);
+	free(srv->users);
 	free(srv);
 }
 

@@ -5,7 +5,16 @@
  * datagram the documented validation order: size (MSG_TRUNC: TOOBIG), header
  * and attributes (ias_ctl_validate_msg), kind is REQUEST, authorisation of
  * privileged ops against the daemon's control gid, then the daemon's handler
- * for the op. Every request gets exactly one reply. What the ops do, what a
+ * for the op. Every request gets exactly one reply.
+ *
+ * Local users cannot starve it: each uid but root holds at most
+ * max_clients_per_user connections, and the last reserved_clients of the
+ * max_clients slots are only for root and the control group. Refusals
+ * (connections turned away, requests failing validation or the privilege
+ * check, and what a handler reports through ctlsrv_refused) are counted per
+ * uid; each uid gets at most CTLSRV_REFUSAL_LINES log lines per
+ * CTLSRV_REFUSAL_WINDOW_MS, and the rest of a window is one summary line
+ * ("uid 1000: 19874 requests refused in the last 10 s") when it closes. What the ops do, what a
  * closing client leaves behind and which events go to whom stay with the
  * daemon. Daemon code: it logs through common/log.h. */
 #ifndef IAS_CTL_SERVER_H
@@ -22,6 +31,7 @@
 #define CTLSRV_MAX_GROUPS 64
 
 struct ctlsrv;
+struct ctlsrv_user;
 
 /* One connection. The daemon reads these fields (and may set subscribed);
  * the transport owns the rest. */
@@ -36,7 +46,15 @@ struct ctlsrv_client {
 	int ngroups;
 	char comm[32];		/* /proc/PID/comm at accept, "" if unknown */
 	int subscribed;		/* the daemon's: wants broadcast events */
+	/* The daemon's: what this connection registered (a per-connection
+	 * cap), and a stamp for when the count was last made exact. */
+	unsigned long nregs;
+	uint64_t nregs_stamp;
+	struct ctlsrv_user *user;	/* the transport's per-uid record */
 };
+
+#define CTLSRV_REFUSAL_WINDOW_MS 10000
+#define CTLSRV_REFUSAL_LINES 5
 
 /* One request on its way through a handler. */
 struct ctlsrv_req {
@@ -63,6 +81,12 @@ struct ctlsrv_conf {
 	size_t nhandlers;
 	gid_t control_gid;		/* (gid_t)-1: root only */
 	unsigned max_clients;
+	unsigned max_clients_per_user;	/* per uid but root; 0: no cap */
+	unsigned reserved_clients;	/* of max_clients, for root and control_gid */
+	/* The refusal log budget per uid; 0: CTLSRV_REFUSAL_WINDOW_MS and
+	 * CTLSRV_REFUSAL_LINES (tests shorten the window). */
+	unsigned refusal_window_ms;
+	unsigned refusal_lines;
 	/* Reply texts that name the daemon. */
 	const char *perm_msg;		/* privileged op from an unprivileged peer */
 	const char *unknown_op_msg;	/* op without a handler */
@@ -79,6 +103,19 @@ struct ctlsrv_conf {
 /* Error text for a handler: sets x->msg, returns status. */
 __attribute__((format(printf, 3, 4)))
 int ctlsrv_fail(struct ctlsrv_req *x, int status, const char *fmt, ...);
+
+/* A handler refuses x for a reason worth a log line: 1 when the caller's
+ * uid may have the line now (log it), 0 when its budget for this window is
+ * spent (the refusal goes into the uid's summary). Counts the refusal. */
+int ctlsrv_refused(struct ctlsrv_req *x);
+
+/* The admission rule, pure (unit tests): 0 admits a new connection, else
+ * CTLSRV_FULL (every slot taken), CTLSRV_RESERVED (only reserved slots
+ * left and the peer is not privileged) or CTLSRV_USER_CAP (this uid holds
+ * its cap already; root has none). */
+enum { CTLSRV_FULL = 1, CTLSRV_RESERVED, CTLSRV_USER_CAP };
+int ctlsrv_admit(const struct ctlsrv_conf *conf, unsigned nclients, unsigned user_nconn,
+		 uid_t uid, int privileged);
 
 /* Listens on listen_fd if >= 0 (socket activation; not unlinked at stop),
  * else creates path (its directory 0755 if missing, socket 0666; peers are

@@ -47,6 +47,10 @@ static const struct ias_cfg_opt sem_opts[] = {
 		   "MAD timestamps further than this from our clock are refused"),
 	IAS_CFG_MS(T, port_retry, 100, 3600000, "5s", "how often to look for an RDMA port"),
 	IAS_CFG_U(T, max_clients, 1, 4096, "64", "control socket connections at most"),
+	IAS_CFG_U(T, max_clients_per_user, 0, 4096, "16",
+		  "control socket connections one uid other than root may hold (0: no cap)"),
+	IAS_CFG_U(T, reserved_clients, 0, 4096, "16",
+		  "of max_clients, connections only root and the control group may take"),
 	IAS_CFG_E(T, level, ias_level_names, "basic",
 		  "initial fabric search level: basic, sibling, lca, selinux or zone"),
 	IAS_CFG_E(T, block_mode, ias_mode_names, "freeze",
@@ -136,6 +140,8 @@ static int start(void)
 	struct group *gr;
 	int r, nfds;
 
+	if (ias_daemon_protect_secrets() < 0)
+		return -1;
 	r = ias_keyfile_load(g.cfg.key_file, geteuid(), g.keys, IAS_KEYS_MAX, &g.nkeys,
 			     err, sizeof(err));
 	if (r) {

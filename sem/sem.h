@@ -34,6 +34,8 @@ struct sem_config {
 	uint64_t replay_window;		/* ms */
 	uint64_t port_retry;		/* ms */
 	unsigned max_clients;
+	unsigned max_clients_per_user;	/* 0: no cap (root never has one) */
+	unsigned reserved_clients;	/* for root and the control group */
 	/* the initial fabric policy; one stored at run time wins */
 	unsigned level;
 	unsigned block_mode;

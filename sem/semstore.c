@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "common/fstrust.h"
 #include "sem/semstore.h"
 
 #define APP_ID 0x4941534d /* "IASM" */
@@ -125,6 +126,12 @@ int semstore_open(const char *dir, struct semstore **out, char *err, size_t errl
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		free(st);
+		return r;
+	}
+	/* Nobody but us may have put or changed anything there. */
+	r = ias_fs_private_db(dir, "sem.db", geteuid(), err, errlen);
+	if (r) {
 		free(st);
 		return r;
 	}

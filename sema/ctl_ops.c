@@ -321,6 +321,8 @@ int ctl_server_start(struct sema *s, const char *path, int listen_fd, struct ctl
 		.nhandlers = sizeof(handlers) / sizeof(handlers[0]),
 		.control_gid = s->control_gid,
 		.max_clients = s->cfg.max_clients,
+		.max_clients_per_user = s->cfg.max_clients_per_user,
+		.reserved_clients = s->cfg.reserved_clients,
 		.perm_msg = "this request needs root or membership of the agent's control group",
 		.unknown_op_msg = "op not served by this agent",
 		.reply_toobig_msg = "the reply does not fit in one message: narrow it (--pid, --incident)",

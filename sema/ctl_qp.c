@@ -124,6 +124,34 @@ static void qp_apply_args(struct qpt_entry *e, const struct qp_args *q)
 		memcpy(e->peer, q->peer, sizeof(e->peer) < sizeof(q->peer) ? sizeof(e->peer) : sizeof(q->peer));
 }
 
+/* The per-connection registration cap (max_qps_per_client, 0 none): the
+ * connection's cached count, made exact from the table when it reaches the
+ * cap and entries were removed since it was last made exact. */
+static int over_reg_cap(struct sema *s, struct ctlsrv_client *cl)
+{
+	unsigned cap = s->cfg.max_qps_per_client;
+
+	if (!cap || cl->nregs < cap)
+		return 0;
+	if (cl->nregs_stamp != s->qps.removals + 1) {
+		cl->nregs = qpt_count_client(&s->qps, cl->id);
+		cl->nregs_stamp = s->qps.removals + 1;
+	}
+	return cl->nregs >= cap;
+}
+
+/* e's registration moves to x's connection. */
+static void take_reg(struct ctlsrv_req *x, struct qpt_entry *e)
+{
+	struct ctlsrv_client *old;
+
+	if (e->client_id == x->cl->id)
+		return;
+	if (e->client_id && (old = ctlsrv_find(x->cl->srv, e->client_id)) && old->nregs)
+		old->nregs--;
+	x->cl->nregs++;
+}
+
 int op_qp_register(struct ctlsrv_req *x)
 {
 	struct sema *s = x->ctx;
@@ -143,15 +171,17 @@ int op_qp_register(struct ctlsrv_req *x)
 			e = qpt_find(&s->qps, q.device, q.qpn);
 			if (!e || !(e->sources & QPT_SRC_KERNEL)) {
 				s->stats.kernel_conflicts++;
-				log_warn("PID %d registered QP %s/0x%x that the kernel does not report; refused",
-					 (int)x->cl->cred.pid, q.device, q.qpn);
+				if (ctlsrv_refused(x))
+					log_warn("PID %d registered QP %s/0x%x that the kernel does not report; refused",
+						 (int)x->cl->cred.pid, q.device, q.qpn);
 				return ctlsrv_fail(x, IAS_CTL_E_NOENT, "the kernel reports no QP 0x%x on %s",
 					    q.qpn, q.device);
 			}
 			if (e->pid != x->cl->cred.pid) {
 				s->stats.kernel_conflicts++;
-				log_warn("PID %d registered QP %s/0x%x but the kernel says PID %d owns it; refused",
-					 (int)x->cl->cred.pid, q.device, q.qpn, (int)e->pid);
+				if (ctlsrv_refused(x))
+					log_warn("PID %d registered QP %s/0x%x but the kernel says PID %d owns it; refused",
+						 (int)x->cl->cred.pid, q.device, q.qpn, (int)e->pid);
 				return ctlsrv_fail(x, IAS_CTL_E_PERM, "the kernel says QP 0x%x belongs to PID %d",
 					    q.qpn, (int)e->pid);
 			}
@@ -161,8 +191,17 @@ int op_qp_register(struct ctlsrv_req *x)
 	if (e && e->client_id && e->client_id != x->cl->id && e->pid != x->cl->cred.pid)
 		return ctlsrv_fail(x, IAS_CTL_E_EXIST, "QP 0x%x on %s is registered by PID %d",
 			    q.qpn, q.device, (int)e->pid);
+	if ((!e || e->client_id != x->cl->id) && over_reg_cap(s, x->cl)) {
+		if (ctlsrv_refused(x))
+			log_warn("PID %d (uid %u) registers more than %u QPs on one connection; refused",
+				 (int)x->cl->cred.pid, (unsigned)x->cl->cred.uid, s->cfg.max_qps_per_client);
+		return ctlsrv_fail(x, IAS_CTL_E_BUSY,
+			    "this connection holds %u QP registrations, the most allowed (max_qps_per_client)",
+			    s->cfg.max_qps_per_client);
+	}
 	if (!e && !(e = qpt_upsert(&s->qps, q.device, q.qpn)))
 		return ctlsrv_fail(x, IAS_CTL_E_INTERNAL, "out of memory");
+	take_reg(x, e);
 	e->pid = x->cl->cred.pid;
 	e->client_id = x->cl->id;
 	e->sources |= q.sim ? QPT_SRC_SIMULATED : QPT_SRC_LIBIAS;
@@ -216,6 +255,8 @@ int op_qp_unregister(struct ctlsrv_req *x)
 	if (!e)
 		return r;
 	e->client_id = 0;
+	if (x->cl->nregs)
+		x->cl->nregs--;
 	e->sources &= ~(QPT_SRC_LIBIAS | QPT_SRC_SIMULATED);
 	if (!e->sources)
 		qpt_remove(&s->qps, q.device, q.qpn);

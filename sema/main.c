@@ -77,6 +77,12 @@ static const struct ias_cfg_opt sema_opts[] = {
 	IAS_CFG_MS(T, offence_window, 0, 31536000000ull, "30d",
 		   "earlier blocks of the same program and user within this window escalate"),
 	IAS_CFG_U(T, max_clients, 1, 4096, "256", "control socket connections at most"),
+	IAS_CFG_U(T, max_clients_per_user, 0, 4096, "16",
+		  "control socket connections one uid other than root may hold (0: no cap)"),
+	IAS_CFG_U(T, reserved_clients, 0, 4096, "16",
+		  "of max_clients, connections only root and the control group may take"),
+	IAS_CFG_U(T, max_qps_per_client, 1, 1048576, "4096",
+		  "QP registrations one control connection may hold"),
 	IAS_CFG_E(T, kernel_observation, kobs_mode_names, "auto",
 		  "auto: learn QPs' remote ends from the kernel with eBPF where it loads; "
 		  "off: never load it"),
@@ -237,6 +243,8 @@ static int start(void)
 	struct group *gr;
 	int r, nfds;
 
+	if (ias_daemon_protect_secrets() < 0)
+		return -1;
 	if (roster_init(&g, err, sizeof(err)) < 0) {
 		log_err("refusing to start: %s", err);
 		return -1;

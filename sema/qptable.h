@@ -55,17 +55,30 @@ struct qpt_entry {
 	uint64_t client_id;	/* libias connection that registered it, 0 none */
 	char peer[256];		/* authenticated peer identity, "" unknown */
 	unsigned ndest;		/* UD destination history, newest last */
-	struct qpt_dest dest[QPT_UD_HISTORY];
+	struct qpt_dest *dest;	/* room for QPT_UD_HISTORY, allocated by the
+				 * first qpt_add_dest (most QPs have none) and
+				 * owned by the table */
 	int kernel_seen;	/* scratch for kernel merges */
 };
 
+/* Entries stay a dense array (e[0..n-1]) for the modules that loop over
+ * them; removal moves the last entry into the hole. Look-ups by (device,
+ * QPN) go through a private hash index (open addressing, keyed by a random
+ * per-table seed so that nobody can aim registrations at one chain). */
 struct qptable {
 	struct qpt_entry *e;
 	size_t n, cap;
+	/* private to qptable.c */
+	uint32_t *slot;		/* entry index + 1, 0 empty; nslot a power of two */
+	size_t nslot;
+	uint64_t seed[2];
+	uint64_t removals;	/* entries removed so far (for callers' cached counts) */
 };
 
 void qpt_init(struct qptable *t);
 void qpt_free(struct qptable *t);
+/* Look-ups by (device, QPN) are O(1) on average (the index); qpt_find_qpn,
+ * qpt_count_* and the sweeps walk the array. */
 struct qpt_entry *qpt_find(struct qptable *t, const char *device, uint32_t qpn);
 /* Find by QPN alone (on the simulator, QPNs are unique per node). */
 struct qpt_entry *qpt_find_qpn(struct qptable *t, uint32_t qpn);
@@ -75,7 +88,10 @@ int qpt_remove(struct qptable *t, const char *device, uint32_t qpn);
 /* Remove every entry a libias connection registered and the kernel does
  * not also know. Returns how many were removed. */
 size_t qpt_drop_client(struct qptable *t, uint64_t client_id);
-void qpt_add_dest(struct qpt_entry *q, const struct qpt_dest *d);
+/* Records a UD destination; 0, or -ENOMEM (nothing recorded). */
+int qpt_add_dest(struct qpt_entry *q, const struct qpt_dest *d);
+/* Entries whose client_id is id. */
+size_t qpt_count_client(const struct qptable *t, uint64_t client_id);
 size_t qpt_count_pid(const struct qptable *t, pid_t pid);
 size_t qpt_count_blocked(const struct qptable *t);
 

@@ -50,6 +50,9 @@ struct sema_config {
 	uint64_t replay_window;		/* ms */
 	uint64_t offence_window;	/* ms */
 	unsigned max_clients;
+	unsigned max_clients_per_user;	/* 0: no cap (root never has one) */
+	unsigned reserved_clients;	/* for root and the control group */
+	unsigned max_qps_per_client;	/* registrations per control connection */
 	/* where QPs' remote ends are learned (issue 11) */
 	unsigned kernel_observation;	/* SEMA_KOBS_AUTO / SEMA_KOBS_OFF */
 	char kobs_pin_dir[256];		/* the pinned eBPF maps and links */

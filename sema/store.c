@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fstrust.h"
 #include "sema/store_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -573,7 +574,14 @@ int ias_store_open(const char *state_dir, struct ias_store **out, char *err, siz
 		r = store_fail(st, -ENAMETOOLONG, "state directory path is too long");
 		goto out;
 	}
-	if ((r = make_state_dir(st, state_dir)) != 0 || (r = make_db_file(st, path)) != 0)
+	if ((r = make_state_dir(st, state_dir)) != 0)
+		goto out;
+	/* Nobody but us may have put or changed anything there: a planted
+	 * database could carry blocks that stop processes at our start. */
+	if ((r = ias_fs_private_db(state_dir, IAS_STORE_DB_NAME, geteuid(), st->errmsg,
+				   sizeof(st->errmsg))) != 0)
+		goto out;
+	if ((r = make_db_file(st, path)) != 0)
 		goto out;
 	if (!st->created && (r = check_db_file(st, path)) != 0)
 		goto out;

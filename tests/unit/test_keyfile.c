@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fstrust.h"
 #include "common/keyfile.h"
 #include "tests/unit/tap.h"
 
@@ -320,6 +321,113 @@ static void test_keygen(void)
 	ias_keys_wipe(keys, IAS_KEYS_MAX);
 }
 
+/* common/fstrust.h: who else could change a directory, a database or the
+ * way to the key file. */
+static int has(const char *needle)
+{
+	return strstr(err, needle) != NULL;
+}
+
+static void test_fstrust(void)
+{
+	char d[512], f[600], g[600], k[600];
+	uid_t me = geteuid();
+	int fd;
+
+	snprintf(d, sizeof(d), "%s/st", dir);
+	mkdir(d, 0750);
+	chmod(d, 0750);
+	is_int(ias_fs_private_dir(d, me, "state directory", err, sizeof(err)), 0,
+	       "a 0750 directory of ours is private");
+	chmod(d, 0770);
+	is_int(ias_fs_private_dir(d, me, "state directory", err, sizeof(err)), -EPERM,
+	       "group-writable state directory refused");
+	ok(has("state directory") && has("mode 0770") && has(d), "the error names the path and the mode");
+	chmod(d, 0757);
+	is_int(ias_fs_private_dir(d, me, "state directory", err, sizeof(err)), -EPERM,
+	       "other-writable state directory refused");
+	chmod(d, 0750);
+	is_int(ias_fs_private_dir(d, me + 1, "state directory", err, sizeof(err)), -EPERM,
+	       "a directory owned by another uid refused");
+	ok(has("owned by uid"), "and says by whom");
+
+	snprintf(f, sizeof(f), "%s/x.db", d);
+	is_int(ias_fs_private_file(f, me, err, sizeof(err)), 0, "a missing database is fine");
+	fd = open(f, O_CREAT | O_WRONLY, 0640);
+	close(fd);
+	chmod(f, 0640);
+	is_int(ias_fs_private_file(f, me, err, sizeof(err)), 0, "a 0640 database of ours is fine");
+	is_int(ias_fs_private_file(f, me + 1, err, sizeof(err)), -EPERM,
+	       "a database owned by another uid refused");
+	chmod(f, 0660);
+	is_int(ias_fs_private_file(f, me, err, sizeof(err)), -EPERM, "a group-writable database refused");
+	chmod(f, 0640);
+	snprintf(g, sizeof(g), "%s/x.db-wal", d);
+	fd = open(g, O_CREAT | O_WRONLY, 0666);
+	close(fd);
+	chmod(g, 0666);
+	is_int(ias_fs_private_db(d, "x.db", me, err, sizeof(err)), -EPERM,
+	       "a world-writable -wal file refuses the database");
+	ok(has("x.db-wal"), "naming the -wal file");
+	unlink(g);
+	snprintf(g, sizeof(g), "%s/x.db-journal", d);
+	if (symlink("/etc/passwd", g) == 0) {
+		is_int(ias_fs_private_db(d, "x.db", me, err, sizeof(err)), -ELOOP,
+		       "a -journal symbolic link refuses the database");
+		unlink(g);
+	}
+	is_int(ias_fs_private_db(d, "x.db", me, err, sizeof(err)), 0, "all private: accepted");
+	unlink(f);
+
+	/* The way to the key file. */
+	snprintf(k, sizeof(k), "%s/keys", d);
+	is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), 0,
+	       "a key file in a 0750 directory of ours: its ancestors are safe");
+	chmod(d, 0777);
+	is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), -EPERM,
+	       "a key file in a world-writable directory refused");
+	ok(has("its directory") && has(d), "naming the directory");
+	chmod(d, 01777);
+	is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), -EPERM,
+	       "directly in a sticky world-writable directory: refused too");
+	snprintf(g, sizeof(g), "%s/in", d);
+	mkdir(g, 0700);
+	snprintf(k, sizeof(k), "%s/in/keys", d);
+	chmod(d, 0777);
+	is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), -EPERM,
+	       "below a world-writable directory refused");
+	ok(has("on the way to it"), "naming the directory on the way");
+	chmod(d, 01777);
+	is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), me == 0 ? 0 : -EPERM,
+	       me == 0 ? "below a root-owned sticky directory (like /tmp): the next one decides"
+		       : "below a sticky directory not owned by root: refused");
+	chmod(d, 0750);
+	is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), 0, "made private again: accepted");
+	/* A symbolic link is followed to the directories it leads to. */
+	snprintf(f, sizeof(f), "%s/link", dir);
+	if (symlink(g, f) == 0) {
+		snprintf(k, sizeof(k), "%s/link/keys", dir);
+		is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), 0, "through a link to a safe place");
+		chmod(d, 0777);
+		is_int(ias_fs_safe_ancestors(k, me, err, sizeof(err)), -EPERM,
+		       "through a link into a world-writable tree: refused");
+		chmod(d, 0750);
+		unlink(f);
+	}
+	if (me == 0) {
+		snprintf(k, sizeof(k), "%s/in/keys", d);
+		if (chown(d, 40123, 0) == 0) {
+			is_int(ias_fs_safe_ancestors(k, 0, err, sizeof(err)), -EPERM,
+			       "a directory on the way owned by another user refused");
+			ok(has("owned by uid 40123"), "naming the owner");
+			if (chown(d, 0, 0) < 0)
+				ok(0, "chown back");
+		}
+	}
+	rmdir(g);
+	rmdir(d);
+}
+
 int main(void)
 {
 	test_parse();
@@ -329,6 +437,7 @@ int main(void)
 	}
 	test_load();
 	test_keygen();
+	test_fstrust();
 	rmdir(dir);
 	return tap_done();
 }

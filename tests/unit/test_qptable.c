@@ -1,8 +1,102 @@
 /* Unit tests for the agent's QP ownership table. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sema/qptable.h"
 #include "tests/unit/tap.h"
+
+/* The index against a linear reference: random inserts and removals over a
+ * small key space (so that keys come back after removal), every key looked
+ * up after each step batch, the array scanned for the same answer. */
+struct ref {
+	char device[8];
+	uint32_t qpn;
+	int present;
+	uint32_t tag;
+};
+
+static struct qpt_entry *linear_find(struct qptable *t, const char *dev, uint32_t qpn)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->e[i].qpn == qpn && strcmp(t->e[i].device, dev) == 0)
+			return &t->e[i];
+	return NULL;
+}
+
+static void churn(void)
+{
+	enum { NKEYS = 6000, STEPS = 200000 };
+	static struct ref r[NKEYS];
+	struct qptable t;
+	unsigned seed = 12345, bad_find = 0, bad_tag = 0, bad_n = 0, present = 0, i, step;
+	size_t j;
+
+	qpt_init(&t);
+	for (i = 0; i < NKEYS; i++) {
+		snprintf(r[i].device, sizeof(r[i].device), "d%u", i % 3);
+		r[i].qpn = 0x100 + i / 3;
+	}
+	for (step = 0; step < STEPS; step++) {
+		struct ref *k = &r[rand_r(&seed) % NKEYS];
+		struct qpt_entry *q;
+
+		if (!k->present) {
+			q = qpt_upsert(&t, k->device, k->qpn);
+			if (!q)
+				break;
+			k->present = 1;
+			k->tag = step + 1;
+			q->pid = (pid_t)k->tag;
+			present++;
+		} else if (rand_r(&seed) % 3 == 0) {
+			/* Sometimes through the client drop path. */
+			q = qpt_find(&t, k->device, k->qpn);
+			q->client_id = 99;
+			q->sources = QPT_SRC_LIBIAS;
+			qpt_drop_client(&t, 99);
+			k->present = 0;
+			present--;
+		} else {
+			qpt_remove(&t, k->device, k->qpn);
+			k->present = 0;
+			present--;
+		}
+		if (step % 20000 == 19999 || step == STEPS - 1) {
+			for (i = 0; i < NKEYS; i++) {
+				struct qpt_entry *a = qpt_find(&t, r[i].device, r[i].qpn);
+				struct qpt_entry *b = linear_find(&t, r[i].device, r[i].qpn);
+
+				bad_find += a != b || (!!a != r[i].present);
+				bad_tag += a && (uint32_t)a->pid != r[i].tag;
+			}
+			bad_n += t.n != present;
+		}
+	}
+	is_int(step, STEPS, "200,000 inserts and removals done");
+	is_int(bad_find, 0, "index and linear scan agree on every key after churn");
+	is_int(bad_tag, 0, "every entry found is the one inserted for that key");
+	is_int(bad_n, 0, "the table holds exactly the present keys");
+	/* Every array slot is reachable through the index. */
+	for (j = 0, i = 0; j < t.n; j++)
+		i += qpt_find(&t, t.e[j].device, t.e[j].qpn) != &t.e[j];
+	is_int(i, 0, "every entry of the array is indexed at its own position");
+	qpt_free(&t);
+}
+
+/* A memory figure for the report: what an entry costs, with and without a
+ * UD history. */
+static void sizes(void)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "sizeof(struct qpt_entry) = %zu bytes, a UD history %zu more",
+		 sizeof(struct qpt_entry), QPT_UD_HISTORY * sizeof(struct qpt_dest));
+	tap_diag(line);
+	ok(sizeof(struct qpt_entry) < 512, "an entry without UD history stays under 512 bytes");
+}
 
 int main(void)
 {
@@ -89,5 +183,7 @@ int main(void)
 		is_str(qpt_remote_src_str(QPT_RSRC_CM, rb, 4), "", "too small: empty, not cut");
 	}
 	qpt_free(&t);
+	churn();
+	sizes();
 	return tap_done();
 }
