@@ -19,6 +19,7 @@ struct mad_port;
 struct sema_effects;
 struct sema_blocked;
 struct freeze_watch;
+struct kobsfeed;
 
 /* sema_config.kernel_observation */
 enum { SEMA_KOBS_AUTO = 0, SEMA_KOBS_OFF = 1 };
@@ -115,6 +116,8 @@ struct sema {
 	uint64_t instance;
 	/* Adopt orphaned block cgroups found at start instead of undoing them. */
 	bool adopt_orphans;
+	/* Kernel observation (sema/kobsfeed.c): NULL before start. */
+	struct kobsfeed *kobsfeed;
 };
 
 /* CLOCK_REALTIME in milliseconds / microseconds (all simulated nodes share
