@@ -168,5 +168,5 @@ fi
 # shellcheck source=host_lib.sh
 . "$here/host_lib.sh"
 guest_needs ias-kobs sema/sema iasctl/iasctl tests/kernel/kqp_dump
-guest_tap --nodes 2 --timeout "${IAS_GUEST_TIMEOUT:-300}" -- \
+guest_tap --nodes 2 --timeout "${IAS_GUEST_TIMEOUT:-360}" -- \
 	"$here/test_kobs_agent.sh" --guest "$bdir"
