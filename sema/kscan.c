@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "sema/engine_int.h"
+#include "sema/kobsfeed.h"
 #include "sema/rdmanl.h"
 
 static int kqp_cb(const struct ias_kqp *k, void *arg)
@@ -46,6 +47,8 @@ static int kqp_cb(const struct ias_kqp *k, void *arg)
 		q->has_remote = 1;
 		q->remote_src |= QPT_RSRC_NLQPN;
 	}
+	/* The destination's address: ib_core's own record (eBPF), if open. */
+	kobsfeed_apply(s, q);
 	if (!(q->sources & QPT_SRC_KERNEL) && !q->kernel_seen)
 		engine_qp_appeared(s, q);
 	q->sources |= QPT_SRC_KERNEL;
@@ -57,6 +60,7 @@ int engine_kernel_scan(struct sema *s)
 {
 	int r;
 
+	kobsfeed_retry(s);
 	qpt_kernel_begin(&s->qps);
 	r = ias_rdmanl_dump_qps(kqp_cb, s);
 	if (r < 0) {

@@ -24,6 +24,7 @@
 #include "sema/ctl_ops.h"
 #include "sema/effects.h"
 #include "sema/engine.h"
+#include "sema/kobsfeed.h"
 #include "sema/mad_port.h"
 #include "sema/mad_serve.h"
 #include "sema/mirror.h"
@@ -292,6 +293,7 @@ static int start(void)
 		log_err("control socket %s: %s", g.cfg.control_socket, strerror(-r));
 		return -1;
 	}
+	kobsfeed_start(&g);
 	engine_kernel_scan(&g);
 	r = engine_restore(&g);
 	if (r < 0) {
@@ -330,6 +332,7 @@ static void stop(void)
 	sd_event_source_disable_unref(g.scan_timer);
 	sd_event_source_disable_unref(g.expiry_timer);
 	ctl_server_stop(g.ctl);
+	kobsfeed_stop(&g);
 	engine_free(&g);
 	sd_event_unref(g.ev);
 	ias_store_close(g.store);

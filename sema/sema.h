@@ -21,6 +21,7 @@ struct sema_blocked;
 struct freeze_watch;
 struct sema_roster;
 struct sema_mirror;
+struct kobsfeed;
 
 /* sema_config.kernel_observation */
 enum { SEMA_KOBS_AUTO = 0, SEMA_KOBS_OFF = 1 };
@@ -126,6 +127,8 @@ struct sema {
 	 * look-ups in flight (sema/mirror.c). */
 	struct sema_roster *roster;
 	struct sema_mirror *mirror;
+	/* Kernel observation (sema/kobsfeed.c): NULL before start. */
+	struct kobsfeed *kobsfeed;
 };
 
 /* CLOCK_REALTIME in milliseconds / microseconds (all simulated nodes share
