@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "sema/engine_int.h"
+#include "sema/kcm.h"
 #include "sema/kobsfeed.h"
 #include "sema/rdmanl.h"
 
@@ -74,6 +75,7 @@ int engine_kernel_scan(struct sema *s)
 	if (!s->kernel_rdma)
 		log_info("reading QP ownership from the kernel (rdma netlink)");
 	s->kernel_rdma = 1;
+	engine_kernel_cm(s);	/* rdma_cm connections: remote addresses (kcm.c) */
 	qpt_kernel_sweep(&s->qps);
 	return 0;
 }

@@ -15,6 +15,7 @@
  * copied out with memcpy. A message that fails any step is refused as a
  * whole, before its first callback. */
 #include "sema/rdmanl.h"
+#include "sema/rdmanl_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -33,27 +34,9 @@
 #define RECV_TIMEOUT_SEC 5
 #define MAX_DEVICES 4096
 
-/* Attribute table size: every type this module reads is below this. */
-#define TB_SIZE RDMA_NLDEV_ATTR_MAX
-
-_Static_assert(RDMA_NLDEV_ATTR_RES_PDN < TB_SIZE, "attribute table too small");
-_Static_assert(sizeof(((struct ias_kqp *)0)->dev_name) == 64, "IB_DEVICE_NAME_MAX");
-_Static_assert(sizeof(((struct ias_kdev *)0)->name) == 64, "IB_DEVICE_NAME_MAX");
-
-/* An area of received bytes being walked by libmnl (a buffer of messages,
- * the attributes of a message or of a nest): base, its exact length, and how
- * far the items seen so far reach (with their alignment padding). libmnl
- * stops quietly at an item that does not fit; comparing how far the items
- * reached with the length tells a clean end from a bad tail. */
-struct area {
-	const char *base;
-	size_t len;
-	size_t used;
-};
-
 /* Take an attribute of the area: it must end within the area's exact
  * length (libmnl bounds a message's attributes by its padded length). */
-static int area_take_attr(struct area *ar, const struct nlattr *attr)
+int ias_rnl_take_attr(struct ias_rnl_area *ar, const struct nlattr *attr)
 {
 	const char *p = mnl_attr_get_payload(attr);
 	size_t n = mnl_attr_get_payload_len(attr), off;
@@ -68,39 +51,35 @@ static int area_take_attr(struct area *ar, const struct nlattr *attr)
 }
 
 /* The area was consumed to its end (the last item's padding may be cut). */
-static int area_done(const struct area *ar)
+int ias_rnl_area_done(const struct ias_rnl_area *ar)
 {
 	return ar->used >= ar->len ? 0 : -EBADMSG;
 }
 
-static void area_of_msg(struct area *ar, const struct nlmsghdr *nlh)
+static void area_of_msg(struct ias_rnl_area *ar, const struct nlmsghdr *nlh)
 {
 	ar->base = mnl_nlmsg_get_payload(nlh);
 	ar->len = mnl_nlmsg_get_payload_len(nlh);
 	ar->used = 0;
 }
 
-static void area_of_nest(struct area *ar, const struct nlattr *nest)
+void ias_rnl_area_of_nest(struct ias_rnl_area *ar, const struct nlattr *nest)
 {
 	ar->base = mnl_attr_get_payload(nest);
 	ar->len = mnl_attr_get_payload_len(nest);
 	ar->used = 0;
 }
 
-struct tb {
-	const struct nlattr *a[TB_SIZE];
-	struct area ar;
-};
-
 /* One decoding pass over a recv() buffer. */
 struct walk {
 	uint16_t msg_type;      /* expected non-control message type */
 	int check_seq;          /* check seq/portid (live socket only) */
 	uint32_t seq, portid;
-	struct area buf;        /* the messages */
+	struct ias_rnl_area buf;        /* the messages */
 	int res;                /* what a callback decided (IAS_RDMANL_* or -errno) */
-	/* QP mode */
+	/* QP mode, or any resource message (mcb) */
 	ias_kqp_cb cb;
+	ias_rnl_msg_cb mcb;
 	void *arg;
 	/* device-list mode */
 	struct ias_kdev *devs;
@@ -111,14 +90,14 @@ struct walk {
 
 static int collect_cb(const struct nlattr *attr, void *data)
 {
-	struct tb *t = data;
+	struct ias_rnl_tb *t = data;
 	uint16_t type = mnl_attr_get_type(attr);
 
-	if (area_take_attr(&t->ar, attr)) {
+	if (ias_rnl_take_attr(&t->ar, attr)) {
 		errno = EBADMSG;
 		return MNL_CB_ERROR;
 	}
-	if (type >= TB_SIZE)
+	if (type >= IAS_RNL_TB_SIZE)
 		return MNL_CB_OK;       /* newer kernel attribute: not ours */
 	if (t->a[type]) {
 		errno = EBADMSG;        /* duplicates are never sent */
@@ -130,24 +109,24 @@ static int collect_cb(const struct nlattr *attr, void *data)
 
 /* Collect the attributes of a message or of a nest into t: every one within
  * bounds, nothing left over. */
-static int collect_msg(const struct nlmsghdr *nlh, struct tb *t)
+int ias_rnl_collect_msg(const struct nlmsghdr *nlh, struct ias_rnl_tb *t)
 {
 	memset(t->a, 0, sizeof(t->a));
 	area_of_msg(&t->ar, nlh);
 	if (mnl_attr_parse(nlh, 0, collect_cb, t) < 0)
 		return -EBADMSG;
-	return area_done(&t->ar);
+	return ias_rnl_area_done(&t->ar);
 }
 
-static int collect_nest(const struct nlattr *nest, struct tb *t)
+int ias_rnl_collect_nest(const struct nlattr *nest, struct ias_rnl_tb *t)
 {
 	memset(t->a, 0, sizeof(t->a));
 	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
 		return -EBADMSG;
-	area_of_nest(&t->ar, nest);
+	ias_rnl_area_of_nest(&t->ar, nest);
 	if (mnl_attr_parse_nested(nest, collect_cb, t) < 0)
 		return -EBADMSG;
-	return area_done(&t->ar);
+	return ias_rnl_area_done(&t->ar);
 }
 
 /* Expected data type of every attribute this module reads (mnl_attr_validate
@@ -175,7 +154,7 @@ static const struct {
 };
 
 /* Check the type and length of every attribute of t that we know. */
-static int validate_tb(const struct tb *t)
+int ias_rnl_validate(const struct ias_rnl_tb *t)
 {
 	size_t i;
 
@@ -190,7 +169,7 @@ static int validate_tb(const struct tb *t)
 
 /* Copy a validated NUL-terminated string attribute; -EBADMSG if it does not
  * fit and strict, else truncate. */
-static int copy_str(char *dst, size_t cap, const struct nlattr *a, int strict)
+int ias_rnl_copy_str(char *dst, size_t cap, const struct nlattr *a, int strict)
 {
 	const char *s = mnl_attr_get_str(a);
 	size_t n = strnlen(s, mnl_attr_get_payload_len(a));
@@ -206,20 +185,20 @@ static int copy_str(char *dst, size_t cap, const struct nlattr *a, int strict)
 }
 
 /* Device part shared by both message kinds: index and name. */
-static int decode_dev(const struct tb *t, struct ias_kqp *q)
+int ias_rnl_decode_dev(const struct ias_rnl_tb *t, struct ias_kqp *q)
 {
 	if (!t->a[RDMA_NLDEV_ATTR_DEV_INDEX] || !t->a[RDMA_NLDEV_ATTR_DEV_NAME])
 		return -EBADMSG;
 	q->dev_index = mnl_attr_get_u32(t->a[RDMA_NLDEV_ATTR_DEV_INDEX]);
-	return copy_str(q->dev_name, sizeof(q->dev_name), t->a[RDMA_NLDEV_ATTR_DEV_NAME], 1);
+	return ias_rnl_copy_str(q->dev_name, sizeof(q->dev_name), t->a[RDMA_NLDEV_ATTR_DEV_NAME], 1);
 }
 
 static int decode_entry(const struct nlattr *entry, struct ias_kqp *q)
 {
-	struct tb t;
+	struct ias_rnl_tb t;
 	int r;
 
-	if ((r = collect_nest(entry, &t)) != 0 || (r = validate_tb(&t)) != 0)
+	if ((r = ias_rnl_collect_nest(entry, &t)) != 0 || (r = ias_rnl_validate(&t)) != 0)
 		return r;
 	if (!t.a[RDMA_NLDEV_ATTR_RES_LQPN] || !t.a[RDMA_NLDEV_ATTR_RES_TYPE] ||
 	    !t.a[RDMA_NLDEV_ATTR_RES_STATE])
@@ -247,7 +226,7 @@ static int decode_entry(const struct nlattr *entry, struct ias_kqp *q)
 		q->has_pid = 1;
 	}
 	if (t.a[RDMA_NLDEV_ATTR_RES_KERN_NAME])
-		copy_str(q->kern_name, sizeof(q->kern_name),
+		ias_rnl_copy_str(q->kern_name, sizeof(q->kern_name),
 			 t.a[RDMA_NLDEV_ATTR_RES_KERN_NAME], 0);
 	if (t.a[RDMA_NLDEV_ATTR_RES_PDN])
 		q->pdn = mnl_attr_get_u32(t.a[RDMA_NLDEV_ATTR_RES_PDN]);
@@ -257,7 +236,7 @@ static int decode_entry(const struct nlattr *entry, struct ias_kqp *q)
 /* The QP table of one message, walked twice: first every entry is checked,
  * then each is decoded again and handed to the callback. */
 struct table {
-	struct area ar;
+	struct ias_rnl_area ar;
 	const struct ias_kqp *dev;
 	struct walk *w;
 	int deliver;
@@ -270,7 +249,7 @@ static int entry_cb(const struct nlattr *e, void *data)
 	struct ias_kqp q = *x->dev;
 	int r;
 
-	if (area_take_attr(&x->ar, e) || mnl_attr_get_type(e) != RDMA_NLDEV_ATTR_RES_QP_ENTRY)
+	if (ias_rnl_take_attr(&x->ar, e) || mnl_attr_get_type(e) != RDMA_NLDEV_ATTR_RES_QP_ENTRY)
 		r = -EBADMSG;
 	else
 		r = decode_entry(e, &q);
@@ -289,24 +268,24 @@ static int qp_msg(const struct nlmsghdr *nlh, struct walk *w)
 	const struct nlattr *qps;
 	struct table x;
 	struct ias_kqp dev;
-	struct tb t;
+	struct ias_rnl_tb t;
 	int r;
 
 	memset(&dev, 0, sizeof(dev));
-	if ((r = collect_msg(nlh, &t)) != 0 || (r = validate_tb(&t)) != 0 ||
-	    (r = decode_dev(&t, &dev)) != 0)
+	if ((r = ias_rnl_collect_msg(nlh, &t)) != 0 || (r = ias_rnl_validate(&t)) != 0 ||
+	    (r = ias_rnl_decode_dev(&t, &dev)) != 0)
 		return r;
 	qps = t.a[RDMA_NLDEV_ATTR_RES_QP];
 	if (!qps)
 		return 0;
 	for (x.deliver = 0; x.deliver < 2; x.deliver++) {
-		area_of_nest(&x.ar, qps);
+		ias_rnl_area_of_nest(&x.ar, qps);
 		x.dev = &dev;
 		x.w = w;
 		x.res = 0;
 		if (mnl_attr_parse_nested(qps, entry_cb, &x) < 0 || x.res)
 			return x.res ? x.res : -EBADMSG;
-		if ((r = area_done(&x.ar)) != 0)
+		if ((r = ias_rnl_area_done(&x.ar)) != 0)
 			return r;
 	}
 	return 0;
@@ -317,12 +296,12 @@ static int dev_msg(const struct nlmsghdr *nlh, struct walk *w)
 {
 	struct ias_kqp dev;
 	struct ias_kdev kd;
-	struct tb t;
+	struct ias_rnl_tb t;
 	int r;
 
 	memset(&dev, 0, sizeof(dev));
-	if ((r = collect_msg(nlh, &t)) != 0 || (r = validate_tb(&t)) != 0 ||
-	    (r = decode_dev(&t, &dev)) != 0)
+	if ((r = ias_rnl_collect_msg(nlh, &t)) != 0 || (r = ias_rnl_validate(&t)) != 0 ||
+	    (r = ias_rnl_decode_dev(&t, &dev)) != 0)
 		return r;
 	memset(&kd, 0, sizeof(kd));
 	kd.index = dev.dev_index;
@@ -401,7 +380,7 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	if (r == 0 && nlh->nlmsg_type != w->msg_type)
 		r = -EPROTO;
 	if (r == 0)
-		r = w->cb ? qp_msg(nlh, w) : dev_msg(nlh, w);
+		r = w->mcb ? w->mcb(nlh, w->arg) : w->cb ? qp_msg(nlh, w) : dev_msg(nlh, w);
 	return verdict(w, r);
 }
 
@@ -454,7 +433,7 @@ static int parse_buf(const void *buf, size_t len, struct walk *w)
 	if (r < 0) /* libmnl's own checks: sender, sequence, interrupted dump */
 		return errno == ESRCH || errno == EPROTO ? -EPROTO : errno == EINTR ? -EINTR : -EBADMSG;
 	/* Every message walked: nothing may be left but the last one's padding. */
-	return area_done(&w->buf) ? -EBADMSG : IAS_RDMANL_MORE;
+	return ias_rnl_area_done(&w->buf) ? -EBADMSG : IAS_RDMANL_MORE;
 }
 
 /* Decode a buffer that may be unaligned, or end in the middle of the last
@@ -484,6 +463,17 @@ int ias_rdmanl_parse(const void *buf, size_t len, ias_kqp_cb cb, void *arg)
 		.msg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET),
 		.cb = cb, .arg = arg,
 	};
+
+	if (!buf || !cb)
+		return -EINVAL;
+	return parse_any(buf, len, &w);
+}
+
+int ias_rnl_parse(const void *buf, size_t len, uint16_t msg_type, uint32_t seq, uint32_t portid,
+		  ias_rnl_msg_cb cb, void *arg)
+{
+	struct walk w = { .msg_type = msg_type, .check_seq = 1, .seq = seq, .portid = portid,
+			  .mcb = cb, .arg = arg };
 
 	if (!buf || !cb)
 		return -EINVAL;
@@ -555,7 +545,8 @@ static int open_sock(struct mnl_socket **out)
 	return 0;
 }
 
-int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
+/* Dump resource cmd of every device, each message to cb (QPs) or mcb. */
+static int dump_each_dev(uint16_t cmd, ias_kqp_cb cb, ias_rnl_msg_cb mcb, void *arg)
 {
 	struct walk w = { 0 };
 	struct mnl_socket *nl = NULL;
@@ -563,8 +554,6 @@ int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
 	size_t i;
 	int r;
 
-	if (!cb)
-		return -EINVAL;
 	if ((r = open_sock(&nl)) != 0)
 		goto out;
 	buf = malloc(RECV_SIZE + NLMSG_ALIGNTO);
@@ -583,11 +572,12 @@ int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
 		r = -ENOENT;
 		goto out;
 	}
-	/* Step 2: each device's QPs. */
+	/* Step 2: each device's resources. */
 	w.cb = cb;
+	w.mcb = mcb;
 	w.arg = arg;
 	for (i = 0; i < w.ndevs; i++) {
-		r = dump(nl, buf, RDMA_NLDEV_CMD_RES_QP_GET, &w.devs[i].index, &w);
+		r = dump(nl, buf, cmd, &w.devs[i].index, &w);
 		/* A device that went away between the two steps is not an error. */
 		if (r == -ENODEV)
 			continue;
@@ -603,6 +593,16 @@ out:
 	if (nl)
 		mnl_socket_close(nl);
 	return r;
+}
+
+int ias_rdmanl_dump_qps(ias_kqp_cb cb, void *arg)
+{
+	return cb ? dump_each_dev(RDMA_NLDEV_CMD_RES_QP_GET, cb, NULL, arg) : -EINVAL;
+}
+
+int ias_rnl_dump(uint16_t cmd, ias_rnl_msg_cb cb, void *arg)
+{
+	return cb ? dump_each_dev(cmd, NULL, cb, arg) : -EINVAL;
 }
 
 /* ---- kept-open handle ------------------------------------------------------ */
