@@ -197,7 +197,8 @@ enum ias_ctl_attr_type {
 	IAS_CTL_A_REMOTE_SOURCE = 89,   /* str: where a QP's remote end was learned (qpt_remote_src_str) */
 	IAS_CTL_A_TRACES_REFUSED = 90,  /* u64: traces refused as not bound to a connection */
 	IAS_CTL_A_TRACE_WHERE = 91,     /* str: REPORT_QP's answer, where the trace went or why not */
-	IAS_CTL_A_MAX = 91,
+	IAS_CTL_A_KERNEL_OBS = 92,      /* str: kernel observation (eBPF): active, off or why unavailable */
+	IAS_CTL_A_MAX = 92,
 };
 
 /* The wire form of an attribute type. */

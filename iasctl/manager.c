@@ -89,6 +89,8 @@ int cmd_status(const struct cmd_args *a)
 	status_add(&s, "Policy level:", "%s%s%s%s", jstr_or(pol, "level", "-"),
 		   jhas(pol, "block_mode") ? " (block mode " : "", jstr_or(pol, "block_mode", ""),
 		   jhas(pol, "block_mode") ? ")" : "");
+	if (jhas(st, "kernel_obs"))
+		status_add(&s, "Kernel observation:", "%s", jstr_or(st, "kernel_obs", "-"));
 	status_add(&s, "MADs rejected:", "%" PRIu64, ju64(st, "mads_rejected"));
 	if (jhas(st, "traces_refused"))
 		status_add(&s, "Traces refused:", "%" PRIu64 " (QP not connected to the sender)",

@@ -20,6 +20,7 @@
 #include "ctl/server.h"
 #include "sema/crash.h"
 #include "sema/engine.h"
+#include "sema/kobsfeed.h"
 #include "sema/mad_port.h"
 #include "sema/policy.h"
 #include "sema/procinfo.h"
@@ -115,6 +116,7 @@ static int op_status(struct ctlsrv_req *x)
 			s->store_failed ? "not ready: the store cannot commit" : "ready");
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_MADS_REJECTED, s->stats.mads_rejected);
 	ias_ctl_put_u64(x->rep, IAS_CTL_A_TRACES_REFUSED, s->stats.traces_refused);
+	ias_ctl_put_str(x->rep, IAS_CTL_A_KERNEL_OBS, kobsfeed_state(s));
 	ias_ctl_put_u8(x->rep, IAS_CTL_A_DRY_RUN, (uint8_t)!!s->policy.dry_run);
 	ctl_put_policy(x->rep, &s->policy);
 	ias_ctl_nest_end(x->rep);
