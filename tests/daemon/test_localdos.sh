@@ -25,7 +25,7 @@ chmod 755 "$T"
 PIDS=()
 cleanup() {
 	sema_stop
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$T"
 }
@@ -68,13 +68,16 @@ check "four uids together hold max_clients - reserved_clients (48)" \
 	test "$(cat "$T"/hold.4000[1-4] | awk '{s += $2} END {print s}')" = 48
 check "a fifth unprivileged uid gets none of the 16 reserved slots" grep -qx "held 0" "$T/hold.40005"
 check "root's iasctl status is still served" ctl status
-cp /bin/sleep "$T/victim" && "$T/victim" 600 &
+# Its own process, not a subshell: the agent blocks what it is told, and a
+# stopped subshell would keep the script's own `wait` waiting.
+cp /bin/sleep "$T/victim"
+"$T/victim" 600 &
 PIDS+=($!)
 VICTIM=$!
 check "root's iasctl report is still served" ctl report --pid "$VICTIM" --reason "localdos test"
 check "the refused connections are logged with the reason" \
 	grep -q "refusing a control connection from uid 40005.*kept for root" "$T/sema.log"
-for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 for _ in $(seq 50); do
 	[ "$(ls -l /proc/"$SEMA_PID"/fd 2>/dev/null | grep -c socket)" -lt 10 ] && break
 	sleep 0.1
