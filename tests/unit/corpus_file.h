@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* 0, or -1 when the file could not be written. */
 static inline int corpus_write(const char *dir, const char *name, uint8_t mode,
@@ -20,6 +21,24 @@ static inline int corpus_write(const char *dir, const char *name, uint8_t mode,
 	fputc(mode, f);
 	fwrite(p, 1, n, f);
 	return fclose(f);
+}
+
+/* With the environment variable env naming a directory, write p (no mode
+ * byte: the whole input) there as the seed file NAME; else nothing. */
+static inline void corpus_seed_env(const char *env, const char *name, const void *p, size_t n)
+{
+	const char *dir = getenv(env);
+	char path[4096];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (f) {
+		fwrite(p, 1, n, f);
+		fclose(f);
+	}
 }
 
 #endif

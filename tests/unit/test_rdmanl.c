@@ -12,6 +12,7 @@
 #include <rdma/rdma_netlink.h>
 
 #include "sema/rdmanl.h"
+#include "tests/unit/corpus_file.h"
 #include "tests/unit/tap.h"
 
 #define QP_MSG RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_QP_GET)
@@ -491,18 +492,7 @@ static void test_malformed(void)
  * made). */
 static void seed(const char *name)
 {
-	const char *dir = getenv("IAS_RDMANL_SEEDS");
-	char path[512];
-	FILE *f;
-
-	if (!dir)
-		return;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f) {
-		fwrite(b.c, 1, blen, f);
-		fclose(f);
-	}
+	corpus_seed_env("IAS_RDMANL_SEEDS", name, b.c, blen);
 }
 
 /* reset, and a QP message for rxe0 begun. */

@@ -22,6 +22,7 @@
 
 #include "sema/rdmanl.h"
 #include "sema/rdmanl_cm.h"
+#include "tests/unit/corpus_file.h"
 #include "tests/unit/tap.h"
 
 #define CM_MSG RDMA_NL_GET_TYPE(RDMA_NL_NLDEV, RDMA_NLDEV_CMD_RES_CM_ID_GET)
@@ -54,18 +55,7 @@ static void reset(void)
 
 static void seed(const char *name)
 {
-	const char *dir = getenv("IAS_RDMANL_CM_SEEDS");
-	char path[512];
-	FILE *f;
-
-	if (!dir)
-		return;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (f) {
-		fwrite(b.c, 1, blen, f);
-		fclose(f);
-	}
+	corpus_seed_env("IAS_RDMANL_CM_SEEDS", name, b.c, blen);
 }
 
 static int parse(void)
