@@ -28,7 +28,9 @@ if [ "${1:-}" = --guest ]; then
 	. "$top_srcdir/tests/lib/daemon.sh"
 	# A start that fails shows the agent's log (daemon.sh) and ends the guest
 	# part: every later check needs the agent.
-	sema_setup $D/agent "block_duration = 0" "kernel_scan_interval = 1s" >/dev/null &&
+	# Per-QP orders are what this test is about: pause is chosen explicitly
+	# (the default mode is freeze).
+	sema_setup $D/agent "block_duration = 0" "kernel_scan_interval = 1s" "block_mode = pause" >/dev/null &&
 		sema_start $D/agent || { not_ok "agent started in the guest"; exit 1; }
 	ok "agent started in the guest"
 	ctl() { "$IASCTL" --socket $D/agent/sema.sock "$@"; }
