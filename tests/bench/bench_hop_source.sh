@@ -34,7 +34,15 @@ if [ "${1:-}" = --guest ]; then
 	fi
 	# shellcheck source=../kernel/chain_lib.sh
 	. "$here/../kernel/chain_lib.sh"
-	chain_agents_up || { echo "FAIL agents"; exit 1; }
+	if [ "$MODE" = registered ]; then
+		chain_agents_up || { echo "FAIL agents"; exit 1; }
+	else
+		# One agent loads and pins the eBPF programs; the others find them.
+		mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+		chain_ns_up
+		CHAIN_NODES=2 chain_agents_start && CHAIN_NODES="0 1" chain_agents_start ||
+			{ echo "FAIL agents"; exit 1; }
+	fi
 	chain_traffic_up || { echo "FAIL traffic"; exit 1; }
 	chain_pids
 	moving || { echo "FAIL no traffic"; exit 1; }
